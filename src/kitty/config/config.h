@@ -1,0 +1,102 @@
+// Typed configuration of kittyd, loaded from one YAML file (see config_loader.h).
+// Plain data: owned by the daemon, read-only after loading.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kitty {
+
+/// Where a value came from, for error messages: "kitty.yaml:12".
+struct SourceMark {
+  std::string file;
+  int line = 0;  // 1-based; 0 when unknown (defaults, embedded config)
+  std::string str() const { return line > 0 ? file + ":" + std::to_string(line) : file; }
+};
+
+enum class Backend {
+  kLlamaServer,  // llama.cpp's llama-server ("llama_server"; the seed's "llama_worker")
+  kCommand,      // any OpenAI-compatible server from an argv template ("command")
+  kOllama,       // a model inside an Ollama daemon ("ollama"; the seed's path)
+};
+const char* BackendName(Backend b);
+
+struct ModelConfig {
+  std::string id;
+  Backend backend = Backend::kLlamaServer;
+  SourceMark mark;  // the line of the model's entry
+
+  // Gateway names that route to this model besides its id. `alias` (llama-server's --alias)
+  // is routed too.
+  std::vector<std::string> aliases;
+
+  // Where the worker listens. port == 0 means "auto": a free port from server.auto_ports.
+  std::string host = "127.0.0.1";
+  int port = 0;
+
+  // llama_server keys (seed 001 §3.3): each maps to a llama-server flag when set.
+  std::string model_path;
+  std::string llama_server_bin;  // empty: defaults.llama_server_bin, then llama-server on PATH
+  std::optional<int> threads, ngl, ctx, batch, ubatch, parallel;
+  std::optional<bool> flash_attn;
+  bool jinja = false;
+  std::string mmproj;
+  std::string alias;
+  std::vector<std::string> extra_args;
+
+  // command backend: argv template with ${PORT} ${HOST} ${MODEL_PATH} ${MODEL_ID} ${THREADS} ${CTX}.
+  std::vector<std::string> command;
+  bool shell = false;  // run `command` through /bin/sh -c (only when the config asks for it)
+
+  // ollama backend.
+  std::string ollama_model;
+  std::string ollama_url = "http://127.0.0.1:11434";
+
+  // Process environment and working directory of the worker.
+  std::map<std::string, std::string> env;
+  std::string cwd;
+
+  // Probing and stopping.
+  std::string health_path = "/health";
+  std::string shutdown_path;  // e.g. "/shutdown": POSTed before SIGTERM when set
+
+  // Lifecycle (seconds). idle_shutdown_seconds == 0 means never idle out.
+  double idle_shutdown_seconds = 900;
+  double stop_timeout_seconds = 10;
+  double start_timeout_seconds = 600;
+  bool preload = false;
+};
+
+struct PortRange {
+  int first = 41000;
+  int last = 41999;
+};
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  int port = 7700;
+  std::vector<std::string> api_keys;    // gateway routes; empty = open
+  std::vector<std::string> admin_keys;  // admin routes; empty = open
+  uint64_t max_body_bytes = 32ull << 20;
+  bool log_bodies = false;  // request bodies are never logged unless this is set
+  PortRange auto_ports;
+  std::string logs_dir;   // per-worker logs; default: $XDG_STATE_HOME/kitty/logs or ~/.local/state/kitty/logs
+  std::string state_dir;  // daemon state file (orphan cleanup); default: alongside logs
+};
+
+struct Config {
+  std::string path;  // the file it came from ("<embedded default>" for the built-in one)
+  ServerConfig server;
+  std::vector<ModelConfig> models;  // in file order
+
+  const ModelConfig* find(const std::string& id) const {
+    for (const auto& m : models)
+      if (m.id == id) return &m;
+    return nullptr;
+  }
+};
+
+}  // namespace kitty
