@@ -1,0 +1,2 @@
+// kittyd entry point (being written: see issue 2).
+int main() { return 0; }
