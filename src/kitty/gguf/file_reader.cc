@@ -1,0 +1,161 @@
+#include "kitty/gguf/file_reader.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace kitty {
+namespace {
+
+Error FileError(const std::string& path, const std::string& what) {
+  return MakeError("model file '" + path + "' " + what, "model_file_invalid");
+}
+
+Status StatError(const std::string& path, int err) {
+  if (err == ENOENT || err == ENOTDIR) return FileError(path, "does not exist");
+  if (err == EACCES) return FileError(path, "is not accessible: " + std::string(std::strerror(err)));
+  return FileError(path, "cannot be inspected: " + std::string(std::strerror(err)));
+}
+
+Status TypeError(const std::string& path, mode_t mode) {
+  if (S_ISDIR(mode)) return FileError(path, "is a directory, not a file");
+  return FileError(path, "is not a regular file");
+}
+
+}  // namespace
+
+Status FileReader::Open(const std::string& path) {
+  file_.reset();
+  size_ = offset_ = file_pos_ = 0;
+  buf_pos_ = buf_len_ = 0;
+
+  // stat() first so a FIFO or device is refused before open() could block on it.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return StatError(path, errno);
+  if (!S_ISREG(st.st_mode)) return TypeError(path, st.st_mode);
+
+  // O_NONBLOCK: if the path is swapped for a FIFO between stat and open, open must not hang.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT) return FileError(path, "does not exist");
+    return FileError(path, "is not readable: " + std::string(std::strerror(err)));
+  }
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    mode_t mode = st.st_mode;
+    ::close(fd);
+    return TypeError(path, mode);
+  }
+  std::FILE* f = ::fdopen(fd, "rb");
+  if (f == nullptr) {
+    int err = errno;
+    ::close(fd);
+    return FileError(path, "cannot be opened: " + std::string(std::strerror(err)));
+  }
+  file_.reset(f);
+  size_ = static_cast<uint64_t>(st.st_size);
+  buf_.resize(kBufferSize);
+  return Status::Ok();
+}
+
+Status FileReader::Truncated(uint64_t need) const {
+  return MakeError("unexpected end of file: need " + std::to_string(need) + " bytes at offset " +
+                       std::to_string(offset_) + " but the file ends at " + std::to_string(size_),
+                   "model_file_invalid");
+}
+
+Status FileReader::Fill() {
+  // Invariant: buffer is empty here (buf_pos_ == buf_len_) and offset_ < size_.
+  if (file_pos_ != offset_) {
+    if (::fseeko(file_.get(), static_cast<off_t>(offset_), SEEK_SET) != 0) {
+      return MakeError("seek to offset " + std::to_string(offset_) +
+                           " failed: " + std::strerror(errno),
+                       "model_file_invalid");
+    }
+    file_pos_ = offset_;
+  }
+  size_t want = static_cast<size_t>(std::min<uint64_t>(buf_.size(), size_ - offset_));
+  size_t got = std::fread(buf_.data(), 1, want, file_.get());
+  if (got == 0) {
+    bool error = std::ferror(file_.get()) != 0;
+    std::clearerr(file_.get());
+    return MakeError(error ? "read error at offset " + std::to_string(offset_)
+                           : "file shrank while reading (offset " + std::to_string(offset_) + ")",
+                     "model_file_invalid");
+  }
+  buf_pos_ = 0;
+  buf_len_ = got;
+  file_pos_ += got;
+  return Status::Ok();
+}
+
+Status FileReader::Read(void* dst, size_t n) {
+  if (!file_) return MakeError("read from a closed file", "model_file_invalid");
+  if (n > remaining()) return Truncated(n);
+  auto* out = static_cast<unsigned char*>(dst);
+  // Restore the position on failure so error messages report where the value started.
+  uint64_t start = offset_;
+  while (n > 0) {
+    if (buf_pos_ == buf_len_) {
+      if (Status s = Fill(); !s.ok()) {
+        // The bytes already consumed came from the buffer; forget it so a retry re-reads.
+        buf_pos_ = buf_len_ = 0;
+        offset_ = start;
+        return s;
+      }
+    }
+    size_t take = std::min(n, buf_len_ - buf_pos_);
+    std::memcpy(out, buf_.data() + buf_pos_, take);
+    out += take;
+    n -= take;
+    buf_pos_ += take;
+    offset_ += take;
+  }
+  return Status::Ok();
+}
+
+Status FileReader::Skip(uint64_t n) {
+  if (!file_) return MakeError("skip in a closed file", "model_file_invalid");
+  if (n > remaining()) return Truncated(n);
+  uint64_t in_buffer = buf_len_ - buf_pos_;
+  if (n <= in_buffer) {
+    buf_pos_ += static_cast<size_t>(n);
+  } else {
+    // Beyond the buffer: drop it; the next Fill() seeks to the new offset.
+    buf_pos_ = buf_len_ = 0;
+  }
+  offset_ += n;
+  return Status::Ok();
+}
+
+Status FileReader::ReadU8(uint8_t* v) { return Read(v, 1); }
+
+Status FileReader::ReadU16(uint16_t* v) {
+  unsigned char b[2];
+  if (Status s = Read(b, sizeof b); !s.ok()) return s;
+  *v = static_cast<uint16_t>(b[0] | (b[1] << 8));
+  return Status::Ok();
+}
+
+Status FileReader::ReadU32(uint32_t* v) {
+  unsigned char b[4];
+  if (Status s = Read(b, sizeof b); !s.ok()) return s;
+  *v = static_cast<uint32_t>(b[0]) | static_cast<uint32_t>(b[1]) << 8 |
+       static_cast<uint32_t>(b[2]) << 16 | static_cast<uint32_t>(b[3]) << 24;
+  return Status::Ok();
+}
+
+Status FileReader::ReadU64(uint64_t* v) {
+  unsigned char b[8];
+  if (Status s = Read(b, sizeof b); !s.ok()) return s;
+  uint64_t x = 0;
+  for (int i = 7; i >= 0; --i) x = (x << 8) | b[i];
+  *v = x;
+  return Status::Ok();
+}
+
+}  // namespace kitty
