@@ -1,0 +1,586 @@
+#include "kitty/config/config_loader.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "kitty/config/suggest.h"
+#include "kitty/config/value_parse.h"
+#include "kitty/config/yaml_reader.h"
+
+namespace kitty {
+namespace {
+
+// A model being built: the config plus where each key was set (for cross-model errors).
+struct ModelDraft {
+  ModelConfig m;
+  std::map<std::string, int> key_lines;  // key → line it was set on (model or defaults)
+  bool command_is_string = false;
+};
+
+using ModelKeyFn = std::function<void(YamlReader&, ModelDraft&, const YAML::Node&, const std::string&)>;
+
+struct ModelKey {
+  std::string_view name;
+  ModelKeyFn apply;
+};
+
+template <class T>
+void Set(T& field, std::optional<T> v) {
+  if (v) field = std::move(*v);
+}
+
+ModelKeyFn IntKey(std::optional<int> ModelConfig::*field, int64_t min) {
+  return [field, min](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+    if (auto n = r.Int(v, key, min, INT32_MAX)) d.m.*field = static_cast<int>(*n);
+  };
+}
+ModelKeyFn StringKey(std::string ModelConfig::*field) {
+  return [field](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+    Set(d.m.*field, r.String(v, key));
+  };
+}
+ModelKeyFn PathKey(std::string ModelConfig::*field) {
+  return [field](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+    Set(d.m.*field, r.Path(v, key));
+  };
+}
+ModelKeyFn UrlPathKey(std::string ModelConfig::*field) {
+  return [field](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+    auto s = r.String(v, key);
+    if (!s) return;
+    if (!s->empty() && (*s)[0] != '/') {
+      r.Error(v, key, "must start with '/', got \"" + *s + "\"");
+      return;
+    }
+    d.m.*field = *s;
+  };
+}
+ModelKeyFn BoolKey(bool ModelConfig::*field) {
+  return [field](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+    Set(d.m.*field, r.Bool(v, key));
+  };
+}
+ModelKeyFn SecondsKey(double ModelConfig::*field, bool positive = false) {
+  return [field, positive](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+    Set(d.m.*field, r.Seconds(v, key, positive));
+  };
+}
+
+std::optional<Backend> ParseBackend(std::string_view s) {
+  if (s == "llama_server" || s == "llama_worker" || s == "llama-server") return Backend::kLlamaServer;
+  if (s == "command") return Backend::kCommand;
+  if (s == "ollama") return Backend::kOllama;
+  return std::nullopt;
+}
+
+const std::vector<ModelKey>& ModelKeyTable() {
+  static const std::vector<ModelKey> kKeys = {
+      {"backend",
+       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+         auto s = r.Scalar(v, key, "a backend name");
+         if (!s) return;
+         if (auto b = ParseBackend(*s)) {
+           d.m.backend = *b;
+           return;
+         }
+         std::string msg = "unknown backend '" + *s + "' (valid: llama_server, llama_worker, command, ollama)";
+         std::string near = NearestWord(*s, {"llama_server", "llama_worker", "command", "ollama"});
+         if (!near.empty()) msg += "; did you mean '" + near + "'?";
+         r.Error(v, key, msg);
+       }},
+      {"model_path", PathKey(&ModelConfig::model_path)},
+      {"host",
+       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+         auto s = r.String(v, key);
+         if (s && s->empty()) r.Error(v, key, "must not be empty");
+         else Set(d.m.host, std::move(s));
+       }},
+      {"port",
+       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+         auto s = r.Scalar(v, key, "an integer or \"auto\"");
+         if (!s) return;
+         if (*s == "auto") {
+           d.m.port = 0;
+           return;
+         }
+         auto n = ParseInteger(*s);
+         if (!n.ok()) {
+           r.Error(v, key, "expected an integer or \"auto\", got \"" + *s + "\"");
+         } else if (*n < 1 || *n > 65535) {
+           r.Error(v, key, "port " + std::to_string(*n) + " is outside 1..65535 (use \"auto\" for a free port)");
+         } else {
+           d.m.port = static_cast<int>(*n);
+         }
+       }},
+      // -1 is llama-server's "auto" for threads.
+      {"threads", IntKey(&ModelConfig::threads, -1)},
+      {"ngl", IntKey(&ModelConfig::ngl, -1)},
+      {"ctx", IntKey(&ModelConfig::ctx, 0)},
+      {"batch", IntKey(&ModelConfig::batch, 1)},
+      {"ubatch", IntKey(&ModelConfig::ubatch, 1)},
+      {"parallel", IntKey(&ModelConfig::parallel, 1)},
+      {"flash_attn",
+       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+         auto s = r.Scalar(v, key, "true, false, \"on\", \"off\" or \"auto\"");
+         if (!s) return;
+         if (*s == "auto") {
+           d.m.flash_attn.reset();
+           return;
+         }
+         auto b = ParseBool(*s);
+         if (!b.ok())
+           r.Error(v, key, "expected true, false, \"on\", \"off\" or \"auto\", got \"" + *s + "\"");
+         else
+           d.m.flash_attn = *b;
+       }},
+      {"jinja", BoolKey(&ModelConfig::jinja)},
+      {"mmproj", PathKey(&ModelConfig::mmproj)},
+      {"alias", StringKey(&ModelConfig::alias)},
+      {"aliases",
+       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+         Set(d.m.aliases, r.StringList(v, key));
+       }},
+      {"extra_args",
+       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+         Set(d.m.extra_args, r.StringList(v, key));
+       }},
+      {"env",
+       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+         // Merged over the defaults' env: a model adds or overrides variables.
+         if (auto env = r.StringMap(v, key))
+           for (auto& [k, val] : *env) d.m.env[k] = val;
+       }},
+      {"cwd", PathKey(&ModelConfig::cwd)},
+      {"command",
+       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+         if (v.IsScalar()) {
+           if (auto s = r.String(v, key)) {
+             d.m.command = {*s};
+             d.command_is_string = true;
+           }
+           return;
+         }
+         d.command_is_string = false;
+         Set(d.m.command, r.StringList(v, key));
+       }},
+      {"shell", BoolKey(&ModelConfig::shell)},
+      {"health_path", UrlPathKey(&ModelConfig::health_path)},
+      {"shutdown_path", UrlPathKey(&ModelConfig::shutdown_path)},
+      {"idle_shutdown_seconds", SecondsKey(&ModelConfig::idle_shutdown_seconds)},
+      {"stop_timeout_seconds", SecondsKey(&ModelConfig::stop_timeout_seconds)},
+      {"start_timeout_seconds", SecondsKey(&ModelConfig::start_timeout_seconds, /*positive=*/true)},
+      {"preload", BoolKey(&ModelConfig::preload)},
+      {"llama_server_bin", PathKey(&ModelConfig::llama_server_bin)},
+      {"ollama_model", StringKey(&ModelConfig::ollama_model)},
+      {"ollama_url",
+       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+         auto s = r.String(v, key);
+         if (!s) return;
+         if (s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0) {
+           r.Error(v, key, "expected an http:// or https:// URL, got \"" + *s + "\"");
+           return;
+         }
+         d.m.ollama_url = *s;
+       }},
+  };
+  return kKeys;
+}
+
+const std::vector<std::string_view> kSections = {"server", "defaults", "models"};
+
+std::string UnknownKeyMessage(const std::string& key, const std::vector<std::string_view>& valid) {
+  std::string near = NearestWord(key, valid);
+  return near.empty() ? "unknown key" : "unknown key (did you mean '" + near + "'?)";
+}
+
+bool Contains(const std::vector<std::string_view>& v, std::string_view s) {
+  for (auto x : v)
+    if (x == s) return true;
+  return false;
+}
+
+// Calls fn(key node, value node, key string) for each entry of map `n`, reporting non-scalar
+// and duplicate keys under `path`.
+void ForEachEntry(YamlReader& r, const YAML::Node& n, const std::string& path,
+                  const std::function<void(const YAML::Node&, const YAML::Node&, const std::string&)>& fn) {
+  std::map<std::string, int> seen;
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    const YAML::Node& k = it->first;
+    std::string full = path.empty() ? "" : path + ".";
+    if (!k.IsScalar() || k.Scalar().empty()) {
+      r.Error(k, path, "expected a key name, got " + YamlReader::Describe(k));
+      continue;
+    }
+    const std::string& name = k.Scalar();
+    if (auto [pos, fresh] = seen.emplace(name, YamlReader::Line(k)); !fresh) {
+      r.Error(k, full + name,
+              std::string(path == "models" ? "duplicate model id (first defined at "
+                                           : "duplicate key (first set at ") +
+                  r.Where(pos->second) + ")");
+      continue;
+    }
+    r.set_context_line(YamlReader::Line(k));
+    fn(k, it->second, name);
+  }
+}
+
+class Loader {
+ public:
+  Loader(std::string file, EnvLookup env) : r_(std::move(file), std::move(env)) {}
+
+  Result<Config> Load(std::string_view text);
+
+ private:
+  void LoadServer(const YAML::Node& n);
+  void LoadModelKeys(const YAML::Node& n, const std::string& path, ModelDraft& d);
+  void LoadModels(const YAML::Node& n);
+  void CheckModel(const ModelDraft& d);
+  void CheckCrossModel();
+  void ApplyDirDefaults();
+
+  YamlReader r_;
+  Config config_;
+  ModelDraft defaults_;
+  std::vector<ModelDraft> drafts_;
+  int server_port_line_ = 0;
+  bool server_port_set_ = false;
+};
+
+Result<Config> Loader::Load(std::string_view text) {
+  config_.path = r_.file();
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::ParserException& e) {
+    r_.Error(e.mark.line + 1, "",
+             "YAML syntax error at column " + std::to_string(e.mark.column + 1) + ": " + e.msg);
+  } catch (const YAML::Exception& e) {
+    r_.Error(e.mark.line + 1, "", std::string("YAML error: ") + e.what());
+  }
+  if (r_.errors().empty()) {
+    if (!root.IsNull() && !root.IsMap()) {
+      r_.Error(root, "", "expected a map with sections server, defaults, models; got " +
+                             YamlReader::Describe(root));
+    } else if (root.IsMap()) {
+      YAML::Node server, defaults, models;
+      ForEachEntry(r_, root, "", [&](const YAML::Node& k, const YAML::Node& v, const std::string& name) {
+        if (name == "server") {
+          server = v;
+        } else if (name == "defaults") {
+          defaults = v;
+        } else if (name == "models") {
+          models = v;
+        } else {
+          std::string msg = "unknown section (valid: server, defaults, models)";
+          std::string near = NearestWord(name, kSections);
+          if (!near.empty()) msg += "; did you mean '" + near + "'?";
+          else if (Contains(ModelKeys(), name)) msg += "; model keys go under defaults: or models.<id>:";
+          r_.Error(k, name, msg);
+        }
+      });
+      // Defaults first: models inherit them wherever the sections appear in the file.
+      if (server.IsDefined() && !server.IsNull()) LoadServer(server);
+      if (defaults.IsDefined() && !defaults.IsNull()) {
+        if (!defaults.IsMap())
+          r_.Error(defaults, "defaults", "expected a map of model keys, got " + YamlReader::Describe(defaults));
+        else
+          LoadModelKeys(defaults, "defaults", defaults_);
+      }
+      if (models.IsDefined() && !models.IsNull()) LoadModels(models);
+      CheckCrossModel();
+    }
+  }
+  ApplyDirDefaults();
+  if (!r_.errors().empty()) {
+    std::string joined;
+    for (const auto& e : r_.errors()) joined += (joined.empty() ? "" : "\n") + e;
+    return MakeError(joined, "config_invalid");
+  }
+  for (auto& d : drafts_) config_.models.push_back(std::move(d.m));
+  return std::move(config_);
+}
+
+void Loader::LoadServer(const YAML::Node& n) {
+  if (!n.IsMap()) {
+    r_.Error(n, "server", "expected a map, got " + YamlReader::Describe(n));
+    return;
+  }
+  ServerConfig& s = config_.server;
+  int listen_line = 0, host_port_line = 0;
+  ForEachEntry(r_, n, "server", [&](const YAML::Node& k, const YAML::Node& v, const std::string& name) {
+    std::string key = "server." + name;
+    if (name == "listen") {
+      listen_line = YamlReader::Line(k);
+      auto str = r_.Scalar(v, key, "\"host:port\"");
+      if (!str) return;
+      auto hp = ParseListen(*str);
+      if (!hp.ok()) {
+        r_.Error(v, key, hp.error().message);
+        return;
+      }
+      s.host = hp->host;
+      s.port = hp->port;
+      server_port_set_ = true;
+      server_port_line_ = listen_line;
+    } else if (name == "host") {
+      host_port_line = YamlReader::Line(k);
+      Set(s.host, r_.String(v, key));
+    } else if (name == "port") {
+      host_port_line = YamlReader::Line(k);
+      if (auto p = r_.Int(v, key, 1, 65535)) {
+        s.port = static_cast<int>(*p);
+        server_port_set_ = true;
+        server_port_line_ = host_port_line;
+      }
+    } else if (name == "api_keys") {
+      Set(s.api_keys, r_.StringList(v, key));
+    } else if (name == "admin_keys") {
+      Set(s.admin_keys, r_.StringList(v, key));
+    } else if (name == "max_body_bytes") {
+      auto str = r_.Scalar(v, key, "a byte size");
+      if (!str) return;
+      auto b = ParseByteSize(*str);
+      if (!b.ok()) r_.Error(v, key, b.error().message);
+      else if (*b == 0) r_.Error(v, key, "must be greater than 0");
+      else s.max_body_bytes = *b;
+    } else if (name == "log_bodies") {
+      Set(s.log_bodies, r_.Bool(v, key));
+    } else if (name == "auto_ports") {
+      if (v.IsSequence()) {
+        if (v.size() != 2) {
+          r_.Error(v, key, "expected [first, last], got a list of " + std::to_string(v.size()));
+          return;
+        }
+        auto a = r_.Int(v[0], key + "[0]", 1, 65535);
+        auto b = r_.Int(v[1], key + "[1]", 1, 65535);
+        if (!a || !b) return;
+        PortRange pr{static_cast<int>(*a), static_cast<int>(*b)};
+        if (auto st = CheckPortRange(pr); !st.ok()) r_.Error(v, key, st.error().message);
+        else s.auto_ports = pr;
+        return;
+      }
+      auto str = r_.Scalar(v, key, "a port range such as \"41000-41999\" or [41000, 41999]");
+      if (!str) return;
+      auto pr = ParsePortRange(*str);
+      if (!pr.ok()) r_.Error(v, key, pr.error().message);
+      else s.auto_ports = *pr;
+    } else if (name == "logs_dir") {
+      Set(s.logs_dir, r_.Path(v, key));
+    } else if (name == "state_dir") {
+      Set(s.state_dir, r_.Path(v, key));
+    } else {
+      std::string msg = UnknownKeyMessage(name, ServerKeys());
+      if (msg == "unknown key" && Contains(ModelKeys(), name))
+        msg += " (a model key: put it under defaults: or models.<id>:)";
+      r_.Error(k, key, msg);
+    }
+  });
+  if (listen_line > 0 && host_port_line > 0)
+    r_.Error(host_port_line, "server", "set either listen or host/port, not both (listen is at " +
+                                           r_.Where(listen_line) + ")");
+}
+
+void Loader::LoadModelKeys(const YAML::Node& n, const std::string& path, ModelDraft& d) {
+  ForEachEntry(r_, n, path, [&](const YAML::Node& k, const YAML::Node& v, const std::string& name) {
+    std::string key = path + "." + name;
+    for (const auto& mk : ModelKeyTable()) {
+      if (mk.name == name) {
+        size_t before = r_.errors().size();
+        mk.apply(r_, d, v, key);
+        if (r_.errors().size() == before) d.key_lines[name] = YamlReader::Line(k);
+        return;
+      }
+    }
+    std::string msg = UnknownKeyMessage(name, ModelKeys());
+    if (msg == "unknown key" && Contains(ServerKeys(), name)) msg += " (a server key: put it under server:)";
+    r_.Error(k, key, msg);
+  });
+}
+
+bool ValidModelId(const std::string& id) {
+  for (char c : id)
+    if (c == '/' || static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return false;
+  return true;
+}
+
+void Loader::LoadModels(const YAML::Node& n) {
+  if (!n.IsMap()) {
+    r_.Error(n, "models", "expected a map of model id → settings, got " + YamlReader::Describe(n));
+    return;
+  }
+  ForEachEntry(r_, n, "models", [&](const YAML::Node& k, const YAML::Node& v, const std::string& id) {
+    std::string path = "models." + id;
+    if (!ValidModelId(id)) {
+      r_.Error(k, path, "model ids may not contain '/', spaces or control characters");
+      return;
+    }
+    if (!v.IsMap()) {
+      r_.Error(v.IsNull() ? k : v, path,
+               "expected a map of model keys (backend, model_path, ...), got " + YamlReader::Describe(v));
+      return;
+    }
+    ModelDraft d = defaults_;
+    d.m.id = id;
+    d.m.mark = SourceMark{r_.file(), YamlReader::Line(k)};
+    LoadModelKeys(v, path, d);
+    CheckModel(d);
+    // `alias` (llama-server's --alias) routes too; keep `aliases` the full list of extra names.
+    if (!d.m.alias.empty() && d.m.alias != id &&
+        std::find(d.m.aliases.begin(), d.m.aliases.end(), d.m.alias) == d.m.aliases.end())
+      d.m.aliases.push_back(d.m.alias);
+    drafts_.push_back(std::move(d));
+  });
+}
+
+void Loader::CheckModel(const ModelDraft& d) {
+  const ModelConfig& m = d.m;
+  std::string path = "models." + m.id;
+  int line = m.mark.line;
+  switch (m.backend) {
+    case Backend::kLlamaServer:
+      if (m.model_path.empty())
+        r_.Error(line, path + ".model_path", "required for backend llama_server (the seed's llama_worker)");
+      break;
+    case Backend::kCommand:
+      if (m.command.empty())
+        r_.Error(line, path + ".command",
+                 "required for backend command (an argv list such as [my-server, --port, \"${PORT}\"])");
+      else if (d.command_is_string && !m.shell)
+        r_.Error(d.key_lines.count("command") ? d.key_lines.at("command") : line, path + ".command",
+                 "a command given as one string needs shell: true; otherwise give a list of arguments");
+      break;
+    case Backend::kOllama:
+      if (m.ollama_model.empty())
+        r_.Error(line, path + ".ollama_model", "required for backend ollama (the model's name in Ollama)");
+      break;
+  }
+  for (size_t i = 0; i < m.aliases.size(); ++i)
+    if (m.aliases[i].empty()) r_.Error(line, path + ".aliases", "an alias must not be empty");
+}
+
+void Loader::CheckCrossModel() {
+  // Fixed ports: two workers cannot listen on one port, nor on kittyd's own.
+  std::map<int, const ModelDraft*> by_port;
+  for (const auto& d : drafts_) {
+    if (d.m.port == 0 || d.m.backend == Backend::kOllama) continue;
+    int line = d.key_lines.count("port") ? d.key_lines.at("port") : d.m.mark.line;
+    std::string key = "models." + d.m.id + ".port";
+    auto [it, fresh] = by_port.emplace(d.m.port, &d);
+    if (!fresh) {
+      const ModelDraft* other = it->second;
+      int other_line = other->key_lines.count("port") ? other->key_lines.at("port") : other->m.mark.line;
+      r_.Error(line, key,
+               "port " + std::to_string(d.m.port) + " is also used by model '" + other->m.id + "' (" +
+                   r_.Where(other_line) + ")");
+    }
+    if (d.m.port == config_.server.port)
+      r_.Error(line, key,
+               "port " + std::to_string(d.m.port) + " is kittyd's own listen port" +
+                   (server_port_set_ ? " (server at " + r_.Where(server_port_line_) + ")" : " (the default)"));
+  }
+  // Names the gateway routes: ids first, then aliases; each must pick one model.
+  struct Owner {
+    const ModelDraft* d;
+    bool is_id;
+  };
+  std::map<std::string, Owner> names;
+  for (const auto& d : drafts_) {
+    auto [it, fresh] = names.emplace(d.m.id, Owner{&d, true});
+    if (!fresh)
+      r_.Error(d.m.mark.line, "models." + d.m.id,
+               "duplicate model id (first defined at " + r_.Where(it->second.d->m.mark.line) + ")");
+  }
+  for (const auto& d : drafts_) {
+    for (const auto& alias : d.m.aliases) {
+      if (alias == d.m.id) continue;
+      auto [it, fresh] = names.emplace(alias, Owner{&d, false});
+      if (fresh || it->second.d == &d) continue;
+      const ModelDraft* other = it->second.d;
+      std::string key_name = d.key_lines.count("aliases") ? "aliases" : "alias";
+      int line = d.key_lines.count(key_name) ? d.key_lines.at(key_name) : d.m.mark.line;
+      std::string what = it->second.is_id ? "the id of model '" + other->m.id + "'"
+                                          : "an alias of model '" + other->m.id + "'";
+      int other_line = other->m.mark.line;
+      if (!it->second.is_id) {
+        for (const char* k : {"aliases", "alias"})
+          if (other->key_lines.count(k)) other_line = other->key_lines.at(k);
+      }
+      r_.Error(line, "models." + d.m.id + "." + key_name,
+               "alias '" + alias + "' is already " + what + " (" + r_.Where(other_line) + ")");
+    }
+  }
+}
+
+void Loader::ApplyDirDefaults() {
+  ServerConfig& s = config_.server;
+  if (s.state_dir.empty()) {
+    auto dir = DefaultStateDir(r_.env());
+    if (!dir.ok()) {
+      r_.Error(0, "server.state_dir", dir.error().message);
+      return;
+    }
+    s.state_dir = *dir;
+  }
+  if (s.logs_dir.empty()) s.logs_dir = s.state_dir + "/logs";
+}
+
+}  // namespace
+
+const std::vector<std::string_view>& ModelKeys() {
+  static const std::vector<std::string_view> kNames = [] {
+    std::vector<std::string_view> names;
+    for (const auto& k : ModelKeyTable()) names.push_back(k.name);
+    return names;
+  }();
+  return kNames;
+}
+
+const std::vector<std::string_view>& ServerKeys() {
+  static const std::vector<std::string_view> kNames = {
+      "listen",     "host",       "port",     "api_keys", "admin_keys", "max_body_bytes",
+      "log_bodies", "auto_ports", "logs_dir", "state_dir"};
+  return kNames;
+}
+
+Result<std::string> DefaultStateDir(const EnvLookup& env) {
+  if (auto v = env("KITTY_STATE_DIR"); v && !v->empty()) return ExpandHome(*v, env);
+  if (auto v = env("XDG_STATE_HOME"); v && !v->empty()) return ExpandHome(*v + "/kitty", env);
+  return ExpandHome("~/.local/state/kitty", env);
+}
+
+Result<Config> LoadConfigString(std::string_view yaml, const std::string& name, const EnvLookup& env) {
+  try {
+    return Loader(name, env).Load(yaml);
+  } catch (const std::exception& e) {
+    // yaml-cpp may throw from node access on malformed input; report, never let it escape.
+    return MakeError(name + ": cannot load config: " + e.what(), "config_invalid");
+  }
+}
+
+Result<Config> LoadConfigString(std::string_view yaml, const std::string& name) {
+  return LoadConfigString(yaml, name, ProcessEnv());
+}
+
+Result<Config> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    int err = errno;
+    return MakeError("cannot read config file '" + path + "': " + std::strerror(err),
+                     err == ENOENT ? "config_not_found" : "config_invalid");
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return MakeError("cannot read config file '" + path + "'", "config_invalid");
+  return LoadConfigString(text.str(), path);
+}
+
+}  // namespace kitty

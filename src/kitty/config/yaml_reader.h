@@ -1,0 +1,69 @@
+// YamlReader: typed reads of yaml-cpp nodes for the config loader. Every value read is
+// env-expanded (see env_expand.h); every problem is recorded as "file:line: key: message" and
+// the read reports failure, so the loader can go on and collect all errors in one pass.
+// Internal to config/.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kitty/config/env_expand.h"
+
+namespace kitty {
+
+class YamlReader {
+ public:
+  YamlReader(std::string file, EnvLookup env) : file_(std::move(file)), env_(std::move(env)) {}
+
+  const std::string& file() const { return file_; }
+  const EnvLookup& env() const { return env_; }
+  const std::vector<std::string>& errors() const { return errors_; }
+
+  /// 1-based line of `n`, 0 when yaml-cpp has no mark for it.
+  static int Line(const YAML::Node& n);
+  /// "file:line" of `n`.
+  std::string Where(const YAML::Node& n) const;
+  std::string Where(int line) const;
+
+  void Error(int line, const std::string& key, const std::string& message);
+  /// At `at`'s line; for a null value (whose mark yaml-cpp puts on the next token's line) or
+  /// one without a mark, at the context line (the key's).
+  void Error(const YAML::Node& at, const std::string& key, const std::string& message) {
+    int line = at.IsNull() ? 0 : Line(at);
+    Error(line > 0 ? line : context_line_, key, message);
+  }
+  /// The line of the key being read, used for values without a mark.
+  void set_context_line(int line) { context_line_ = line; }
+
+  /// A scalar, env-expanded. `what` describes the expected value for the type error
+  /// ("a string", "an integer or \"auto\"").
+  std::optional<std::string> Scalar(const YAML::Node& v, const std::string& key, const std::string& what);
+  std::optional<std::string> String(const YAML::Node& v, const std::string& key);
+  /// A string with a leading "~/" expanded.
+  std::optional<std::string> Path(const YAML::Node& v, const std::string& key);
+  /// An integer in [min, max].
+  std::optional<int64_t> Int(const YAML::Node& v, const std::string& key, int64_t min, int64_t max);
+  std::optional<bool> Bool(const YAML::Node& v, const std::string& key);
+  /// A number of seconds >= 0 (> 0 when `positive`).
+  std::optional<double> Seconds(const YAML::Node& v, const std::string& key, bool positive = false);
+  /// A list of scalars (numbers and booleans are kept as written); null is an empty list.
+  std::optional<std::vector<std::string>> StringList(const YAML::Node& v, const std::string& key);
+  /// A map of scalar → scalar; null is an empty map.
+  std::optional<std::map<std::string, std::string>> StringMap(const YAML::Node& v, const std::string& key);
+
+  /// "a list", "a map", "null", "\"text\"" — how a node is named in type errors.
+  static std::string Describe(const YAML::Node& v);
+
+ private:
+  std::string file_;
+  EnvLookup env_;
+  std::vector<std::string> errors_;
+  int context_line_ = 0;
+};
+
+}  // namespace kitty
