@@ -1,0 +1,31 @@
+// macOS: no parent-death signal, no subreaper, no /proc. Workers of a SIGKILLed daemon are
+// cleaned up by orphan cleanup at the next start instead.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "kitty/process/platform.h"
+
+namespace kitty::platform {
+
+bool ChildSetParentDeathSignal(pid_t expected_parent) { return getppid() == expected_parent; }
+
+void ChildCloseFdsExcept(int keep, int max_fd) {
+  for (int fd = 3; fd < max_fd; ++fd)
+    if (fd != keep) close(fd);
+}
+
+Status SetChildSubreaper(bool) { return Status::Ok(); }
+
+Result<std::vector<int>> ListProcessGroup(int) {
+  return MakeError("listing a process group is not implemented on this platform");
+}
+
+bool ProcessRunning(int pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
+
+Result<uint64_t> ProcessStartTime(int) {
+  return MakeError("process start time is not implemented on this platform");
+}
+
+}  // namespace kitty::platform

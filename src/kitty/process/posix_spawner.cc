@@ -1,0 +1,504 @@
+#include "kitty/process/posix_spawner.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <set>
+
+#include "kitty/process/platform.h"
+
+extern char** environ;
+
+namespace kitty {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+// How long on_exit waits for the pipe's EOF after the leader was reaped: grandchildren that
+// inherited the pipe may keep it open for as long as they live.
+constexpr auto kExitGrace = 100ms;
+// After on_exit, how often we check whether the group is gone so the pipe can be closed.
+constexpr auto kGroupPoll = 500ms;
+
+int g_subreaper_users = 0;  // PosixSpawners alive; the loop thread only
+
+std::string Errno(int err) { return strerror(err); }
+
+void CloseFd(int& fd) {
+  if (fd >= 0) close(fd);
+  fd = -1;
+}
+
+// What the child reports through the CLOEXEC pipe when it cannot exec.
+struct ChildFailure {
+  enum Stage : int { kExec = 1, kChdir = 2, kStdio = 3 } stage;
+  int err;
+};
+
+ExitStatus DecodeWaitStatus(int st) {
+  ExitStatus s;
+  if (WIFEXITED(st)) s.code = WEXITSTATUS(st);
+  if (WIFSIGNALED(st)) s.signal = WTERMSIG(st);
+  return s;
+}
+
+bool IsExecutableFile(const std::string& path, int* err) {
+  struct stat sb;
+  if (stat(path.c_str(), &sb) != 0) return false;
+  if (!S_ISREG(sb.st_mode)) return false;
+  if (access(path.c_str(), X_OK) != 0) {
+    *err = errno;
+    return false;
+  }
+  return true;
+}
+
+// argv[0] through PATH, as execvp would, but before fork so the child need not search.
+Result<std::string> ResolveExecutable(const std::string& name, const std::string& path_env) {
+  if (name.find('/') != std::string::npos) return name;
+  int err = ENOENT;
+  size_t start = 0;
+  for (;;) {
+    size_t colon = path_env.find(':', start);
+    std::string dir = path_env.substr(start, colon == std::string::npos ? colon : colon - start);
+    if (dir.empty()) dir = ".";
+    std::string candidate = dir + "/" + name;
+    if (IsExecutableFile(candidate, &err)) return candidate;
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  if (err == EACCES) return MakeError("cannot execute '" + name + "': Permission denied", "start_failed");
+  return MakeError("cannot execute '" + name + "': not found in PATH", "start_failed");
+}
+
+// Everything the child needs, laid out before fork() so that the child only makes syscalls.
+struct ExecPlan {
+  std::string path;
+  std::vector<std::string> argv_storage, env_storage;
+  std::vector<char*> argv, envp;
+};
+
+ExecPlan MakePlan(const SpawnSpec& spec, const std::string& path, const std::string& token) {
+  ExecPlan plan;
+  plan.path = path;
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string kv = *e;
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos) continue;
+    env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  for (const auto& [k, v] : spec.env) env[k] = v;
+  env[kDaemonTokenEnv] = token;
+  for (const auto& [k, v] : env) plan.env_storage.push_back(k + "=" + v);
+  plan.argv_storage = spec.argv;
+  for (auto& s : plan.argv_storage) plan.argv.push_back(s.data());
+  plan.argv.push_back(nullptr);
+  for (auto& s : plan.env_storage) plan.envp.push_back(s.data());
+  plan.envp.push_back(nullptr);
+  return plan;
+}
+
+// Runs in the forked child: async-signal-safe calls only, never returns.
+[[noreturn]] void ChildMain(const ExecPlan& plan, const char* cwd, int devnull, int out_w,
+                            int err_w, pid_t parent, int max_fd) {
+  auto fail = [err_w](ChildFailure::Stage stage) {
+    ChildFailure f{stage, errno};
+    ssize_t n;
+    do n = write(err_w, &f, sizeof f);
+    while (n < 0 && errno == EINTR);
+    _exit(127);
+  };
+  // The daemon's signal dispositions and mask are not the worker's business.
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int s = 1; s < 32; ++s)
+    if (s != SIGKILL && s != SIGSTOP) sigaction(s, &dfl, nullptr);
+
+  setpgid(0, 0);
+  if (!platform::ChildSetParentDeathSignal(parent)) _exit(1);
+  if (dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(out_w, 2) < 0) fail(ChildFailure::kStdio);
+  if (cwd && chdir(cwd) != 0) fail(ChildFailure::kChdir);
+  platform::ChildCloseFdsExcept(err_w, max_fd);
+  execve(plan.path.c_str(), plan.argv.data(), plan.envp.data());
+  fail(ChildFailure::kExec);
+  _exit(127);
+}
+
+}  // namespace
+
+// One spawned leader and its output pipe. Owned jointly by the spawner's tables, the
+// Process handle and in-flight async handlers.
+struct ChildState {
+  ChildState(asio::io_context& io, int pid, int out_fd)
+      : pid(pid), pipe(io, out_fd), timer(io) {}
+  ~ChildState() { CloseFd(log_fd); }
+
+  const int pid;
+  asio::posix::stream_descriptor pipe;
+  asio::steady_timer timer;  // exit grace, then group polling
+  int log_fd = -1;
+  std::string log_path;
+  std::shared_ptr<LogTail> tail;
+  Spawner::ExitCallback on_exit;
+  bool reaped = false;
+  bool eof = false;
+  bool notified = false;
+  bool group_gone = false;  // once true we never signal this pgid again (pid reuse)
+  ExitStatus status;
+  std::array<char, 16384> buf;
+};
+
+struct PosixSpawner::Core : std::enable_shared_from_this<Core> {
+  explicit Core(asio::io_context& io) : io(io), sigchld(io, SIGCHLD) {}
+
+  asio::io_context& io;
+  asio::signal_set sigchld;
+  std::map<int, std::shared_ptr<ChildState>> running;  // leaders not yet reaped, by pid
+  std::set<std::shared_ptr<ChildState>> live;          // not yet (reaped, drained, notified)
+  bool closed = false;
+
+  void arm() {
+    sigchld.async_wait([weak = weak_from_this()](boost::system::error_code ec, int) {
+      auto self = weak.lock();
+      if (!self || self->closed || ec) return;
+      self->reap_now();
+      self->arm();
+    });
+  }
+
+  void reap_now() {
+    for (;;) {
+      int st = 0;
+      pid_t pid = waitpid(-1, &st, WNOHANG);
+      if (pid == 0) return;
+      if (pid < 0) {
+        if (errno == EINTR) continue;
+        return;  // ECHILD: no children at all
+      }
+      auto it = running.find(pid);
+      // Unknown pids are orphaned grandchildren re-parented to us (subreaper): reaping is
+      // all they need.
+      if (it == running.end()) continue;
+      std::shared_ptr<ChildState> child = it->second;
+      running.erase(it);
+      child->reaped = true;
+      child->status = DecodeWaitStatus(st);
+      if (child->eof) {
+        // reap_now() may run inside Process::group_alive(): never call back re-entrantly.
+        asio::post(io, [weak = weak_from_this(), child] {
+          if (auto self = weak.lock(); self && !self->closed) self->notify(child);
+        });
+      } else {
+        child->timer.expires_after(kExitGrace);
+        child->timer.async_wait([weak = weak_from_this(), child](boost::system::error_code ec) {
+          auto self = weak.lock();
+          if (!self || self->closed || ec) return;
+          self->notify(child);
+        });
+      }
+    }
+  }
+
+  void notify(std::shared_ptr<ChildState> child) {  // by value: erase() may drop the last ref
+    if (child->notified) return;
+    child->notified = true;
+    child->timer.cancel();
+    Spawner::ExitCallback cb = std::move(child->on_exit);
+    child->on_exit = nullptr;
+    if (child->eof) {
+      live.erase(child);
+    } else {
+      poll_group(child);
+    }
+    if (cb) cb(child->status);
+  }
+
+  // After on_exit with the pipe still open: close it once nobody in the group can write.
+  void poll_group(const std::shared_ptr<ChildState>& child) {
+    child->timer.expires_after(kGroupPoll);
+    child->timer.async_wait([weak = weak_from_this(), child](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (!self || self->closed || ec || child->eof) return;
+      self->reap_now();
+      if (kill(-child->pid, 0) != 0 && errno == ESRCH) {
+        child->group_gone = true;
+        self->drain_and_close(child);
+      } else {
+        self->poll_group(child);
+      }
+    });
+  }
+
+  void drain_and_close(const std::shared_ptr<ChildState>& child) {
+    boost::system::error_code ec;
+    child->pipe.non_blocking(true, ec);
+    for (;;) {
+      size_t n = child->pipe.read_some(asio::buffer(child->buf), ec);
+      if (n > 0) consume(*child, n);
+      if (ec) break;
+    }
+    on_eof(child);
+  }
+
+  void start_read(const std::shared_ptr<ChildState>& child) {
+    child->pipe.async_read_some(
+        asio::buffer(child->buf),
+        [weak = weak_from_this(), child](boost::system::error_code ec, size_t n) {
+          auto self = weak.lock();
+          if (!self || self->closed || child->eof) return;
+          if (n > 0) self->consume(*child, n);
+          if (!ec) {
+            self->start_read(child);
+            return;
+          }
+          if (ec != asio::error::eof && child->tail)
+            child->tail->append("[kittyd] error reading worker output: " + ec.message() + "\n");
+          self->on_eof(child);
+        });
+  }
+
+  void consume(ChildState& child, size_t n) {
+    if (child.log_fd >= 0) {
+      const char* p = child.buf.data();
+      size_t left = n;
+      while (left > 0) {
+        ssize_t w = write(child.log_fd, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) {
+          // Keep the tail going; say once, in the tail, why the file stopped.
+          if (child.tail)
+            child.tail->append("\n[kittyd] cannot write log file " + child.log_path + ": " +
+                               Errno(errno) + "; log file writing stopped\n");
+          CloseFd(child.log_fd);
+          break;
+        }
+        p += w;
+        left -= static_cast<size_t>(w);
+      }
+    }
+    if (child.tail) child.tail->append(std::string_view(child.buf.data(), n));
+  }
+
+  void on_eof(std::shared_ptr<ChildState> child) {
+    child->eof = true;
+    if (child->tail) child->tail->finish();
+    boost::system::error_code ignored;  // close() of a pipe we own cannot fail meaningfully
+    child->pipe.close(ignored);
+    CloseFd(child->log_fd);
+    if (child->notified) {
+      child->timer.cancel();
+      live.erase(child);
+    } else if (child->reaped) {
+      notify(child);
+    }
+  }
+
+  void shutdown() {
+    closed = true;
+    boost::system::error_code ignored;
+    sigchld.cancel(ignored);
+    for (const auto& child : live) {
+      child->on_exit = nullptr;
+      child->timer.cancel();
+      child->pipe.close(ignored);
+      CloseFd(child->log_fd);
+    }
+    live.clear();
+    running.clear();
+  }
+};
+
+namespace {
+
+class PosixProcess : public Process {
+ public:
+  PosixProcess(std::shared_ptr<ChildState> child, std::weak_ptr<PosixSpawner::Core> core)
+      : child_(std::move(child)), core_(std::move(core)) {}
+
+  int pid() const override { return child_->pid; }
+
+  void signal_group(int sig) override {
+    if (child_->group_gone) return;
+    if (kill(-child_->pid, sig) != 0 && errno == ESRCH && child_->reaped)
+      child_->group_gone = true;
+  }
+
+  bool group_alive() const override {
+    if (child_->group_gone) return false;
+    if (auto core = core_.lock(); core && !core->closed) core->reap_now();
+    if (kill(-child_->pid, 0) == 0 || errno == EPERM) return true;
+    // Only once the leader is reaped may its pid (hence the pgid) be reused by a stranger.
+    if (child_->reaped) child_->group_gone = true;
+    return false;
+  }
+
+  bool exited() const override { return child_->reaped; }
+
+ private:
+  std::shared_ptr<ChildState> child_;
+  std::weak_ptr<PosixSpawner::Core> core_;
+};
+
+}  // namespace
+
+PosixSpawner::PosixSpawner(asio::io_context& io, std::string daemon_token)
+    : token_(std::move(daemon_token)), core_(std::make_shared<Core>(io)) {
+  if (g_subreaper_users++ == 0) {
+    // Without it grandchildren still die with their group; they are just reaped by init.
+    (void)platform::SetChildSubreaper(true);
+  }
+  core_->arm();
+  // Children that exited before we listened would otherwise wait for the next SIGCHLD.
+  core_->reap_now();
+}
+
+PosixSpawner::~PosixSpawner() {
+  core_->shutdown();
+  core_.reset();
+  if (--g_subreaper_users == 0) (void)platform::SetChildSubreaper(false);
+}
+
+void PosixSpawner::reap_now() { core_->reap_now(); }
+
+Result<std::unique_ptr<Process>> PosixSpawner::spawn(const SpawnSpec& spec,
+                                                     ExitCallback on_exit) {
+  if (spec.argv.empty() || spec.argv[0].empty())
+    return MakeError("cannot start a worker: empty command", "start_failed");
+
+  std::string path_env;
+  if (auto it = spec.env.find("PATH"); it != spec.env.end()) {
+    path_env = it->second;
+  } else if (const char* p = getenv("PATH")) {
+    path_env = p;
+  } else {
+    path_env = "/usr/local/bin:/usr/bin:/bin";
+  }
+  auto path = ResolveExecutable(spec.argv[0], path_env);
+  if (!path.ok()) return path.error();
+  ExecPlan plan = MakePlan(spec, path.value(), token_);
+
+  int log_fd = -1;
+  if (!spec.log_path.empty()) {
+    std::filesystem::path parent = std::filesystem::path(spec.log_path).parent_path();
+    std::error_code ec;
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    if (ec)
+      return MakeError("cannot create log directory " + parent.string() + ": " + ec.message(),
+                       "start_failed");
+    log_fd = open(spec.log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (log_fd < 0)
+      return MakeError("cannot open log file " + spec.log_path + ": " + Errno(errno),
+                       "start_failed");
+  }
+
+  int out[2] = {-1, -1};
+  int errp[2] = {-1, -1};
+  int devnull = -1;
+  auto close_all = [&] {
+    CloseFd(out[0]);
+    CloseFd(out[1]);
+    CloseFd(errp[0]);
+    CloseFd(errp[1]);
+    CloseFd(devnull);
+    CloseFd(log_fd);
+  };
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+    int err = errno;
+    close_all();
+    return MakeError("cannot create pipe: " + Errno(err), "start_failed");
+  }
+  devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (devnull < 0) {
+    int err = errno;
+    close_all();
+    return MakeError("cannot open /dev/null: " + Errno(err), "start_failed");
+  }
+  long max_fd = sysconf(_SC_OPEN_MAX);
+  if (max_fd < 256 || max_fd > 65536) max_fd = 65536;
+  const char* cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
+  pid_t parent = getpid();
+
+  pid_t pid = fork();
+  if (pid < 0) {
+    int err = errno;
+    close_all();
+    return MakeError("cannot fork: " + Errno(err), "start_failed");
+  }
+  if (pid == 0) ChildMain(plan, cwd, devnull, out[1], errp[1], parent, static_cast<int>(max_fd));
+
+  // Both sides call setpgid so that no signal_group() can miss the child (EACCES once it
+  // has exec'd means the child already did it).
+  setpgid(pid, pid);
+  CloseFd(out[1]);
+  CloseFd(errp[1]);
+  CloseFd(devnull);
+  ChildFailure failure{};
+  ssize_t n;
+  do n = read(errp[0], &failure, sizeof failure);
+  while (n < 0 && errno == EINTR);
+  CloseFd(errp[0]);
+  if (n == static_cast<ssize_t>(sizeof failure)) {
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    CloseFd(out[0]);
+    CloseFd(log_fd);
+    std::string why = Errno(failure.err);
+    switch (failure.stage) {
+      case ChildFailure::kChdir:
+        return MakeError("cannot start '" + spec.argv[0] + "': cannot change directory to '" +
+                             spec.cwd + "': " + why,
+                         "start_failed");
+      case ChildFailure::kStdio:
+        return MakeError("cannot start '" + spec.argv[0] + "': cannot set up stdio: " + why,
+                         "start_failed");
+      case ChildFailure::kExec:
+        break;
+    }
+    return MakeError("cannot execute '" + plan.path + "': " + why, "start_failed");
+  }
+
+  auto child = std::make_shared<ChildState>(core_->io, pid, out[0]);
+  child->log_fd = log_fd;
+  child->log_path = spec.log_path;
+  child->tail = spec.tail;
+  child->on_exit = std::move(on_exit);
+  core_->running[pid] = child;
+  core_->live.insert(child);
+  core_->start_read(child);
+  return std::unique_ptr<Process>(std::make_unique<PosixProcess>(child, core_));
+}
+
+std::string NewDaemonToken() {
+  std::random_device rd;
+  static const char* hex = "0123456789abcdef";
+  std::string token;
+  for (int i = 0; i < 4; ++i) {
+    uint32_t v = rd();
+    for (int j = 0; j < 8; ++j) token += hex[(v >> (j * 4)) & 0xf];
+  }
+  return token;
+}
+
+}  // namespace kitty
