@@ -1,0 +1,45 @@
+"""kitty_client: Python client for kittyd, KITTY's local LLM worker manager.
+
+    from kitty_client import KittyClient
+
+    kitty = KittyClient()                      # $KITTY_URL or http://127.0.0.1:7700
+    print(kitty.complete("smol", "Say hi", max_tokens=16))
+    with kitty.hold("smol"):                   # not idled out or evicted inside the block
+        ...
+    kitty.release("smol")                      # done: free its memory
+
+LangGraph tools and nodes live in :mod:`kitty_client.langgraph`.
+"""
+
+from .async_client import AsyncKittyClient
+from .client import KittyClient
+from .errors import (
+    AuthenticationError,
+    DaemonUnavailable,
+    HoldNotFound,
+    KittyError,
+    ModelNotFound,
+    UpstreamError,
+    WorkerStartFailed,
+    WorkerStartTimeout,
+    WorkerStopping,
+)
+from .hold import Hold
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AsyncKittyClient",
+    "AuthenticationError",
+    "DaemonUnavailable",
+    "Hold",
+    "HoldNotFound",
+    "KittyClient",
+    "KittyError",
+    "ModelNotFound",
+    "UpstreamError",
+    "WorkerStartFailed",
+    "WorkerStartTimeout",
+    "WorkerStopping",
+    "__version__",
+]

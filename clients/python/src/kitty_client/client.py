@@ -1,0 +1,208 @@
+"""Synchronous client for kittyd's HTTP API (docs/API.md)."""
+
+from __future__ import annotations
+
+from typing import Any, ContextManager, Iterable, Iterator, Mapping
+
+import httpx
+
+from . import _http
+from .errors import KittyError
+from .hold import Hold, hold as _hold
+
+
+class KittyClient:
+    """Talks to one kittyd over HTTP. Models never load in this process.
+
+    Args:
+        base_url: kittyd's root URL; default ``$KITTY_URL`` or ``http://127.0.0.1:7700``.
+            A trailing ``/v1`` is accepted and dropped.
+        api_key: Bearer key for the gateway (``server.api_keys``); default ``$KITTY_API_KEY``.
+        admin_key: key for the admin routes (``server.admin_keys``); defaults to ``api_key``.
+        timeout: seconds to wait for a response (ensuring a big model can take minutes).
+
+    Errors raise :class:`~kitty_client.errors.KittyError` subclasses: ``ModelNotFound``,
+    ``WorkerStartFailed``, ``DaemonUnavailable``, ...
+
+    Usable as a context manager (closes the connection pool).
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        admin_key: str | None = None,
+        timeout: float | None = _http.DEFAULT_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = _http.resolve_base_url(base_url)
+        self.api_key = _http.resolve_api_key(api_key)
+        self.admin_key = admin_key if admin_key is not None else self.api_key
+        self._http = httpx.Client(
+            base_url=self.base_url, timeout=_http.make_timeout(timeout), transport=transport
+        )
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> "KittyClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _key_for(self, path: str) -> str | None:
+        return self.api_key if path.startswith("/v1/") else self.admin_key
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+        model: str | None = None,
+    ) -> Any:
+        url = self.base_url + path
+        try:
+            resp = self._http.request(
+                method, path, json=json, params=params, headers=_http.headers(self._key_for(path))
+            )
+        except httpx.TransportError as exc:
+            raise _http.transport_error(url, exc) from exc
+        if resp.status_code >= 400:
+            raise _http.error_from_response(resp.status_code, resp.content, model=model)
+        return _http.decode_json(resp.content, url) if resp.content else None
+
+    def _get_json(self, path: str, *, params: Mapping[str, Any] | None = None, model: str | None = None) -> Any:
+        return self._request("GET", path, params=params, model=model)
+
+    def _post_json(self, path: str, json: Any = None, *, params: Mapping[str, Any] | None = None,
+                   model: str | None = None) -> Any:
+        return self._request("POST", path, json if json is not None else {}, params=params, model=model)
+
+    def _stream(self, path: str, body: dict[str, Any], model: str) -> Iterator[str]:
+        url = self.base_url + path
+        try:
+            with self._http.stream(
+                "POST", path, json=body, headers=_http.headers(self._key_for(path))
+            ) as resp:
+                if resp.status_code >= 400:
+                    raise _http.error_from_response(resp.status_code, resp.read(), model=model)
+                if _http.is_json_response(resp.headers.get("content-type")):
+                    # A worker that ignores "stream": one JSON answer, one chunk.
+                    text = _http.completion_text(_http.decode_json(resp.read(), url))
+                    if text:
+                        yield text
+                    return
+                yield from _http.iter_sse_text(resp.iter_lines(), model)
+        except httpx.TransportError as exc:
+            raise _http.transport_error(url, exc) from exc
+
+    # --- admin --------------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        """``GET /health``: ``{"status": "ok", "version", "uptime_seconds", "models"}``."""
+        return self._get_json("/health")
+
+    def workers(self) -> list[dict[str, Any]]:
+        """Every configured model's worker state (``W`` objects: model_id, status, pid, rss_mb, holds, ...)."""
+        return list(self._get_json("/kitty/system/workers").get("workers", []))
+
+    def worker(self, model: str) -> dict[str, Any]:
+        """One model's worker state; raises ModelNotFound for an unknown id."""
+        return self._get_json(_http.worker_path(model), model=model)
+
+    def models(self) -> list[dict[str, Any]]:
+        """``GET /v1/models``: the configured models with status and aliases."""
+        return list(self._get_json("/v1/models").get("data", []))
+
+    def ensure(self, model: str) -> dict[str, Any]:
+        """Start the model's worker if needed and wait until it is ready; returns its state.
+
+        Raises ModelNotFound, WorkerStartFailed (with the worker's log tail) or WorkerStartTimeout.
+        """
+        return self._post_json(_http.worker_path(model, "/ensure"), model=model)
+
+    def release(self, model: str, force: bool = False) -> dict[str, Any]:
+        """Stop the model's worker and wait until its process group is gone (frees its memory).
+
+        Without ``force`` requests in flight finish first; with ``force`` they are cut.
+        """
+        params = {"force": "true"} if force else None
+        return self._post_json(_http.worker_path(model, "/release"), params=params, model=model)
+
+    def release_all(self, force: bool = False) -> list[dict[str, Any]]:
+        """Stop every worker; returns their states."""
+        params = {"force": "true"} if force else None
+        return list(self._post_json("/kitty/workers/release-all", params=params).get("workers", []))
+
+    def logs(self, model: str, tail: int = 100) -> list[str]:
+        """The last ``tail`` lines of the worker's log."""
+        data = self._get_json(_http.worker_path(model, "/logs"), params={"tail": tail}, model=model)
+        return [str(x) for x in data.get("lines", [])]
+
+    def hold(
+        self,
+        model: str,
+        *,
+        lease_seconds: float | None = None,
+        owner: str | None = None,
+        release_on_exit: bool = False,
+    ) -> ContextManager[Hold]:
+        """Keep ``model`` ready (no idle-out, no eviction) while the ``with`` block runs.
+
+        Ensures the model, takes a hold with a lease (default 30 s), renews it every lease/3
+        from a background thread, and drops it on exit, also when the block raises; the model's
+        idle countdown starts then. ``release_on_exit=True`` also releases the model (the
+        graph-phase pattern: use it, then free its memory).
+
+        Yields a :class:`~kitty_client.hold.Hold` (``hold_id``, ``worker`` state, ...).
+        """
+        return _hold(self, model, lease_seconds=lease_seconds, owner=owner, release_on_exit=release_on_exit)
+
+    # --- gateway ------------------------------------------------------------------------------
+
+    def complete_raw(self, model: str, prompt: str, **params: Any) -> dict[str, Any]:
+        """``POST /v1/completions``; the full OpenAI response."""
+        body = _http.completion_body(model, prompt, params, stream=False)
+        return self._post_json("/v1/completions", body, model=model)
+
+    def complete(self, model: str, prompt: str, **params: Any) -> str:
+        """Text completion; ``params`` pass through (max_tokens, temperature, stop, ...)."""
+        return _http.completion_text(self.complete_raw(model, prompt, **params))
+
+    def chat_raw(self, model: str, messages: Iterable[Mapping[str, Any]], **params: Any) -> dict[str, Any]:
+        """``POST /v1/chat/completions``; the full OpenAI response."""
+        body = _http.chat_body(model, messages, params, stream=False)
+        return self._post_json("/v1/chat/completions", body, model=model)
+
+    def chat(self, model: str, messages: Iterable[Mapping[str, Any]], **params: Any) -> str:
+        """Chat completion; returns the assistant message's text."""
+        return _http.completion_text(self.chat_raw(model, messages, **params))
+
+    def stream_complete(self, model: str, prompt: str, **params: Any) -> Iterator[str]:
+        """Streamed text completion: yields text chunks as the worker produces them.
+
+        Raises UpstreamError (or the mapped error) if the stream carries an error event.
+        """
+        return self._stream("/v1/completions", _http.completion_body(model, prompt, params, True), model)
+
+    def stream_chat(self, model: str, messages: Iterable[Mapping[str, Any]], **params: Any) -> Iterator[str]:
+        """Streamed chat completion: yields the assistant's text chunks."""
+        return self._stream("/v1/chat/completions", _http.chat_body(model, messages, params, True), model)
+
+    def embeddings(self, model: str, input: str | list[str], **params: Any) -> list[list[float]]:
+        """``POST /v1/embeddings``; one vector per input."""
+        body = {"model": model, "input": input, **params}
+        data = self._post_json("/v1/embeddings", body, model=model)
+        try:
+            return [list(d["embedding"]) for d in data["data"]]
+        except (KeyError, TypeError) as exc:
+            raise KittyError(f"unexpected embeddings response: {str(data)[:300]}") from exc
+
+    def __repr__(self) -> str:
+        return f"KittyClient({self.base_url!r})"
