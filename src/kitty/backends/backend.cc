@@ -1,0 +1,44 @@
+#include "kitty/backends/backend.h"
+
+#include <sys/stat.h>
+
+#include "kitty/backends/plan.h"
+
+namespace kitty {
+
+// Defined in llama_server.cc and command_backend.cc.
+Result<LaunchPlan> PlanLlamaServer(const ModelConfig& m, int port, const EnvLookup& env);
+Result<LaunchPlan> PlanCommand(const ModelConfig& m, int port, const EnvLookup& env);
+
+Result<LaunchPlan> PlanLaunchWithEnv(const ModelConfig& m, int port, const EnvLookup& env) {
+  if (port < 1 || port > 65535)
+    return MakeError("model '" + m.id + "': port " + std::to_string(port) + " is outside 1..65535",
+                     "launch_invalid");
+  if (!m.cwd.empty()) {
+    struct stat st;
+    if (stat(m.cwd.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      return MakeError("model '" + m.id + "': cwd '" + m.cwd + "' is not a directory", "launch_invalid");
+  }
+  Result<LaunchPlan> plan = MakeError("unreachable");
+  switch (m.backend) {
+    case Backend::kLlamaServer:
+      plan = PlanLlamaServer(m, port, env);
+      break;
+    case Backend::kCommand:
+      plan = PlanCommand(m, port, env);
+      break;
+    case Backend::kOllama:
+      return MakeError("model '" + m.id + "': the Ollama backend is not implemented yet (ollama_model '" +
+                           m.ollama_model + "'); use backend llama_server or command",
+                       "unsupported");
+  }
+  if (!plan.ok()) return plan;
+  // The seed's worker contract: a worker learns who it is from its environment.
+  plan->spawn.env["KITTY_MODEL_ID"] = m.id;
+  plan->spawn.env["KITTY_PORT"] = std::to_string(port);
+  return plan;
+}
+
+Result<LaunchPlan> PlanLaunch(const ModelConfig& m, int port) { return PlanLaunchWithEnv(m, port, ProcessEnv()); }
+
+}  // namespace kitty

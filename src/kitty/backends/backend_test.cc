@@ -1,0 +1,215 @@
+#include "kitty/backends/backend.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "kitty/backends/plan.h"
+
+namespace kitty {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+EnvLookup MapEnv(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+// A scratch directory with a fake llama-server, a minimal GGUF model and a non-GGUF file.
+class BackendTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "kitty-backend-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    std::filesystem::create_directories(dir_ + "/bin");
+    bin_ = dir_ + "/bin/llama-server";
+    WriteFile(bin_, "#!/bin/sh\nexit 0\n", 0755);
+    model_ = dir_ + "/m.gguf";
+    // "GGUF", version 3, tensor_count 0, kv_count 0.
+    std::string gguf("GGUF\x03\0\0\0", 8);
+    gguf += std::string(16, '\0');
+    WriteFile(model_, gguf, 0644);
+    WriteFile(dir_ + "/not.gguf", "\x7f" "ELF and then some bytes here", 0644);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  static void WriteFile(const std::string& path, const std::string& text, mode_t mode) {
+    std::ofstream(path, std::ios::binary) << text;
+    chmod(path.c_str(), mode);
+  }
+
+  ModelConfig Llama() const {
+    ModelConfig m;
+    m.id = "kitty-q4";
+    m.model_path = model_;
+    m.llama_server_bin = bin_;
+    return m;
+  }
+
+  EnvLookup Env() const { return MapEnv({{"PATH", "/nonexistent-dir"}}); }
+
+  std::string dir_, bin_, model_;
+};
+
+TEST(LlamaServerArgvTest, SeedManualStyleConfig) {
+  // seed 001 §3.3: --port 8083 --n_gpu_layers 999 --ctx-size 16384 --threads 20 --batch-size 4096
+  // --ubatch-size 1024 -np 4 --model ... --alias kitty-q4 --flash-attn on --jinja
+  ModelConfig m;
+  m.id = "kitty-q4";
+  m.model_path = "/models/q4.gguf";
+  m.ngl = 999;
+  m.ctx = 16384;
+  m.threads = 20;
+  m.batch = 4096;
+  m.ubatch = 1024;
+  m.parallel = 4;
+  m.alias = "kitty-q4";
+  m.flash_attn = true;
+  m.jinja = true;
+  EXPECT_THAT(LlamaServerArgv(m, "/bin/llama-server", 8083),
+              ElementsAre("/bin/llama-server", "--host", "127.0.0.1", "--port", "8083", "--model", "/models/q4.gguf",
+                          "--threads", "20", "--n-gpu-layers", "999", "--ctx-size", "16384", "--batch-size",
+                          "4096", "--ubatch-size", "1024", "--parallel", "4", "--flash-attn", "on", "--jinja",
+                          "--alias", "kitty-q4"));
+}
+
+TEST(LlamaServerArgvTest, OnlySetOptionsThenExtraArgsVerbatim) {
+  ModelConfig m;
+  m.model_path = "/m.gguf";
+  m.host = "0.0.0.0";
+  m.flash_attn = false;
+  m.mmproj = "/p.gguf";
+  m.extra_args = {"--seed", "42", "--threads", "3"};
+  EXPECT_THAT(LlamaServerArgv(m, "ls", 1),
+              ElementsAre("ls", "--host", "0.0.0.0", "--port", "1", "--model", "/m.gguf", "--flash-attn", "off",
+                          "--mmproj", "/p.gguf", "--seed", "42", "--threads", "3"));
+}
+
+TEST_F(BackendTest, LlamaServerPlan) {
+  ModelConfig m = Llama();
+  m.threads = 2;
+  m.env = {{"A", "1"}, {"KITTY_PORT", "overridden"}};
+  m.cwd = dir_;
+  auto plan = PlanLaunchWithEnv(m, 41000, Env());
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  EXPECT_THAT(plan->spawn.argv, ElementsAre(bin_, "--host", "127.0.0.1", "--port", "41000", "--model", model_,
+                                            "--threads", "2"));
+  EXPECT_EQ(plan->spawn.env, (std::map<std::string, std::string>{
+                                 {"A", "1"}, {"KITTY_MODEL_ID", "kitty-q4"}, {"KITTY_PORT", "41000"}}));
+  EXPECT_EQ(plan->spawn.cwd, dir_);
+  EXPECT_EQ(plan->host, "127.0.0.1");
+  EXPECT_EQ(plan->port, 41000);
+  EXPECT_EQ(plan->health_path, "/health");
+  EXPECT_EQ(plan->shutdown_path, "");
+}
+
+TEST_F(BackendTest, FindLlamaServerOrder) {
+  ModelConfig m = Llama();
+  EXPECT_EQ(FindLlamaServerWithEnv(m, Env()).value(), bin_);
+  // Configured path missing: $KITTY_LLAMA_SERVER next, then PATH.
+  m.llama_server_bin = dir_ + "/nope/llama-server";
+  EXPECT_EQ(FindLlamaServerWithEnv(m, MapEnv({{"KITTY_LLAMA_SERVER", bin_}})).value(), bin_);
+  EXPECT_EQ(FindLlamaServerWithEnv(m, MapEnv({{"PATH", "/nonexistent:" + dir_ + "/bin"}})).value(), bin_);
+  m.llama_server_bin.clear();
+  EXPECT_EQ(FindLlamaServerWithEnv(m, MapEnv({{"PATH", dir_ + "/bin"}})).value(), bin_);
+}
+
+TEST_F(BackendTest, FindLlamaServerErrorListsEveryPlace) {
+  ModelConfig m = Llama();
+  m.llama_server_bin = "/x/llama-server";
+  auto r = FindLlamaServerWithEnv(m, Env());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "launch_invalid");
+  EXPECT_EQ(r.error().message,
+            "llama-server not found: llama_server_bin '/x/llama-server' does not exist; $KITTY_LLAMA_SERVER is not "
+            "set; no 'llama-server' on PATH (run scripts/install_engine.sh or set llama_server_bin)");
+
+  WriteFile(dir_ + "/noexec", "#!/bin/sh\n", 0644);
+  m.llama_server_bin = dir_;
+  r = FindLlamaServerWithEnv(m, MapEnv({{"KITTY_LLAMA_SERVER", dir_ + "/noexec"}}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message, HasSubstr("llama_server_bin '" + dir_ + "' is a directory; $KITTY_LLAMA_SERVER '" +
+                                           dir_ + "/noexec' is not executable; no 'llama-server' on PATH ($PATH "
+                                           "is not set)"));
+}
+
+TEST_F(BackendTest, ModelFileChecks) {
+  ModelConfig m = Llama();
+  m.model_path = dir_ + "/missing.gguf";
+  auto r = PlanLaunchWithEnv(m, 41000, Env());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "launch_invalid");
+  EXPECT_THAT(r.error().message, HasSubstr("'" + dir_ + "/missing.gguf' does not exist"));
+
+  m.model_path = dir_ + "/not.gguf";
+  r = PlanLaunchWithEnv(m, 41000, Env());
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message, HasSubstr("'" + dir_ + "/not.gguf' is not a GGUF file"));
+
+  m.model_path = dir_;
+  r = PlanLaunchWithEnv(m, 41000, Env());
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message, HasSubstr(dir_));
+
+  m.model_path = model_;
+  m.mmproj = dir_ + "/proj.gguf";
+  r = PlanLaunchWithEnv(m, 41000, Env());
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message, HasSubstr("mmproj: "));
+  EXPECT_THAT(r.error().message, HasSubstr("proj.gguf"));
+}
+
+TEST_F(BackendTest, UnreadableModelFile) {
+  if (geteuid() == 0) GTEST_SKIP() << "root reads any file";
+  ModelConfig m = Llama();
+  chmod(model_.c_str(), 0);
+  auto r = PlanLaunchWithEnv(m, 41000, Env());
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message, HasSubstr(model_));
+  EXPECT_THAT(r.error().message, HasSubstr("not readable"));
+}
+
+TEST_F(BackendTest, MissingModelFileIsCheckedBeforeTheBinary) {
+  ModelConfig m = Llama();
+  m.model_path.clear();
+  auto r = PlanLaunchWithEnv(m, 41000, Env());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "model 'kitty-q4' has no model_path");
+}
+
+TEST_F(BackendTest, BadPortAndCwd) {
+  ModelConfig m = Llama();
+  EXPECT_EQ(PlanLaunchWithEnv(m, 0, Env()).error().message, "model 'kitty-q4': port 0 is outside 1..65535");
+  m.cwd = dir_ + "/nope";
+  EXPECT_EQ(PlanLaunchWithEnv(m, 1, Env()).error().message,
+            "model 'kitty-q4': cwd '" + dir_ + "/nope' is not a directory");
+}
+
+TEST(OllamaBackendTest, IsUnsupportedForNow) {
+  ModelConfig m;
+  m.id = "gptoss_120b_ollama";
+  m.backend = Backend::kOllama;
+  m.ollama_model = "gpt-oss-120b";
+  auto r = PlanLaunch(m, 41000);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "unsupported");
+  EXPECT_EQ(r.error().message,
+            "model 'gptoss_120b_ollama': the Ollama backend is not implemented yet (ollama_model 'gpt-oss-120b'); "
+            "use backend llama_server or command");
+}
+
+}  // namespace
+}  // namespace kitty

@@ -1,0 +1,98 @@
+// The llama_server backend: llama.cpp's llama-server with flags from the config (seed 001 §3.3).
+#include <string>
+#include <vector>
+
+#include "kitty/backends/executable.h"
+#include "kitty/backends/plan.h"
+#include "kitty/gguf/gguf.h"
+
+namespace kitty {
+namespace {
+
+Error LaunchInvalid(std::string message) { return MakeError(std::move(message), "launch_invalid"); }
+
+}  // namespace
+
+std::vector<std::string> LlamaServerArgv(const ModelConfig& m, const std::string& bin, int port) {
+  std::vector<std::string> argv = {bin, "--host", m.host, "--port", std::to_string(port), "--model", m.model_path};
+  auto add = [&](const char* flag, const std::optional<int>& v) {
+    if (v) {
+      argv.push_back(flag);
+      argv.push_back(std::to_string(*v));
+    }
+  };
+  add("--threads", m.threads);
+  add("--n-gpu-layers", m.ngl);
+  add("--ctx-size", m.ctx);
+  add("--batch-size", m.batch);
+  add("--ubatch-size", m.ubatch);
+  add("--parallel", m.parallel);
+  if (m.flash_attn) {
+    argv.push_back("--flash-attn");
+    argv.push_back(*m.flash_attn ? "on" : "off");
+  }
+  if (m.jinja) argv.push_back("--jinja");
+  if (!m.mmproj.empty()) {
+    argv.push_back("--mmproj");
+    argv.push_back(m.mmproj);
+  }
+  if (!m.alias.empty()) {
+    argv.push_back("--alias");
+    argv.push_back(m.alias);
+  }
+  argv.insert(argv.end(), m.extra_args.begin(), m.extra_args.end());
+  return argv;
+}
+
+Result<std::string> FindLlamaServerWithEnv(const ModelConfig& m, const EnvLookup& env) {
+  // Each place in turn; a configured path that is missing falls through to the next, so the
+  // default config's ~/.cache/kitty/bin/llama-server still finds a llama-server on PATH.
+  std::vector<std::string> tried;
+  if (!m.llama_server_bin.empty()) {
+    Status st = CheckExecutable(m.llama_server_bin);
+    if (st.ok()) return m.llama_server_bin;
+    tried.push_back("llama_server_bin '" + m.llama_server_bin + "' " + st.error().message);
+  }
+  if (auto v = env("KITTY_LLAMA_SERVER"); v && !v->empty()) {
+    Status st = CheckExecutable(*v);
+    if (st.ok()) return *v;
+    tried.push_back("$KITTY_LLAMA_SERVER '" + *v + "' " + st.error().message);
+  } else {
+    tried.push_back("$KITTY_LLAMA_SERVER is not set");
+  }
+  if (auto path = env("PATH"); path && !path->empty()) {
+    auto found = FindInPath("llama-server", *path);
+    if (found.ok()) return found;
+    tried.push_back("no 'llama-server' on PATH");
+  } else {
+    tried.push_back("no 'llama-server' on PATH ($PATH is not set)");
+  }
+  std::string msg = "llama-server not found: ";
+  for (size_t i = 0; i < tried.size(); ++i) msg += (i ? "; " : "") + tried[i];
+  msg += " (run scripts/install_engine.sh or set llama_server_bin)";
+  return LaunchInvalid(msg);
+}
+
+Result<std::string> FindLlamaServer(const ModelConfig& m) { return FindLlamaServerWithEnv(m, ProcessEnv()); }
+
+// Builds the llama_server plan; PlanLaunchWithEnv adds what every backend shares.
+Result<LaunchPlan> PlanLlamaServer(const ModelConfig& m, int port, const EnvLookup& env) {
+  if (m.model_path.empty()) return LaunchInvalid("model '" + m.id + "' has no model_path");
+  if (Status st = CheckGgufFile(m.model_path); !st.ok()) return LaunchInvalid(st.error().message);
+  if (!m.mmproj.empty())
+    if (Status st = CheckGgufFile(m.mmproj); !st.ok()) return LaunchInvalid("mmproj: " + st.error().message);
+  auto bin = FindLlamaServerWithEnv(m, env);
+  if (!bin.ok()) return bin.error();
+  LaunchPlan plan;
+  plan.spawn.argv = LlamaServerArgv(m, *bin, port);
+  plan.spawn.env = m.env;
+  plan.spawn.cwd = m.cwd;
+  plan.host = m.host;
+  plan.port = port;
+  plan.health_path = m.health_path.empty() ? "/health" : m.health_path;
+  // llama-server has no shutdown endpoint; it stops on SIGTERM. Honour one if configured.
+  plan.shutdown_path = m.shutdown_path;
+  return plan;
+}
+
+}  // namespace kitty
