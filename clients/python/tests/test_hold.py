@@ -1,0 +1,96 @@
+"""hold(): the model stays while the block runs, goes after; holds expire without their client."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from conftest import Daemon, pid_alive, wait_until
+
+from kitty_client import KittyClient, ModelNotFound
+
+
+def hold_ids(client: KittyClient, model: str) -> list[str]:
+    return [h["id"] for h in client.worker(model).get("holds") or []]
+
+
+def test_hold_keeps_idle_model_alive_then_lets_it_go(client: KittyClient) -> None:
+    # `small` idles out 1 s after its last use. The lease (1.5 s) is shorter than the block (3 s),
+    # so the hold only survives if the client renews it.
+    with client.hold("small", lease_seconds=1.5, owner="pytest-hold") as h:
+        assert h.model_id == "small"
+        assert h.worker["status"] == "ready"
+        pid = h.worker["pid"]
+        assert h.hold_id in hold_ids(client, "small")
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            w = client.worker("small")
+            assert w["status"] == "ready" and w["pid"] == pid, w
+            time.sleep(0.25)
+        assert h.renewals >= 2
+        assert h.last_error is None
+    assert h.hold_id not in hold_ids(client, "small")
+    # Idle countdown starts when the hold is dropped: 1 s idle, then the worker is stopped.
+    assert wait_until(lambda: client.worker("small")["status"] == "stopped", 15), client.worker("small")
+    assert wait_until(lambda: not pid_alive(pid), 5), f"pid {pid} still alive"
+
+
+def test_hold_is_dropped_when_the_block_raises(client: KittyClient) -> None:
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom):
+        with client.hold("big", lease_seconds=30) as h:
+            assert h.hold_id in hold_ids(client, "big")
+            raise Boom()
+    assert h.hold_id not in hold_ids(client, "big")
+
+
+def test_hold_release_on_exit_stops_the_model(client: KittyClient) -> None:
+    with client.hold("second", release_on_exit=True) as h:
+        pid = h.worker["pid"]
+        assert client.complete("second", "hi", max_tokens=3)
+    assert client.worker("second")["status"] == "stopped"
+    assert not pid_alive(pid)
+
+
+def test_hold_unknown_model(client: KittyClient) -> None:
+    with pytest.raises(ModelNotFound):
+        with client.hold("nope"):
+            pass
+
+
+def test_hold_expires_when_its_client_vanishes(kittyd: Daemon, client: KittyClient) -> None:
+    script = textwrap.dedent(f"""
+        import sys, time
+        from kitty_client import KittyClient
+        c = KittyClient({kittyd.url!r})
+        with c.hold("small", lease_seconds=1.5, owner="doomed") as h:
+            print(h.hold_id, h.worker["pid"], flush=True)
+            time.sleep(600)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().split()
+        assert len(line) == 2, f"child printed {line!r}"
+        hold_id, pid = line[0], int(line[1])
+        time.sleep(2.0)  # longer than the lease: only renewals keep it
+        assert hold_id in hold_ids(client, "small")
+        assert client.worker("small")["pid"] == pid
+        proc.send_signal(signal.SIGKILL)  # no DELETE, no more renewals
+        proc.wait(10)
+        assert wait_until(lambda: hold_id not in hold_ids(client, "small"), 1.5 + 5), \
+            client.worker("small")
+        assert wait_until(lambda: client.worker("small")["status"] == "stopped", 15)
+        assert wait_until(lambda: not pid_alive(pid), 5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
