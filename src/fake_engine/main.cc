@@ -28,19 +28,20 @@ class Loader {
 
   void Start() {
     if (options_.fail_on_start) {
+      // A failing load still allocates first (--memory-mb), then gives up halfway.
       fail_timer_.expires_after(std::chrono::milliseconds(options_.load_ms / 2));
       fail_timer_.async_wait([this](boost::system::error_code) {
         const std::string& what = options_.model_path.empty() ? options_.model_id : options_.model_path;
         std::fprintf(stderr, "error: failed to load model '%s': fake failure\n", what.c_str());
         ExitNow(1);
       });
-      return;  // never loads
+    } else {
+      load_timer_.expires_after(std::chrono::milliseconds(options_.load_ms));
+      load_timer_.async_wait([this](boost::system::error_code) {
+        timer_done_ = true;
+        MaybeReady();
+      });
     }
-    load_timer_.expires_after(std::chrono::milliseconds(options_.load_ms));
-    load_timer_.async_wait([this](boost::system::error_code) {
-      timer_done_ = true;
-      MaybeReady();
-    });
     if (options_.memory_mb <= 0) {
       memory_done_ = true;
       return;

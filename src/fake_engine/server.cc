@@ -175,7 +175,7 @@ class Server::Connection {
 
   awaitable<bool> Shutdown(const Request& req) {
     if (options().hang_on_shutdown) {
-      LogRequest(req, 0);
+      if (options().log_requests) std::printf("POST /shutdown (hanging: --hang-on-shutdown)\n");
       // Never answer, never exit: hold the connection open until the process is killed.
       asio::steady_timer forever(sock_.get_executor(), asio::steady_timer::time_point::max());
       error_code ec;

@@ -192,6 +192,13 @@ def test_port_and_model_id_from_environment(start):
     assert e.request("GET", "/health")[1]["model_id"] == "from_env"
 
 
+def test_port_is_required(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "KITTY_PORT"}
+    done = subprocess.run([str(BINARY)], env=env, capture_output=True, text=True, timeout=10)
+    assert done.returncode != 0
+    assert "--port" in done.stderr
+
+
 def test_unknown_llama_server_flags_are_tolerated(start):
     e = start("-m", "/models/x.gguf", "--ctx-size", "4096", "--jinja", "-ngl", "99")
     assert e.request("GET", "/health")[0] == 200
