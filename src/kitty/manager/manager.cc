@@ -1,0 +1,102 @@
+#include "kitty/manager/manager.h"
+
+#include <spdlog/spdlog.h>
+
+namespace kitty {
+
+WorkerManager::WorkerManager(const std::vector<ModelConfig>& models, ManagerDeps deps)
+    : deps_(std::move(deps)) {
+  for (const auto& m : models) {
+    WorkerDeps wd;
+    wd.clock = deps_.clock;
+    wd.spawner = deps_.spawner;
+    wd.http = deps_.http;
+    wd.logs_dir = deps_.logs_dir;
+    wd.plan_launch = deps_.plan_launch;
+    wd.pick_port = [this](const ModelConfig& c) { return pick_port(c); };
+    wd.on_spawned = deps_.on_spawned;
+    wd.on_gone = deps_.on_gone;
+    auto w = Worker::Create(m, std::move(wd));
+    workers_.push_back(w);
+    by_name_[m.id] = w;
+  }
+  // Aliases never shadow an id (the config loader rejects clashes; this keeps ids first).
+  for (const auto& w : workers_) {
+    std::vector<std::string> names = w->config().aliases;
+    if (!w->config().alias.empty()) names.push_back(w->config().alias);
+    for (const auto& a : names) by_name_.emplace(a, w);
+  }
+}
+
+WorkerManager::~WorkerManager() = default;
+
+std::shared_ptr<Worker> WorkerManager::find(const std::string& name) const {
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : it->second;
+}
+
+std::vector<std::string> WorkerManager::model_ids() const {
+  std::vector<std::string> ids;
+  for (const auto& w : workers_) ids.push_back(w->id());
+  return ids;
+}
+
+Error WorkerManager::not_found(const std::string& name) const {
+  std::string list;
+  for (const auto& id : model_ids()) list += (list.empty() ? "" : ", ") + id;
+  return MakeError("model '" + name + "' not found; available models: " +
+                       (list.empty() ? "(none configured)" : list),
+                   "model_not_found");
+}
+
+void WorkerManager::preload() {
+  for (const auto& w : workers_) {
+    if (!w->config().preload) continue;
+    spdlog::info("model '{}': preloading", w->id());
+    w->ensure([id = w->id()](Result<Endpoint> r) {
+      if (!r) spdlog::error("preload of '{}' failed: {}", id, r.error().message);
+    });
+  }
+}
+
+void WorkerManager::release_all(bool force, std::function<void()> done) {
+  auto left = std::make_shared<size_t>(workers_.size());
+  auto finish = std::make_shared<std::function<void()>>(std::move(done));
+  if (workers_.empty()) {
+    if (*finish) deps_.clock->post(std::move(*finish));
+    return;
+  }
+  for (const auto& w : workers_) {
+    w->release(force, [left, finish] {
+      if (--*left == 0 && *finish) (*finish)();
+    });
+  }
+}
+
+std::shared_ptr<Worker> WorkerManager::find_hold(const std::string& hold_id) const {
+  for (const auto& w : workers_)
+    if (w->has_hold(hold_id)) return w;
+  return nullptr;
+}
+
+Result<int> WorkerManager::pick_port(const ModelConfig& m) {
+  if (m.port > 0) {
+    // Another of our workers may still be on it only if it is the same model (config
+    // validation rejects two models on one fixed port), so anything listening is foreign.
+    if (deps_.check_port_free) {
+      Status st = deps_.check_port_free(m.host, m.port);
+      if (!st) return MakeError(st.error().message, "port_in_use");
+    }
+    return m.port;
+  }
+  std::set<int> taken;
+  for (const auto& w : workers_) {
+    if (w->config().port > 0) taken.insert(w->config().port);
+    const WorkerInfo i = w->info();
+    if (i.port > 0) taken.insert(i.port);
+  }
+  if (!deps_.pick_free_port) return MakeError("no port allocator configured");
+  return deps_.pick_free_port(m.host, deps_.auto_ports, taken);
+}
+
+}  // namespace kitty
