@@ -1,0 +1,110 @@
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "kitty/memory/process_memory.h"
+#include "kitty/memory/system_memory_linux.h"
+#include "kitty/process/posix_spawner.h"
+#include "kitty/process/spawner_test_util.h"
+
+namespace kitty {
+namespace {
+
+using ::testing::Contains;
+using testing_util::RunUntil;
+using testing_util::TempDir;
+
+constexpr uint64_t kMiB = 1024 * 1024;
+
+// Two python processes in one group, each touching 50 MiB.
+TEST(ReadGroupMemory, CountsEveryMemberOfTheGroup) {
+  boost::asio::io_context io;
+  PosixSpawner spawner(io, "tok");
+  auto tail = std::make_shared<LogTail>();
+  const std::string py =
+      "python3 -c 'import sys, time; b = b\"x\" * (50 << 20); print(\"ready\", flush=True); "
+      "time.sleep(60)'";
+  SpawnSpec spec;
+  spec.argv = {"sh", "-c", py + " & exec " + py};
+  spec.tail = tail;
+  auto p = spawner.spawn(spec, [](ExitStatus) {});
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  int pgid = (*p)->pid();
+  auto ready = [&] {
+    int n = 0;
+    for (const auto& l : tail->last(100)) n += l == "ready";
+    return n == 2;
+  };
+  bool ok = RunUntil(io, ready);
+  auto mem = ReadGroupMemory(pgid);
+  (*p)->signal_group(SIGKILL);
+  RunUntil(io, [&] { return !(*p)->group_alive(); });
+  ASSERT_TRUE(ok) << tail->last_text(20);
+
+  ASSERT_TRUE(mem.ok()) << mem.error().message;
+  EXPECT_GE(mem->rss_bytes, 90 * kMiB);
+  EXPECT_GE(mem->process_count, 2);
+  EXPECT_EQ(mem->process_count, static_cast<int>(mem->pids.size()));
+  EXPECT_THAT(mem->pids, Contains(pgid));
+  if (mem->pss_available) {
+    EXPECT_GE(mem->pss_bytes, 90 * kMiB);
+    EXPECT_LE(mem->pss_bytes, mem->rss_bytes);
+  }
+}
+
+TEST(ReadGroupMemory, EmptyGroupIsNotFound) {
+  auto mem = ReadGroupMemory(0x3ffffff0);
+  ASSERT_FALSE(mem.ok());
+  EXPECT_EQ(mem.error().code, "not_found");
+}
+
+TEST(ReadSystemMemory, RealMachineIsSane) {
+  auto mem = ReadSystemMemory();
+  ASSERT_TRUE(mem.ok()) << mem.error().message;
+  EXPECT_GT(mem->total_bytes, 64 * kMiB);
+  EXPECT_GT(mem->available_bytes, 0u);
+  EXPECT_LE(mem->available_bytes, mem->total_bytes);
+}
+
+void Write(const std::string& path, const std::string& text) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream(path) << text;
+}
+
+TEST(ReadSystemMemory, CgroupV2LimitOfAnAncestorBinds) {
+  TempDir dir;
+  std::string proc = dir.path() + "/proc", cg = dir.path() + "/cg";
+  Write(proc + "/meminfo", "MemTotal:       16000000 kB\nMemFree: 1 kB\nMemAvailable:   12000000 kB\n");
+  Write(proc + "/self/cgroup", "0::/a/b\n");
+  Write(cg + "/a/memory.max", "4294967296\n");    // 4 GiB on the parent
+  Write(cg + "/a/memory.current", "1073741824\n");  // 1 GiB used
+  Write(cg + "/a/memory.stat", "anon 1\ninactive_file 536870912\n");  // 0.5 GiB reclaimable
+  Write(cg + "/a/b/memory.max", "max\n");
+  auto mem = ReadSystemMemoryAt(proc, cg);
+  ASSERT_TRUE(mem.ok()) << mem.error().message;
+  EXPECT_TRUE(mem->cgroup_limited);
+  EXPECT_EQ(mem->total_bytes, 4096 * kMiB);
+  EXPECT_EQ(mem->available_bytes, 3584 * kMiB);
+}
+
+TEST(ReadSystemMemory, CgroupV1UnlimitedLeavesMeminfo) {
+  TempDir dir;
+  std::string proc = dir.path() + "/proc", cg = dir.path() + "/cg";
+  Write(proc + "/meminfo", "MemTotal:       1000 kB\nMemAvailable:   600 kB\n");
+  Write(proc + "/self/cgroup", "4:memory:/x\n0::/\n");
+  Write(cg + "/memory/x/memory.limit_in_bytes", "9223372036854771712\n");
+  Write(cg + "/memory/x/memory.usage_in_bytes", "100\n");
+  auto mem = ReadSystemMemoryAt(proc, cg);
+  ASSERT_TRUE(mem.ok());
+  EXPECT_FALSE(mem->cgroup_limited);
+  EXPECT_EQ(mem->total_bytes, 1000 * 1024u);
+  EXPECT_EQ(mem->available_bytes, 600 * 1024u);
+  EXPECT_FALSE(ReadSystemMemoryAt(dir.path() + "/nothing", cg).ok());
+}
+
+}  // namespace
+}  // namespace kitty
