@@ -58,7 +58,7 @@ Status FileReader::Open(const std::string& path) {
   }
   file_.reset(f);
   size_ = static_cast<uint64_t>(st.st_size);
-  buf_.resize(kBufferSize);
+  buf_.resize(buffer_size_);
   return Status::Ok();
 }
 

@@ -20,7 +20,9 @@ class FileReader {
   /// Buffer size: large enough that a 100 MB model's metadata streams in a few hundred reads.
   static constexpr size_t kBufferSize = 64 * 1024;
 
-  FileReader() = default;
+  /// `buffer_size` bounds each read from the file (a header check needs only a few bytes).
+  explicit FileReader(size_t buffer_size = kBufferSize)
+      : buffer_size_(buffer_size != 0 ? buffer_size : 1) {}
 
   /// Opens `path` read-only. Refuses anything but a regular file (a FIFO would block reads, a
   /// directory cannot be read). Messages name the path: "model file 'p' does not exist", "... is
@@ -58,6 +60,7 @@ class FileReader {
   std::unique_ptr<std::FILE, Closer> file_;
   uint64_t size_ = 0;
   uint64_t offset_ = 0;     // logical position
+  size_t buffer_size_;
   std::vector<unsigned char> buf_;
   size_t buf_pos_ = 0;      // next unread byte in buf_
   size_t buf_len_ = 0;      // valid bytes in buf_

@@ -65,6 +65,39 @@ std::string Printable(std::string_view s, size_t max = 64) {
   return out;
 }
 
+// Replaces each byte that does not start a well-formed UTF-8 sequence (overlong forms,
+// surrogates and code points past U+10FFFF included) with U+FFFD, so stored strings are always
+// valid UTF-8: nlohmann::json throws on dumping anything else, and metadata is untrusted.
+std::string SanitizeUtf8(const std::string& in) {
+  std::string out;
+  out.reserve(in.size());
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+  size_t n = in.size();
+  for (size_t i = 0; i < n;) {
+    unsigned char c = p[i];
+    size_t len = 0;
+    uint32_t cp = 0, min = 0;
+    if (c < 0x80) { len = 1; cp = c; }
+    else if ((c & 0xe0) == 0xc0) { len = 2; cp = c & 0x1f; min = 0x80; }
+    else if ((c & 0xf0) == 0xe0) { len = 3; cp = c & 0x0f; min = 0x800; }
+    else if ((c & 0xf8) == 0xf0) { len = 4; cp = c & 0x07; min = 0x10000; }
+    bool ok = len != 0 && i + len <= n;
+    for (size_t k = 1; ok && k < len; ++k) {
+      if ((p[i + k] & 0xc0) != 0x80) ok = false;
+      cp = (cp << 6) | (p[i + k] & 0x3f);
+    }
+    if (ok && len > 1 && (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))) ok = false;
+    if (ok) {
+      out.append(in, i, len);
+      i += len;
+    } else {
+      out += "\xef\xbf\xbd";
+      i += 1;
+    }
+  }
+  return out;
+}
+
 Error Invalid(const std::string& path, const std::string& what) {
   return MakeError("'" + path + "' is not a valid GGUF file: " + what, "model_file_invalid");
 }
@@ -264,7 +297,7 @@ Status Parser::ReadValue(uint32_t type, Want want, int depth, Value* out) {
     bool kept = false;
     uint64_t cap = want == Want::kText && depth == 0 ? kMaxStoredString : 0;
     if (Status s = ReadString(&text, cap, &kept); !s.ok()) return s;
-    if (cap != 0 && kept) out->text = std::move(text);
+    if (cap != 0 && kept) out->text = SanitizeUtf8(text);
     return Status::Ok();
   }
   if (type != kArray) return Fail("unknown value type " + std::to_string(type));
@@ -471,7 +504,7 @@ Status OpenAndReadHeader(const std::string& path, FileReader* r, Header* h) {
 }  // namespace
 
 Status CheckGgufFile(const std::string& path) {
-  FileReader r;
+  FileReader r(/*buffer_size=*/64);  // the header and a magic hint fit; the rest stays unread
   Header h;
   return OpenAndReadHeader(path, &r, &h);
 }

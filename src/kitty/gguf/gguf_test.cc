@@ -178,6 +178,19 @@ TEST_F(GgufTest, OverlongValuesAreSkippedNotStored) {
   EXPECT_EQ(r->architecture, "llama");
 }
 
+TEST_F(GgufTest, StringsAreMadeValidUtf8) {
+  GgufTestWriter w;
+  w.String("general.name", "caf\xc3\xa9 \xe6\xa8\xa1\xe5\x9e\x8b")  // valid: kept
+      .String("general.architecture", "ll\xff\xc0\xafma\xed\xa0\x80");  // invalid bytes
+  Result<GgufInfo> r = ReadGgufInfo(Write(w.Build().bytes));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->name, "caf\xc3\xa9 \xe6\xa8\xa1\xe5\x9e\x8b");
+  // 0xff, an overlong '/', and a UTF-16 surrogate each become U+FFFD per byte.
+  const std::string bad = "\xef\xbf\xbd";
+  EXPECT_EQ(r->architecture, "ll" + bad + bad + bad + "ma" + bad + bad + bad);
+  EXPECT_NO_THROW(ToJson(*r).dump());
+}
+
 TEST_F(GgufTest, UnknownFileTypeHasNoName) {
   GgufTestWriter w;
   w.U32("general.file_type", 4000);
