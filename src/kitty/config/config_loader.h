@@ -5,7 +5,9 @@
 // models.yaml loads unchanged (`backend: llama_worker` is llama_server). Every string value is
 // expanded with ${VAR} / ${VAR:-default} / $$ from the environment, except the launch
 // placeholders the command backend fills (${PORT} ${HOST} ${MODEL_PATH} ${MODEL_ID}
-// ${THREADS} ${CTX}); path-like values also get a leading "~/" expanded.
+// ${THREADS} ${CTX}); path-like values also get a leading "~/" expanded. A model's `alias`
+// (llama-server's --alias) is also appended to its `aliases`, so `aliases` lists every name
+// besides the id that routes to it. Relative paths are kept as written (kittyd's cwd).
 //
 // Errors: all problems are collected, one per line, each "file:line: key.path: message", e.g.
 //   kitty.yaml:7: models.qwen_32b.treads: unknown key (did you mean 'threads'?)
