@@ -29,10 +29,10 @@ def test_nodes_ensure_and_release(client: KittyClient) -> None:
 
 async def test_async_nodes(kittyd: Daemon) -> None:
     async with AsyncKittyClient(kittyd.url) as ac:
-        upd = await ensure_node("second", ac, state_key="w")({})  # type: ignore[misc]
-        assert upd["w"]["status"] == "ready"
-        upd2 = await release_node("second", ac, state_key="r")({})  # type: ignore[misc]
-        assert upd2["r"]["status"] == "stopped"
+        upd = await ensure_node("second", ac, state_key="w")({})
+        assert upd is not None and upd["w"]["status"] == "ready"
+        upd2 = await release_node("second", ac, state_key="r")({})
+        assert upd2 is not None and upd2["r"]["status"] == "stopped"
 
 
 def test_langchain_tools(client: KittyClient) -> None:
@@ -55,7 +55,7 @@ async def test_langchain_tools_async(client: KittyClient) -> None:
 
 def test_chat_openai_against_kittyd(kittyd: Daemon) -> None:
     # Plain LangChain, nothing from kitty_client: kittyd is OpenAI-compatible.
-    llm = ChatOpenAI(base_url=kittyd.url + "/v1", model="big", api_key="unused", max_tokens=8)  # type: ignore[arg-type]
+    llm = ChatOpenAI(base_url=kittyd.url + "/v1", model="big", api_key="unused")  # type: ignore[arg-type]
     msg = llm.invoke("Say hello")
     assert isinstance(msg.content, str) and msg.content
     # The helper builds the same thing from KITTY_URL / base_url.

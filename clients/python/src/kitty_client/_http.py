@@ -152,6 +152,14 @@ def decode_json(content: bytes, url: str) -> Any:
         raise KittyError(f"kittyd at {url} sent a response that is not JSON: {snippet!r}") from exc
 
 
+def expect_object(data: Any, url: str) -> dict[str, Any]:
+    """The response as a JSON object, or a KittyError saying what came instead."""
+    if not isinstance(data, dict):
+        raise KittyError(f"kittyd at {url} answered with {type(data).__name__}, expected a JSON object: "
+                         f"{str(data)[:200]}")
+    return data
+
+
 # --- OpenAI response shapes -------------------------------------------------------------------
 
 
@@ -161,9 +169,10 @@ def completion_text(data: Any) -> str:
         choice = data["choices"][0]
     except (KeyError, IndexError, TypeError) as exc:
         raise KittyError(f"unexpected completion response (no choices[0]): {str(data)[:300]}") from exc
-    if isinstance(choice.get("text"), str):
-        return choice["text"]
-    msg = choice.get("message")
+    text = choice.get("text") if isinstance(choice, dict) else None
+    if isinstance(text, str):
+        return text
+    msg = choice.get("message") if isinstance(choice, dict) else None
     if isinstance(msg, dict):
         content = msg.get("content")
         return content if isinstance(content, str) else ""
@@ -180,12 +189,12 @@ def chunk_text(chunk: Any) -> str:
     choice = choices[0]
     if not isinstance(choice, dict):
         return ""
-    if isinstance(choice.get("text"), str):
-        return choice["text"]
+    text = choice.get("text")
+    if isinstance(text, str):
+        return text
     delta = choice.get("delta")
-    if isinstance(delta, dict) and isinstance(delta.get("content"), str):
-        return delta["content"]
-    return ""
+    content = delta.get("content") if isinstance(delta, dict) else None
+    return content if isinstance(content, str) else ""
 
 
 class SSEParser:
@@ -299,4 +308,5 @@ def chat_body(
 
 
 def is_json_response(content_type: str | None) -> bool:
-    return bool(content_type) and "json" in content_type.lower() and "event-stream" not in content_type.lower()
+    ct = (content_type or "").lower()
+    return "json" in ct and "event-stream" not in ct

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, AsyncContextManager, AsyncIterator, Iterable, Mapping
+from typing import Any, AsyncContextManager, AsyncIterator, Iterable, Mapping, Self
 
 import httpx
 
@@ -43,7 +43,7 @@ class AsyncKittyClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def __aenter__(self) -> "AsyncKittyClient":
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -73,12 +73,13 @@ class AsyncKittyClient:
         return _http.decode_json(resp.content, url) if resp.content else None
 
     async def _get_json(self, path: str, *, params: Mapping[str, Any] | None = None,
-                        model: str | None = None) -> Any:
-        return await self._request("GET", path, params=params, model=model)
+                        model: str | None = None) -> dict[str, Any]:
+        return _http.expect_object(await self._request("GET", path, params=params, model=model), self.base_url + path)
 
     async def _post_json(self, path: str, json: Any = None, *, params: Mapping[str, Any] | None = None,
-                         model: str | None = None) -> Any:
-        return await self._request("POST", path, json if json is not None else {}, params=params, model=model)
+                         model: str | None = None) -> dict[str, Any]:
+        data = await self._request("POST", path, json if json is not None else {}, params=params, model=model)
+        return _http.expect_object(data, self.base_url + path)
 
     async def _stream(self, path: str, body: dict[str, Any], model: str) -> AsyncIterator[str]:
         url = self.base_url + path

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ContextManager, Iterable, Iterator, Mapping
+from typing import Any, ContextManager, Iterable, Iterator, Mapping, Self
 
 import httpx
 
@@ -48,7 +48,7 @@ class KittyClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> "KittyClient":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -77,12 +77,13 @@ class KittyClient:
             raise _http.error_from_response(resp.status_code, resp.content, model=model)
         return _http.decode_json(resp.content, url) if resp.content else None
 
-    def _get_json(self, path: str, *, params: Mapping[str, Any] | None = None, model: str | None = None) -> Any:
-        return self._request("GET", path, params=params, model=model)
+    def _get_json(self, path: str, *, params: Mapping[str, Any] | None = None, model: str | None = None) -> dict[str, Any]:
+        return _http.expect_object(self._request("GET", path, params=params, model=model), self.base_url + path)
 
     def _post_json(self, path: str, json: Any = None, *, params: Mapping[str, Any] | None = None,
-                   model: str | None = None) -> Any:
-        return self._request("POST", path, json if json is not None else {}, params=params, model=model)
+                   model: str | None = None) -> dict[str, Any]:
+        data = self._request("POST", path, json if json is not None else {}, params=params, model=model)
+        return _http.expect_object(data, self.base_url + path)
 
     def _stream(self, path: str, body: dict[str, Any], model: str) -> Iterator[str]:
         url = self.base_url + path

@@ -19,7 +19,7 @@ Contents:
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, NotRequired, TypedDict, overload
 
 from ._http import resolve_api_key, resolve_base_url
 from .async_client import AsyncKittyClient
@@ -127,15 +127,28 @@ class LLMTools:
 
 # --- nodes --------------------------------------------------------------------------------------
 
-State = Mapping[str, Any]
-SyncNode = Callable[[State], "dict[str, Any] | None"]
-AsyncNode = Callable[[State], Awaitable["dict[str, Any] | None"]]
+# Nodes accept any state schema (TypedDict, dict, pydantic) and never read it.
+State = Any
+SyncNode = Callable[[Any], "dict[str, Any] | None"]
+AsyncNode = Callable[[Any], Awaitable["dict[str, Any] | None"]]
 
 
 def _update(state_key: str | None, worker: dict[str, Any]) -> dict[str, Any] | None:
     # None leaves the state untouched for every state schema (TypedDict or a plain dict);
     # a partial update is what a TypedDict state expects.
     return {state_key: worker} if state_key else None
+
+
+@overload
+def ensure_node(
+    model_id: str, client: AsyncKittyClient, *, state_key: str | None = ...
+) -> AsyncNode: ...
+
+
+@overload
+def ensure_node(
+    model_id: str, client: KittyClient | None = ..., *, state_key: str | None = ...
+) -> SyncNode: ...
 
 
 def ensure_node(
@@ -167,6 +180,18 @@ def ensure_node(
 
     ensure.__name__ = f"ensure_{model_id}"
     return ensure
+
+
+@overload
+def release_node(
+    model_id: str, client: AsyncKittyClient, *, force: bool = ..., state_key: str | None = ...
+) -> AsyncNode: ...
+
+
+@overload
+def release_node(
+    model_id: str, client: KittyClient | None = ..., *, force: bool = ..., state_key: str | None = ...
+) -> SyncNode: ...
 
 
 def release_node(
@@ -291,10 +316,15 @@ def chat_model(model: str, base_url: str | None = None, api_key: str | None = No
     """LangChain's ``ChatOpenAI`` against kittyd's OpenAI-compatible gateway.
 
     Equivalent to ``ChatOpenAI(base_url=KITTY_URL + "/v1", model=model, api_key=...)``; the
-    request's ``model`` picks the worker and kittyd starts it on demand.
+    request's ``model`` picks the worker and kittyd starts it on demand. ``max_tokens`` is also
+    sent under that name (ChatOpenAI itself sends only ``max_completion_tokens``).
     """
     from langchain_openai import ChatOpenAI
 
+    # ChatOpenAI sends OpenAI's newer `max_completion_tokens`; llama.cpp-style workers read
+    # `max_tokens`, so send both.
+    if kwargs.get("max_tokens") is not None:
+        kwargs["extra_body"] = {"max_tokens": kwargs["max_tokens"], **(kwargs.get("extra_body") or {})}
     return ChatOpenAI(
         base_url=resolve_base_url(base_url) + "/v1",
         model=model,
