@@ -59,6 +59,17 @@ def test_hold_release_on_exit_stops_the_model(client: KittyClient) -> None:
     assert not pid_alive(pid)
 
 
+def test_release_inside_a_hold_is_not_undone(client: KittyClient) -> None:
+    # An explicit release wins over the hold; the hold must not start the model again.
+    with client.hold("second", lease_seconds=0.6) as h:
+        pid = h.worker["pid"]
+        assert client.release("second")["status"] == "stopped"
+        time.sleep(1.0)  # several renewal ticks
+        assert client.worker("second")["status"] == "stopped"
+    assert not pid_alive(pid)
+    assert client.worker("second")["status"] == "stopped"
+
+
 def test_hold_unknown_model(client: KittyClient) -> None:
     with pytest.raises(ModelNotFound):
         with client.hold("nope"):

@@ -7,6 +7,8 @@ suspended, network gone) cannot pin a model forever.
 
 Client side: :func:`hold` / :func:`ahold` acquire the hold, renew it every ``lease/3`` from a
 background thread (sync) or task (async) and drop it on exit, also when the block raises.
+A failed renewal is retried at the next tick (a brief daemon hiccup costs nothing, since the
+lease is three ticks long); a hold the daemon no longer knows is marked ``lost``.
 """
 
 from __future__ import annotations
@@ -37,8 +39,12 @@ class Hold:
     """What ``with client.hold(model) as h`` yields.
 
     ``worker`` is the worker's state (the ``W`` object of docs/API.md) right after the hold was
-    taken: ``h.worker["pid"]``, ``h.worker["port"]``, ... ``hold_id`` may change if the lease
-    ran out (e.g. the process was suspended) and the renewer had to take a new hold.
+    taken: ``h.worker["pid"]``, ``h.worker["port"]``, ...
+
+    ``lost`` becomes True if kittyd no longer knows the hold (its lease ran out while this process
+    was suspended, the model was released, or kittyd restarted). The block goes on; the model is
+    then only protected as any used model is, and a request restarts it if it was stopped. The
+    hold is not taken again behind the caller's back: that would undo an explicit release.
     """
 
     hold_id: str
@@ -48,7 +54,7 @@ class Hold:
     owner: str
     worker: dict[str, Any] = field(default_factory=dict)
     renewals: int = 0
-    reacquired: int = 0
+    lost: bool = False
     last_error: KittyError | None = None
 
 
@@ -88,11 +94,10 @@ def _new_hold(model: str, resp: dict[str, Any], lease_seconds: float, owner: str
 
 
 class _Renewer(threading.Thread):
-    def __init__(self, client: "KittyClient", h: Hold, lease_seconds: float) -> None:
+    def __init__(self, client: "KittyClient", h: Hold) -> None:
         super().__init__(name=f"kitty-hold-{h.model_id}", daemon=True)
         self._client = client
         self._hold = h
-        self._lease = lease_seconds
         self._stop_event = threading.Event()
 
     def stop(self) -> None:
@@ -106,25 +111,24 @@ class _Renewer(threading.Thread):
                 h.renewals += 1
                 h.last_error = None
             except HoldNotFound as exc:
-                # The lease ran out (process suspended, daemon restarted): take a new hold.
-                log.warning("hold %s on %s expired; taking a new one", h.hold_id, h.model_id)
-                h.last_error = exc
-                try:
-                    resp = self._client._post_json(
-                        worker_path(h.model_id, "/hold"), _hold_body(self._lease, h.owner),
-                        model=h.model_id,
-                    )
-                    _apply(h, resp)
-                    h.reacquired += 1
-                except KittyError as exc2:
-                    log.warning("re-taking hold on %s failed: %s", h.model_id, exc2)
-                    h.last_error = exc2
+                _mark_lost(h, exc)
+                return
             except KittyError as exc:
+                # Transient (daemon restarting, network): keep trying until the lease runs out.
                 log.warning("renewing hold %s on %s failed: %s", h.hold_id, h.model_id, exc)
                 h.last_error = exc
 
 
+def _mark_lost(h: Hold, exc: KittyError) -> None:
+    log.warning("hold %s on %s is gone (%s); %s is no longer protected from idling out",
+                h.hold_id, h.model_id, exc, h.model_id)
+    h.lost = True
+    h.last_error = exc
+
+
 def _drop_sync(client: "KittyClient", h: Hold, *, raising: bool) -> None:
+    if h.lost:
+        return
     try:
         client._request("DELETE", hold_path(h.hold_id))
     except (HoldNotFound, DaemonUnavailable) as exc:
@@ -150,7 +154,7 @@ def hold(
     who = owner or default_owner()
     resp = client._post_json(worker_path(model, "/hold"), _hold_body(lease, who), model=model)
     h = _new_hold(model, resp, lease, who)
-    renewer = _Renewer(client, h, lease)
+    renewer = _Renewer(client, h)
     renewer.start()
     ok = False
     try:
@@ -174,7 +178,7 @@ def hold(
 # --- async ------------------------------------------------------------------------------------
 
 
-async def _renew_forever(client: "AsyncKittyClient", h: Hold, lease: float) -> None:
+async def _renew_forever(client: "AsyncKittyClient", h: Hold) -> None:
     while True:
         await asyncio.sleep(renew_interval(h.lease_seconds))
         try:
@@ -182,23 +186,16 @@ async def _renew_forever(client: "AsyncKittyClient", h: Hold, lease: float) -> N
             h.renewals += 1
             h.last_error = None
         except HoldNotFound as exc:
-            log.warning("hold %s on %s expired; taking a new one", h.hold_id, h.model_id)
-            h.last_error = exc
-            try:
-                resp = await client._post_json(
-                    worker_path(h.model_id, "/hold"), _hold_body(lease, h.owner), model=h.model_id
-                )
-                _apply(h, resp)
-                h.reacquired += 1
-            except KittyError as exc2:
-                log.warning("re-taking hold on %s failed: %s", h.model_id, exc2)
-                h.last_error = exc2
+            _mark_lost(h, exc)
+            return
         except KittyError as exc:
             log.warning("renewing hold %s on %s failed: %s", h.hold_id, h.model_id, exc)
             h.last_error = exc
 
 
 async def _drop_async(client: "AsyncKittyClient", h: Hold, *, raising: bool) -> None:
+    if h.lost:
+        return
     try:
         await client._request("DELETE", hold_path(h.hold_id))
     except (HoldNotFound, DaemonUnavailable) as exc:
@@ -223,7 +220,7 @@ async def ahold(
     who = owner or default_owner()
     resp = await client._post_json(worker_path(model, "/hold"), _hold_body(lease, who), model=model)
     h = _new_hold(model, resp, lease, who)
-    task = asyncio.create_task(_renew_forever(client, h, lease), name=f"kitty-hold-{model}")
+    task = asyncio.create_task(_renew_forever(client, h), name=f"kitty-hold-{model}")
     ok = False
     try:
         h.worker = await client.worker(model)
