@@ -1,6 +1,8 @@
 #include "kitty/process/port_probe.h"
 
+#include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -48,11 +50,22 @@ bool SomeoneListens(const addrinfo& ai) {
   }
   Socket s(socket(ai.ai_family, ai.ai_socktype | SOCK_CLOEXEC, ai.ai_protocol));
   if (s.fd() < 0) return true;  // cannot tell: stay on the safe side
+  // Non-blocking with a short bound: a listener whose accept queue is full drops our SYN,
+  // and a blocking connect would then hang for minutes.
+  int flags = fcntl(s.fd(), F_GETFL);
+  if (flags < 0 || fcntl(s.fd(), F_SETFL, flags | O_NONBLOCK) != 0) return true;
+  if (connect(s.fd(), reinterpret_cast<sockaddr*>(&addr), ai.ai_addrlen) == 0) return true;
+  if (errno == ECONNREFUSED) return false;
+  if (errno != EINPROGRESS && errno != EINTR) return true;
+  pollfd p{s.fd(), POLLOUT, 0};
   int rc;
-  do rc = connect(s.fd(), reinterpret_cast<sockaddr*>(&addr), ai.ai_addrlen);
-  while (rc != 0 && errno == EINTR);
-  if (rc == 0) return true;
-  return errno != ECONNREFUSED;
+  do rc = poll(&p, 1, 250);
+  while (rc < 0 && errno == EINTR);
+  if (rc <= 0) return true;  // no answer in time: something holds the port
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(s.fd(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) return true;
+  return err != ECONNREFUSED;
 }
 
 }  // namespace
