@@ -93,7 +93,7 @@ Status FileReader::Fill() {
   return Status::Ok();
 }
 
-Status FileReader::Read(void* dst, size_t n) {
+Status FileReader::ReadSlow(void* dst, size_t n) {
   if (!file_) return MakeError("read from a closed file", "model_file_invalid");
   if (n > remaining()) return Truncated(n);
   auto* out = static_cast<unsigned char*>(dst);
@@ -118,43 +118,12 @@ Status FileReader::Read(void* dst, size_t n) {
   return Status::Ok();
 }
 
-Status FileReader::Skip(uint64_t n) {
+Status FileReader::SkipSlow(uint64_t n) {
   if (!file_) return MakeError("skip in a closed file", "model_file_invalid");
   if (n > remaining()) return Truncated(n);
-  uint64_t in_buffer = buf_len_ - buf_pos_;
-  if (n <= in_buffer) {
-    buf_pos_ += static_cast<size_t>(n);
-  } else {
-    // Beyond the buffer: drop it; the next Fill() seeks to the new offset.
-    buf_pos_ = buf_len_ = 0;
-  }
+  // Beyond the buffer (Skip() handled the rest): drop it; the next Fill() seeks.
+  buf_pos_ = buf_len_ = 0;
   offset_ += n;
-  return Status::Ok();
-}
-
-Status FileReader::ReadU8(uint8_t* v) { return Read(v, 1); }
-
-Status FileReader::ReadU16(uint16_t* v) {
-  unsigned char b[2];
-  if (Status s = Read(b, sizeof b); !s.ok()) return s;
-  *v = static_cast<uint16_t>(b[0] | (b[1] << 8));
-  return Status::Ok();
-}
-
-Status FileReader::ReadU32(uint32_t* v) {
-  unsigned char b[4];
-  if (Status s = Read(b, sizeof b); !s.ok()) return s;
-  *v = static_cast<uint32_t>(b[0]) | static_cast<uint32_t>(b[1]) << 8 |
-       static_cast<uint32_t>(b[2]) << 16 | static_cast<uint32_t>(b[3]) << 24;
-  return Status::Ok();
-}
-
-Status FileReader::ReadU64(uint64_t* v) {
-  unsigned char b[8];
-  if (Status s = Read(b, sizeof b); !s.ok()) return s;
-  uint64_t x = 0;
-  for (int i = 7; i >= 0; --i) x = (x << 8) | b[i];
-  *v = x;
   return Status::Ok();
 }
 

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,21 +40,48 @@ class FileReader {
   /// Reads exactly `n` bytes. Fails (message without the path: "unexpected end of file ...",
   /// "read error ...") when fewer than `n` bytes remain or the file changed under us; on failure
   /// the reader stays at its offset.
-  Status Read(void* dst, size_t n);
+  Status Read(void* dst, size_t n) {
+    // Fast path, inline: a metadata scan is mostly 8-byte lengths already in the buffer.
+    if (n <= buf_len_ - buf_pos_) {
+      std::memcpy(dst, buf_.data() + buf_pos_, n);
+      buf_pos_ += n;
+      offset_ += n;
+      return Status::Ok();
+    }
+    return ReadSlow(dst, n);
+  }
   /// Advances `n` bytes without reading them when they are beyond the buffer (a seek), failing
   /// like Read() when fewer than `n` remain.
-  Status Skip(uint64_t n);
+  Status Skip(uint64_t n) {
+    if (n <= buf_len_ - buf_pos_) {
+      buf_pos_ += static_cast<size_t>(n);
+      offset_ += n;
+      return Status::Ok();
+    }
+    return SkipSlow(n);
+  }
 
   /// Little-endian fixed-width reads.
-  Status ReadU8(uint8_t* v);
-  Status ReadU16(uint16_t* v);
-  Status ReadU32(uint32_t* v);
-  Status ReadU64(uint64_t* v);
+  Status ReadU8(uint8_t* v) { return Read(v, 1); }
+  Status ReadU16(uint16_t* v) { return ReadLe(v); }
+  Status ReadU32(uint32_t* v) { return ReadLe(v); }
+  Status ReadU64(uint64_t* v) { return ReadLe(v); }
 
  private:
   struct Closer {
     void operator()(std::FILE* f) const { std::fclose(f); }
   };
+  template <class T>
+  Status ReadLe(T* v) {
+    unsigned char b[sizeof(T)];
+    if (Status s = Read(b, sizeof b); !s.ok()) return s;
+    T x = 0;
+    for (size_t i = sizeof(T); i-- > 0;) x = static_cast<T>((x << 8) | b[i]);
+    *v = x;
+    return Status::Ok();
+  }
+  Status ReadSlow(void* dst, size_t n);
+  Status SkipSlow(uint64_t n);
   Status Fill();
   Status Truncated(uint64_t need) const;
 

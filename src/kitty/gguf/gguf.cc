@@ -237,8 +237,9 @@ class Parser {
                               ")");
   }
   // Reader errors already say where they happened.
-  Status Wrap(const Status& s) const {
-    return s.ok() ? s : Status(Invalid(path_, context_ + ": " + s.error().message));
+  Status Wrap(Status s) const {
+    if (s.ok()) return s;
+    return Invalid(path_, context_ + ": " + s.error().message);
   }
 
   // A string/array length: u64, or u32 in GGUF v1.
@@ -322,6 +323,19 @@ Status Parser::ReadValue(uint32_t type, Want want, int depth, Value* out) {
   }
   bool want_elements = want == Want::kInteger && depth == 0 && IsInteger(elem);
   if (FixedSize(elem) != 0 && !want_elements) return Wrap(r_.Skip(count * min));
+  if (elem == kString) {
+    // The tokenizer's vocabulary and merges: hundreds of thousands of strings, skipped unread.
+    for (uint64_t i = 0; i < count; ++i) {
+      uint64_t len = 0;
+      if (Status s = ReadLength(&len); !s.ok()) return s;
+      if (len > r_.remaining()) {
+        return Fail("string " + std::to_string(i) + " of the array, " + std::to_string(len) +
+                    " bytes, runs past the end of the file");
+      }
+      if (Status s = r_.Skip(len); !s.ok()) return Wrap(std::move(s));
+    }
+    return Status::Ok();
+  }
   Want elem_want = want_elements ? Want::kInteger : Want::kNothing;
   for (uint64_t i = 0; i < count; ++i) {
     if (Status s = ReadValue(elem, elem_want, depth + 1, out); !s.ok()) return s;
