@@ -1,0 +1,119 @@
+// kittyctl: the command line over kittyd's admin API (docs/API.md).
+//
+//   kittyctl [--url URL] [--api-key KEY] [--timeout S] <command> ...
+//   ps [--json] | ensure ID | release ID [--force] | release-all [--force]
+//   logs ID [-n N] [-f] | models [--json] | health
+//
+// Exit codes: 0 ok, 1 kittyd answered with an error (or a model failed, for health), 2 kittyd
+// unreachable, 64 bad command line.
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <exception>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "kittyctl/commands.h"
+
+namespace {
+
+using namespace kitty::ctl;
+
+constexpr double kLongTimeoutS = 600;   // ensure/release wait for a model to load or stop
+constexpr double kShortTimeoutS = 10;   // everything else is answered at once
+
+int Main(int argc, char** argv) {
+  CLI::App app{"kittyctl: control kittyd, the local model worker manager"};
+  app.require_subcommand(1);
+  app.fallthrough();  // global flags may also follow the command
+  app.failure_message(CLI::FailureMessage::help);
+
+  std::string url = "http://127.0.0.1:7700";
+  std::string api_key;
+  std::optional<double> timeout_s;
+  app.add_option("--url", url, "kittyd's base URL")
+      ->envname("KITTY_URL")
+      ->capture_default_str();
+  app.add_option("--api-key", api_key, "admin key, sent as 'Authorization: Bearer'")
+      ->envname("KITTY_API_KEY");
+  app.add_option("--timeout", timeout_s,
+                 "seconds to wait for an answer (default 600 for ensure/release, 10 otherwise)")
+      ->check(CLI::PositiveNumber);
+
+  bool json = false;
+  bool force = false;
+  bool follow = false;
+  int lines = 100;
+  std::string model_id;
+
+  auto* ps = app.add_subcommand("ps", "list the models' workers: status, pid, memory, idle time");
+  ps->add_flag("--json", json, "print kittyd's JSON unchanged");
+
+  auto* ensure = app.add_subcommand("ensure", "start a model if needed and wait until it is ready");
+  ensure->add_option("ID", model_id, "model id or alias")->required();
+  ensure->add_flag("--json", json, "print kittyd's JSON unchanged");
+
+  auto* release = app.add_subcommand("release", "stop a model and wait until its processes are gone");
+  release->add_option("ID", model_id, "model id or alias")->required();
+  release->add_flag("--force", force, "cut requests in flight instead of letting them finish");
+  release->add_flag("--json", json, "print kittyd's JSON unchanged");
+
+  auto* release_all = app.add_subcommand("release-all", "stop every model");
+  release_all->add_flag("--force", force, "cut requests in flight instead of letting them finish");
+  release_all->add_flag("--json", json, "print kittyd's JSON unchanged");
+
+  auto* logs = app.add_subcommand("logs", "print a model's recent output");
+  logs->add_option("ID", model_id, "model id or alias")->required();
+  logs->add_option("-n,--lines", lines, "how many of the last lines")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  logs->add_flag("-f,--follow", follow, "keep printing new lines until Ctrl-C");
+
+  auto* models = app.add_subcommand("models", "list the configured models (GET /v1/models)");
+  models->add_flag("--json", json, "print kittyd's JSON unchanged");
+
+  auto* health = app.add_subcommand(
+      "health", "check kittyd and every model; exit 0 healthy, 1 a model failed, 2 unreachable");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);  // prints help, or the error with usage
+    return code == 0 ? 0 : kExitUsage;
+  }
+
+  const bool long_wait = ensure->parsed() || release->parsed() || release_all->parsed();
+  Context ctx;
+  ctx.api_key = api_key;
+  const double seconds = timeout_s.value_or(long_wait ? kLongTimeoutS : kShortTimeoutS);
+  ctx.timeout = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+  kitty::Result<BaseUrl> parsed_url = ParseBaseUrl(url);
+  if (!parsed_url.ok()) {
+    std::cerr << "kittyctl: " << parsed_url.error().message << std::endl;
+    return kExitUsage;
+  }
+  ctx.url = *parsed_url;
+
+  if (ps->parsed()) return RunPs(ctx, json);
+  if (ensure->parsed()) return RunEnsure(ctx, model_id, json);
+  if (release->parsed()) return RunRelease(ctx, model_id, force, json);
+  if (release_all->parsed()) return RunReleaseAll(ctx, force, json);
+  if (logs->parsed()) return RunLogs(ctx, model_id, lines, follow);
+  if (models->parsed()) return RunModels(ctx, json);
+  if (health->parsed()) return RunHealth(ctx);
+  std::cerr << app.help() << std::flush;
+  return kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // The one place exceptions are caught: nothing below is expected to throw (JSON is parsed
+  // without exceptions), but an allocation failure should still end with a message.
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "kittyctl: internal error: " << e.what() << std::endl;
+    return kExitError;
+  }
+}
