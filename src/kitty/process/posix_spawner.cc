@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -36,7 +37,7 @@ constexpr auto kExitGrace = 100ms;
 // After on_exit, how often we check whether the group is gone so the pipe can be closed.
 constexpr auto kGroupPoll = 500ms;
 
-int g_subreaper_users = 0;  // PosixSpawners alive; the loop thread only
+std::atomic<int> g_subreaper_users{0};  // PosixSpawners alive (tests may run several loops)
 
 std::string Errno(int err) { return strerror(err); }
 
