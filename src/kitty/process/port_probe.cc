@@ -11,6 +11,10 @@
 #include <cstring>
 #include <random>
 
+#ifndef SOCK_CLOEXEC  // macOS: spawned workers close inherited fds anyway
+#define SOCK_CLOEXEC 0
+#endif
+
 namespace kitty {
 
 namespace {

@@ -46,6 +46,19 @@ void CloseFd(int& fd) {
   fd = -1;
 }
 
+// A pipe whose both ends are close-on-exec (macOS has no pipe2; there the daemon's single
+// loop thread makes the gap between pipe() and fcntl() harmless).
+int PipeCloexec(int fds[2]) {
+#ifdef __linux__
+  return pipe2(fds, O_CLOEXEC);
+#else
+  if (pipe(fds) != 0) return -1;
+  fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+  fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+  return 0;
+#endif
+}
+
 // What the child reports through the CLOEXEC pipe when it cannot exec.
 struct ChildFailure {
   enum Stage : int { kExec = 1, kChdir = 2, kStdio = 3 } stage;
@@ -424,7 +437,7 @@ Result<std::unique_ptr<Process>> PosixSpawner::spawn(const SpawnSpec& spec,
     CloseFd(devnull);
     CloseFd(log_fd);
   };
-  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+  if (PipeCloexec(out) != 0 || PipeCloexec(errp) != 0) {
     int err = errno;
     close_all();
     return MakeError("cannot create pipe: " + Errno(err), "start_failed");
