@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "kitty/gguf/file_reader.h"
+#include "kitty/gguf/gguf_header.h"
 #include "kitty/gguf/gguf_types.h"
+#include "kitty/gguf/utf8.h"
 
 namespace kitty {
 namespace {
@@ -18,7 +20,6 @@ enum : uint32_t {
   kString = 8, kArray = 9, kU64 = 10, kI64 = 11, kF64 = 12, kValueTypeCount = 13,
 };
 
-constexpr std::string_view kMagic = "GGUF";
 constexpr uint64_t kDefaultAlignment = 32;
 /// Largest string value we keep (general.name and friends); longer ones are skipped unread.
 constexpr uint64_t kMaxStoredString = 1 << 20;
@@ -47,145 +48,6 @@ bool IsInteger(uint32_t type) {
 }
 
 bool IsSigned(uint32_t type) { return type == kI8 || type == kI16 || type == kI32 || type == kI64; }
-
-// Escapes bytes from the file for an error message, at most `max` of them.
-std::string Printable(std::string_view s, size_t max = 64) {
-  std::string out;
-  for (size_t i = 0; i < s.size() && i < max; ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    }
-  }
-  if (s.size() > max) out += "...";
-  return out;
-}
-
-// Replaces each byte that does not start a well-formed UTF-8 sequence (overlong forms,
-// surrogates and code points past U+10FFFF included) with U+FFFD, so stored strings are always
-// valid UTF-8: nlohmann::json throws on dumping anything else, and metadata is untrusted.
-std::string SanitizeUtf8(const std::string& in) {
-  std::string out;
-  out.reserve(in.size());
-  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
-  size_t n = in.size();
-  for (size_t i = 0; i < n;) {
-    unsigned char c = p[i];
-    size_t len = 0;
-    uint32_t cp = 0, min = 0;
-    if (c < 0x80) { len = 1; cp = c; }
-    else if ((c & 0xe0) == 0xc0) { len = 2; cp = c & 0x1f; min = 0x80; }
-    else if ((c & 0xf0) == 0xe0) { len = 3; cp = c & 0x0f; min = 0x800; }
-    else if ((c & 0xf8) == 0xf0) { len = 4; cp = c & 0x07; min = 0x10000; }
-    bool ok = len != 0 && i + len <= n;
-    for (size_t k = 1; ok && k < len; ++k) {
-      if ((p[i + k] & 0xc0) != 0x80) ok = false;
-      cp = (cp << 6) | (p[i + k] & 0x3f);
-    }
-    if (ok && len > 1 && (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))) ok = false;
-    if (ok) {
-      out.append(in, i, len);
-      i += len;
-    } else {
-      out += "\xef\xbf\xbd";
-      i += 1;
-    }
-  }
-  return out;
-}
-
-Error Invalid(const std::string& path, const std::string& what) {
-  return MakeError("'" + path + "' is not a valid GGUF file: " + what, "model_file_invalid");
-}
-
-struct Header {
-  uint32_t version = 0;
-  uint64_t tensor_count = 0;
-  uint64_t kv_count = 0;
-};
-
-// Why the first bytes are not GGUF, with a hint for the usual culprits of a failed download.
-Status NotGguf(FileReader& r, const std::string& path, const unsigned char magic[4]) {
-  std::string head(reinterpret_cast<const char*>(magic), 4);
-  char more[28];
-  size_t extra = static_cast<size_t>(std::min<uint64_t>(r.remaining(), sizeof more));
-  if (extra > 0 && r.Read(more, extra).ok()) head.append(more, extra);
-  char hex[16];
-  std::snprintf(hex, sizeof hex, "0x%02x%02x%02x%02x", magic[0], magic[1], magic[2], magic[3]);
-  std::string hint;
-  if (head.rfind("version https://git-lfs", 0) == 0) {
-    hint = "; it is a Git LFS pointer, not the model: fetch it with `git lfs pull`";
-  } else if (head[0] == '<' || head.rfind("\xef\xbb\xbf<", 0) == 0) {
-    hint = "; it looks like an HTML page: the download probably failed";
-  } else if (head[0] == '{') {
-    hint = "; it looks like JSON: the download probably failed";
-  }
-  return MakeError("'" + path + "' is not a GGUF file (magic " + hex + " \"" +
-                       Printable(head.substr(0, 4)) + "\", expected \"GGUF\")" + hint,
-                   "model_file_invalid");
-}
-
-// Reads and checks magic, version and counts; leaves `r` at the first key/value.
-Status ReadHeader(FileReader& r, const std::string& path, Header* h) {
-  if (r.size() < kMagic.size()) {
-    return MakeError("'" + path + "' is not a GGUF file (it is " + std::to_string(r.size()) +
-                         " bytes long)",
-                     "model_file_invalid");
-  }
-  unsigned char magic[4];
-  if (Status s = r.Read(magic, 4); !s.ok()) return Invalid(path, s.error().message);
-  if (std::string_view(reinterpret_cast<const char*>(magic), 4) != kMagic) {
-    return NotGguf(r, path, magic);
-  }
-  if (Status s = r.ReadU32(&h->version); !s.ok()) {
-    return Invalid(path, "truncated header: " + s.error().message);
-  }
-  uint32_t v = h->version;
-  if (v < 1 || v > 3) {
-    uint32_t swapped = (v >> 24) | ((v >> 8) & 0xff00) | ((v << 8) & 0xff0000) | (v << 24);
-    if (swapped >= 1 && swapped <= 3) {
-      return MakeError("'" + path + "' is a big-endian GGUF file (version " +
-                           std::to_string(swapped) + "), which is not supported",
-                       "model_file_invalid");
-    }
-    return MakeError("'" + path + "' has unsupported GGUF version " + std::to_string(v) +
-                         " (supported: 1, 2, 3)",
-                     "model_file_invalid");
-  }
-  Status s;
-  if (v == 1) {
-    uint32_t t = 0, k = 0;
-    if (s = r.ReadU32(&t); s.ok()) s = r.ReadU32(&k);
-    h->tensor_count = t;
-    h->kv_count = k;
-  } else {
-    if (s = r.ReadU64(&h->tensor_count); s.ok()) s = r.ReadU64(&h->kv_count);
-  }
-  if (!s.ok()) return Invalid(path, "truncated header: " + s.error().message);
-
-  // The smallest key/value is an empty key, a type and a one-byte value; the smallest tensor
-  // info an empty name, n_dims = 0, a type and an offset. Counts that cannot fit are lies, and
-  // refusing them here keeps every later loop bounded by the file's size.
-  uint64_t len_width = v == 1 ? 4 : 8;
-  uint64_t min_kv = len_width + 4 + 1;
-  uint64_t min_tensor = len_width + 4 + 4 + 8;
-  uint64_t left = r.remaining();
-  if (h->kv_count > left / min_kv) {
-    return Invalid(path, "header claims " + std::to_string(h->kv_count) +
-                             " key/values, more than the " + std::to_string(left) +
-                             " bytes after the header can hold");
-  }
-  left -= h->kv_count * min_kv;
-  if (h->tensor_count > left / min_tensor) {
-    return Invalid(path, "header claims " + std::to_string(h->tensor_count) +
-                             " tensors, more than the rest of the file can hold");
-  }
-  return Status::Ok();
-}
 
 // Which GgufInfo field an "<arch>.<suffix>" key fills.
 enum class ArchField {
@@ -233,13 +95,13 @@ class Parser {
 
  private:
   Status Fail(const std::string& what) const {
-    return Invalid(path_, context_ + ": " + what + " (offset " + std::to_string(r_.offset()) +
+    return GgufInvalid(path_, context_ + ": " + what + " (offset " + std::to_string(r_.offset()) +
                               ")");
   }
   // Reader errors already say where they happened.
   Status Wrap(Status s) const {
     if (s.ok()) return s;
-    return Invalid(path_, context_ + ": " + s.error().message);
+    return GgufInvalid(path_, context_ + ": " + s.error().message);
   }
 
   // A string/array length: u64, or u32 in GGUF v1.
@@ -352,7 +214,7 @@ Status Parser::ParseKvs(uint64_t kv_count, GgufInfo* info) {
     bool kept = false;
     if (Status s = ReadString(&key, kMaxKeyLength, &kept); !s.ok()) return s;
     if (!kept) key.clear();  // too long to be a key we look for
-    context_ += " ('" + Printable(key) + "')";
+    context_ += " ('" + EscapeForMessage(key) + "')";
     uint32_t type = 0;
     if (Status s = r_.ReadU32(&type); !s.ok()) return Wrap(s);
     if (type >= kValueTypeCount) return Fail("unknown value type " + std::to_string(type));
@@ -434,7 +296,7 @@ Status Parser::ParseTensorInfos(uint64_t tensor_count, GgufInfo* info) {
     std::string name;
     bool kept = false;
     if (Status s = ReadString(&name, 256, &kept); !s.ok()) return s;
-    if (kept) context_ += " ('" + Printable(name) + "')";
+    if (kept) context_ += " ('" + EscapeForMessage(name) + "')";
     uint32_t n_dims = 0;
     if (Status s = r_.ReadU32(&n_dims); !s.ok()) return Wrap(s);
     if (n_dims > kMaxDims) {
@@ -510,23 +372,13 @@ Status Parser::ParseTensorInfos(uint64_t tensor_count, GgufInfo* info) {
   return Status::Ok();
 }
 
-Status OpenAndReadHeader(const std::string& path, FileReader* r, Header* h) {
-  if (Status s = r->Open(path); !s.ok()) return s;
-  return ReadHeader(*r, path, h);
-}
-
 }  // namespace
-
-Status CheckGgufFile(const std::string& path) {
-  FileReader r(/*buffer_size=*/64);  // the header and a magic hint fit; the rest stays unread
-  Header h;
-  return OpenAndReadHeader(path, &r, &h);
-}
 
 Result<GgufInfo> ReadGgufInfo(const std::string& path) {
   FileReader r;
-  Header h;
-  if (Status s = OpenAndReadHeader(path, &r, &h); !s.ok()) return s.error();
+  if (Status s = r.Open(path); !s.ok()) return s.error();
+  GgufHeader h;
+  if (Status s = ReadGgufHeader(r, path, &h); !s.ok()) return s.error();
   GgufInfo info;
   info.version = h.version;
   info.tensor_count = h.tensor_count;
