@@ -28,7 +28,8 @@ Result<Reply> Call(const Context& ctx, const std::string& method, const std::str
   json body = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) {
     return MakeError(method + " " + path + ": kittyd answered " + std::to_string(status) +
-                         " with a body that is not JSON: " + Truncate(FirstLine(response->body), 100),
+                         " with a body that is not JSON: " +
+                         Truncate(FirstLine(response->body), 100),
                      "bad_json");
   }
   return Reply{std::move(body), std::move(response->body)};
@@ -77,7 +78,8 @@ int RunEnsure(const Context& ctx, const std::string& model_id, bool as_json) {
 }
 
 int RunRelease(const Context& ctx, const std::string& model_id, bool force, bool as_json) {
-  Result<Reply> worker = Call(ctx, "POST", WorkerPath(model_id) + "/release" + (force ? "?force=true" : ""));
+  const std::string query = force ? "?force=true" : "";
+  Result<Reply> worker = Call(ctx, "POST", WorkerPath(model_id) + "/release" + query);
   if (!worker.ok()) return Fail(worker.error());
   if (as_json) {
     PrintRaw(*worker);
@@ -88,14 +90,16 @@ int RunRelease(const Context& ctx, const std::string& model_id, bool force, bool
 }
 
 int RunReleaseAll(const Context& ctx, bool force, bool as_json) {
-  Result<Reply> body = Call(ctx, "POST", std::string("/kitty/workers/release-all") + (force ? "?force=true" : ""));
+  const std::string query = force ? "?force=true" : "";
+  Result<Reply> body = Call(ctx, "POST", "/kitty/workers/release-all" + query);
   if (!body.ok()) return Fail(body.error());
   if (as_json) {
     PrintRaw(*body);
     return kExitOk;
   }
-  if (body->json.is_object() && body->json.contains("workers") && body->json["workers"].is_array()) {
-    for (const json& w : body->json["workers"]) std::cout << ReleaseLine(w) << "\n";
+  const json& reply = body->json;
+  if (reply.is_object() && reply.contains("workers") && reply["workers"].is_array()) {
+    for (const json& w : reply["workers"]) std::cout << ReleaseLine(w) << "\n";
   }
   std::cout << std::flush;
   return kExitOk;

@@ -98,7 +98,9 @@ std::string FormatCount(uint64_t n) {
   auto scaled = [&](double unit, char suffix) {
     const double x = v / unit;
     std::string text = x < 9.95 ? Printf("%.1f", x) : Printf("%.0f", x);
-    if (text.size() > 2 && text.compare(text.size() - 2, 2, ".0") == 0) text.resize(text.size() - 2);
+    if (text.size() > 2 && text.compare(text.size() - 2, 2, ".0") == 0) {
+      text.resize(text.size() - 2);
+    }
     return text + suffix;
   };
   if (v >= 1e12) return scaled(1e12, 'T');

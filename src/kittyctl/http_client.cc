@@ -51,7 +51,9 @@ Result<BaseUrl> ParseBaseUrl(const std::string& url) {
     host = authority.substr(1, close - 1);
     std::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
-      if (after.front() != ':') return MakeError("bad URL '" + url + "': junk after ']'", "bad_url");
+      if (after.front() != ':') {
+        return MakeError("bad URL '" + url + "': junk after ']'", "bad_url");
+      }
       port = after.substr(1);
     }
   } else if (const size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
@@ -164,8 +166,8 @@ Result<HttpResponse> HttpClient::Send(const std::string& method, const std::stri
       const auto seconds = std::chrono::duration<double>(timeout_).count();
       char text[64];
       std::snprintf(text, sizeof text, "timed out after %gs", seconds);
-      return MakeError(text, std::string(out.stage) == "connect" || std::string(out.stage) ==
-                                         "resolve" ? "unreachable" : "timeout");
+      const std::string stage = out.stage;
+      return MakeError(text, stage == "resolve" || stage == "connect" ? "unreachable" : "timeout");
     }
   }
   if (out.ec) {

@@ -53,7 +53,8 @@ int Main(int argc, char** argv) {
   ensure->add_option("ID", model_id, "model id or alias")->required();
   ensure->add_flag("--json", json, "print kittyd's JSON unchanged");
 
-  auto* release = app.add_subcommand("release", "stop a model and wait until its processes are gone");
+  auto* release =
+      app.add_subcommand("release", "stop a model and wait until its processes are gone");
   release->add_option("ID", model_id, "model id or alias")->required();
   release->add_flag("--force", force, "cut requests in flight instead of letting them finish");
   release->add_flag("--json", json, "print kittyd's JSON unchanged");

@@ -91,7 +91,8 @@ class Daemon:
                                      stdin=subprocess.DEVNULL, cwd=workdir)
         if not wait_until(self._healthy, START_WAIT_S):
             self.stop()
-            pytest.fail(f"kittyd at {self.url} not healthy after {START_WAIT_S}s\n{self.log_text()}")
+            pytest.fail(f"kittyd at {self.url} not healthy after {START_WAIT_S}s\n"
+                        f"{self.log_text()}")
 
     def _healthy(self):
         if self.proc.poll() is not None:
@@ -376,7 +377,8 @@ def test_health_ok_then_failed_model_then_unreachable(kittyctl, daemon):
     url = f"http://127.0.0.1:{free_port()}"
     down = ctl(kittyctl, "health", url=url)
     assert down.returncode == 2
-    assert url in down.stdout + down.stderr and "connection refused" in down.stdout + down.stderr
+    said = down.stdout + down.stderr
+    assert url in said and "connection refused" in said
 
 
 def test_health_exits_2_once_the_daemon_is_stopped(kittyctl, tmp_path):
