@@ -1,2 +1,64 @@
-// kittyd entry point (being written: see issue 2).
-int main() { return 0; }
+// kittyd: loads the config (or the embedded default), then runs the daemon.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "kitty/config/config_loader.h"
+#include "kitty/config/default_config.h"
+#include "kitty/daemon/daemon.h"
+
+#ifndef KITTY_VERSION
+#define KITTY_VERSION "0.1.0"
+#endif
+
+int main(int argc, char** argv) {
+  CLI::App app{"kittyd: runs each local LLM in its own worker process, on demand"};
+  std::string config_path, listen, log_level = "info";
+  bool check = false, print_default = false;
+  app.add_option("-c,--config", config_path, "kitty.yaml to load (default: the embedded config)");
+  app.add_option("--listen", listen, "override server.listen, e.g. 127.0.0.1:7700");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  app.add_flag("--check", check, "validate the config and exit");
+  app.add_flag("--print-default-config", print_default, "print the embedded config and exit");
+  app.set_version_flag("--version", KITTY_VERSION);
+  CLI11_PARSE(app, argc, argv);
+
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  signal(SIGPIPE, SIG_IGN);
+
+  if (print_default) {
+    std::cout << kitty::EmbeddedDefaultConfig();
+    return 0;
+  }
+  auto config = config_path.empty() ? kitty::LoadConfigString(kitty::EmbeddedDefaultConfig(),
+                                                              kitty::kEmbeddedDefaultName)
+                                    : kitty::LoadConfigFile(config_path);
+  if (!config) {
+    std::cerr << "kittyd: invalid configuration:\n" << config.error().message << "\n";
+    return 2;
+  }
+  if (!listen.empty()) {
+    const auto colon = listen.rfind(':');
+    int port = 0;
+    try {
+      port = colon == std::string::npos ? -1 : std::stoi(listen.substr(colon + 1));
+    } catch (const std::exception&) {
+      port = -1;
+    }
+    if (port < 0 || port > 65535) {
+      std::cerr << "kittyd: --listen: expected host:port, got '" << listen << "'\n";
+      return 2;
+    }
+    config->server.host = listen.substr(0, colon);
+    config->server.port = port;
+  }
+  if (check) {
+    std::cout << "kittyd: " << config->path << ": OK (" << config->models.size() << " models)\n";
+    return 0;
+  }
+  return kitty::RunDaemon(*config, {KITTY_VERSION});
+}

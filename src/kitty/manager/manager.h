@@ -26,7 +26,7 @@ struct ManagerDeps {
   std::function<Result<int>(const std::string& host, PortRange range, const std::set<int>& exclude)>
       pick_free_port;
   std::function<Result<LaunchPlan>(const ModelConfig&, int port)> plan_launch;  // optional
-  std::function<void(const std::string& model_id, int pid)> on_spawned, on_gone;
+  std::function<void(const std::string&model_id, int pid)> on_spawned, on_gone;
 };
 
 class WorkerManager {

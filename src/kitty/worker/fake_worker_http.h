@@ -19,8 +19,8 @@ class FakeWorkerHttp : public WorkerHttp {
     int port;
   };
 
-  void call(const std::string& method, const std::string& host, int port,
-            const std::string& path, Duration timeout, Callback cb) override {
+  void call(const std::string& method, const std::string& host, int port, const std::string& path,
+            Duration timeout, Callback cb) override {
     calls.push_back({method, host, path, port});
     WorkerHttpResult r;
     auto it = answers.find(port);

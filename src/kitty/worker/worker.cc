@@ -1,11 +1,10 @@
 #include "kitty/worker/worker.h"
 
 #include <signal.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <random>
-
-#include <spdlog/spdlog.h>
 
 namespace kitty {
 namespace {
@@ -33,11 +32,16 @@ std::string FormatSeconds(double s) {
 
 const char* WorkerStateName(WorkerState s) {
   switch (s) {
-    case WorkerState::kStopped: return "stopped";
-    case WorkerState::kStarting: return "starting";
-    case WorkerState::kReady: return "ready";
-    case WorkerState::kStopping: return "stopping";
-    case WorkerState::kFailed: return "failed";
+    case WorkerState::kStopped:
+      return "stopped";
+    case WorkerState::kStarting:
+      return "starting";
+    case WorkerState::kReady:
+      return "ready";
+    case WorkerState::kStopping:
+      return "stopping";
+    case WorkerState::kFailed:
+      return "failed";
   }
   return "unknown";
 }
@@ -225,7 +229,7 @@ void Worker::start() {
   if (!proc) return fail_now(proc.error());
 
   process_ = std::move(proc.value());
-  endpoint_ = Endpoint{plan->host, plan->port};
+  endpoint_ = Endpoint{plan->host, plan->port, process_->pid()};
   health_path_ = plan->health_path;
   shutdown_path_ = plan->shutdown_path;
   spawned_at_ = deps_.clock->now();
@@ -315,8 +319,8 @@ void Worker::on_exit(uint64_t run, ExitStatus status) {
                  /*kill_group=*/false);
       return;
     case WorkerState::kReady: {
-      std::string message = "model '" + config_.id + "': worker " + status.describe() +
-                            " unexpectedly";
+      std::string message =
+          "model '" + config_.id + "': worker " + status.describe() + " unexpectedly";
       const std::string tail = log_tail_text();
       if (!tail.empty()) message += "\nlast log lines:\n" + tail;
       spdlog::error("{}", message);
@@ -354,8 +358,8 @@ void Worker::release(bool force, DoneCallback done) {
       return;
     case WorkerState::kStarting: {
       // Abandon the start: whoever waited for it learns why.
-      Error e = MakeError("model '" + config_.id + "' was released while starting",
-                          "worker_stopping");
+      Error e =
+          MakeError("model '" + config_.id + "' was released while starting", "worker_stopping");
       auto waiters = std::exchange(waiters_, {});
       for (auto& w : waiters) {
         if (w.wants_lease)
@@ -424,9 +428,9 @@ void Worker::stop_process() {
                      auto w = weak.lock();
                      if (!w || run != w->run_ || w->exited_) return;
                      if (r.status >= 200 && r.status < 300) {
-                       const Duration grace = std::min<Duration>(
-                           std::chrono::seconds(2),
-                           FromSeconds(w->config_.stop_timeout_seconds / 2));
+                       const Duration grace =
+                           std::min<Duration>(std::chrono::seconds(2),
+                                              FromSeconds(w->config_.stop_timeout_seconds / 2));
                        w->stop_step_timer_ = w->deps_.clock->start_timer(grace, sigterm);
                      } else {
                        spdlog::info("model '{}': {} answered {}; sending SIGTERM", w->id(),

@@ -55,6 +55,7 @@ struct WorkerDeps {
 struct Endpoint {
   std::string host;
   int port = 0;
+  int pid = 0;  // the worker process behind it: a restarted worker is a different endpoint
 };
 
 /// A snapshot of a worker, for the status API.

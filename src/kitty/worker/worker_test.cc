@@ -2,9 +2,8 @@
 // deadline is exercised in microseconds.
 #include "kitty/worker/worker.h"
 
-#include <signal.h>
-
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include "kitty/base/fake_clock.h"
 #include "kitty/process/fake_spawner.h"
@@ -259,8 +258,8 @@ TEST_F(WorkerTest, StartTimeoutKillsAndFails) {
 }
 
 TEST_F(WorkerTest, PortErrorFailsWithoutSpawning) {
-  port_error_ = MakeError("port 7001 on 127.0.0.1 is already in use by another process",
-                          "port_in_use");
+  port_error_ =
+      MakeError("port 7001 on 127.0.0.1 is already in use by another process", "port_in_use");
   auto w = make();
   std::optional<Result<Lease>> got;
   w->acquire([&](Result<Lease> r) { got.emplace(std::move(r)); });
