@@ -93,7 +93,7 @@ CASES = {
     port: 70000
     preload: true
 """,
-        "port: 70000", "models.a.port", r"70000.*1\.\.65535"),
+        "port: 70000", "models.a.port", r"port 70000 is outside 1\.\.65535"),
 }
 
 

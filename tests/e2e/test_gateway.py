@@ -81,6 +81,21 @@ def gw(kittyd_bin, fake_bin, tmp_path_factory):
     d.stop(check=True)
 
 
+@pytest.fixture(autouse=True)
+def fresh_connections(request):
+    """Each test talks to the module's kittyd over connections of its own, so that a connection a
+    previous test left in a bad state cannot fail it (keep-alive reuse has a test of its own)."""
+    if "gw" not in request.fixturenames:
+        yield
+        return
+    d = request.getfixturevalue("gw")
+    d.client.close()
+    d.client = httpx.Client(base_url=d.url, timeout=30)
+    yield
+    d.client.close()
+    d.client = httpx.Client(base_url=d.url, timeout=30)
+
+
 def post(d, path, body=None, **kw):
     if body is not None and "content" not in kw:
         kw["json"] = body
@@ -119,6 +134,23 @@ def test_streamed_chat_with_the_openai_sdk(gw):
             pieces.append(chunk.choices[0].delta.content)
     assert n > 3
     assert "".join(pieces) == expected_text(PROMPT)
+
+
+def test_keep_alive_connection_serves_requests_after_a_stream(gw):
+    """One connection: streamed, non-streamed, streamed, non-streamed (clients such as the openai
+    SDK reuse their connections)."""
+    with httpx.Client(base_url=gw.url, timeout=30,
+                      limits=httpx.Limits(max_connections=1, max_keepalive_connections=1)) as c:
+        for i in range(2):
+            with c.stream("POST", "/v1/completions",
+                          json={"model": "a", "prompt": f"s{i}", "max_tokens": 3,
+                                "stream": True}) as r:
+                assert r.status_code == 200
+                events = sse_events(r.iter_lines())
+            assert events[-1] == "[DONE]"
+            r = c.post("/v1/completions", json={"model": "a", "prompt": f"n{i}", "max_tokens": 3})
+            assert r.status_code == 200, r.text
+            assert r.json()["choices"][0]["text"] == expected_text(f"n{i}", 3)
 
 
 def test_non_streamed_answer_is_the_workers_json_unchanged(gw):
