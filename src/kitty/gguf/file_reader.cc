@@ -17,7 +17,9 @@ Error FileError(const std::string& path, const std::string& what) {
 
 Status StatError(const std::string& path, int err) {
   if (err == ENOENT || err == ENOTDIR) return FileError(path, "does not exist");
-  if (err == EACCES) return FileError(path, "is not accessible: " + std::string(std::strerror(err)));
+  if (err == EACCES) {
+    return FileError(path, "is not accessible: " + std::string(std::strerror(err)));
+  }
   return FileError(path, "cannot be inspected: " + std::string(std::strerror(err)));
 }
 

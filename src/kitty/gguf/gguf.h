@@ -58,7 +58,9 @@ struct GgufInfo {
   bool has_chat_template = false;  // tokenizer.chat_template present (the text is not kept)
 
   uint64_t alignment = 32;    // general.alignment
-  uint64_t data_offset = 0;   // where tensor data starts
+  /// Where tensor data starts. A file without tensors (a vocabulary-only GGUF) may end before
+  /// this offset: its padding is optional.
+  uint64_t data_offset = 0;
   /// Bytes of tensor data the tensor infos describe; absent when a tensor has a type this
   /// reader does not know (then the file's length is not checked against it either).
   std::optional<uint64_t> tensor_data_bytes;

@@ -305,7 +305,8 @@ TEST_F(GgufTest, UnsupportedVersion) {
   std::string path = Write(bytes);
   Status s = CheckGgufFile(path);
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.error().message, "'" + path + "' has unsupported GGUF version 99 (supported: 1, 2, 3)");
+  EXPECT_EQ(s.error().message,
+            "'" + path + "' has unsupported GGUF version 99 (supported: 1, 2, 3)");
   EXPECT_FALSE(ReadGgufInfo(path).ok());
 }
 
