@@ -78,7 +78,9 @@ std::string EncodePathSegment(const std::string& segment) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : segment) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+    // RFC 3986 pchar stays as is ("qwen:7b" reaches kittyd unchanged); the rest is escaped.
+    if (std::isalnum(c) || std::string_view("-._~!$&'()*+,;=:@").find(static_cast<char>(c)) !=
+                               std::string_view::npos) {
       out.push_back(static_cast<char>(c));
     } else {
       out.push_back('%');

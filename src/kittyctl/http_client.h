@@ -54,7 +54,7 @@ class HttpClient {
   std::chrono::milliseconds timeout_;
 };
 
-/// Percent-encodes a path segment (model ids may hold anything the config allows).
+/// Percent-encodes what may not appear in a path segment ("/", "?", "%", spaces, non-ASCII).
 std::string EncodePathSegment(const std::string& segment);
 
 }  // namespace kitty::ctl
