@@ -1,7 +1,9 @@
 """Black-box tests of kittyctl against a real kittyd whose models run fake_engine.
 
 Binaries: $KITTYCTL else build/kittyctl, $KITTYD else build/kittyd, $FAKE_ENGINE else
-build/fake_engine (relative paths are taken from the repository root). Standard library only.
+build/fake_engine (relative paths are taken from the repository root); a missing one fails the
+test, as in the other e2e suites. Standard library only (this file; the directory's conftest.py
+needs httpx, or run with --noconftest).
 
 One kittyd per test module (fixture `daemon`); tests that need a model stopped release it first,
 so their order does not matter. The unreachable-daemon tests use a port nothing listens on.
@@ -29,7 +31,8 @@ def binary(env, rel):
     p = Path(os.environ[env]) if os.environ.get(env) else Path(rel)
     p = p if p.is_absolute() else REPO / p
     if not (p.is_file() and os.access(p, os.X_OK)):
-        pytest.skip(f"{p} not built (set ${env} or ninja -C build {p.name})")
+        pytest.fail(f"{p} not found or not executable: build it (ninja -C build {p.name}) "
+                    f"or set ${env}")
     return p
 
 
