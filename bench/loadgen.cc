@@ -21,10 +21,13 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <latch>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -56,12 +59,15 @@ struct Args {
   int64_t requests = 0;  // 0 = until duration
   int streams = 1;
   int warmup_streams = 0;
+  bool reconnect = false;  // a new connection for every request/stream
+  int timeout_s = 30;      // per socket read/write; a stalled server shows up as errors, not a hang
 };
 
 void Usage() {
   std::cerr << "usage: kitty_loadgen --url http://HOST:PORT/PATH (--body JSON | --body-file F)\n"
                "  [--mode request|stream] [--concurrency N] [--duration S] [--warmup S]\n"
-               "  [--requests N] [--streams N] [--warmup-streams N] [--bearer TOKEN]\n";
+               "  [--requests N] [--streams N] [--warmup-streams N] [--bearer TOKEN]\n"
+               "  [--reconnect 0|1] [--timeout S]\n";
 }
 
 bool ParseUrl(const std::string& url, Args& a) {
@@ -124,6 +130,10 @@ std::optional<Args> ParseArgs(int argc, char** argv) {
         a.requests = std::stoll(v);
       } else if (flag == "--streams") {
         a.streams = std::stoi(v);
+      } else if (flag == "--reconnect") {
+        a.reconnect = v == "1" || v == "true";
+      } else if (flag == "--timeout") {
+        a.timeout_s = std::stoi(v);
       } else if (flag == "--warmup-streams") {
         a.warmup_streams = std::stoi(v);
       } else {
@@ -187,8 +197,12 @@ class Conn {
     asio::connect(socket_, endpoints_, ec);
     if (ec) return false;
     socket_.set_option(tcp::no_delay(true), ec);
+    if (ec) return false;
+    const timeval tv{args_.timeout_s, 0};
+    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     buffer_.clear();
-    return !ec;
+    return true;
   }
 
   void Close() {
@@ -206,7 +220,7 @@ class Conn {
     http::response<http::string_body> res;
     http::read(socket_, buffer_, res, ec);
     if (ec) return Fail();
-    if (!res.keep_alive()) Close();
+    if (!res.keep_alive() || args_.reconnect) Close();
     return res.result_int();
   }
 
@@ -258,7 +272,7 @@ class Conn {
     }
     r.end = Clock::now();
     r.status = parser.get().result_int();
-    if (!parser.get().keep_alive()) Close();
+    if (!parser.get().keep_alive() || args_.reconnect) Close();
     return r;
   }
 
@@ -349,7 +363,7 @@ nlohmann::json RunRequests(const Args& a, const tcp::resolver::results_type& eps
 
 nlohmann::json RunStreams(const Args& a, const tcp::resolver::results_type& eps) {
   std::vector<ClientStats> stats(a.concurrency);
-  std::atomic<int> warm_left{a.concurrency};
+  std::latch warm_left(a.concurrency);
   std::atomic<int64_t> first_ns{std::numeric_limits<int64_t>::max()}, last_ns{0};
   std::vector<std::thread> threads;
   for (int c = 0; c < a.concurrency; ++c) {
@@ -360,8 +374,7 @@ nlohmann::json RunStreams(const Args& a, const tcp::resolver::results_type& eps)
       beast::error_code ec;
       conn.EnsureOpen(ec);  // connect before the start line, as the request mode does
       // All clients start their measured streams together.
-      warm_left.fetch_sub(1);
-      while (warm_left.load() > 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+      warm_left.arrive_and_wait();
       for (int i = 0; i < a.streams; ++i) {
         const auto t0 = Clock::now();
         const auto r = conn.Stream();

@@ -178,7 +178,8 @@ class Kittyd:
         raise RuntimeError("kittyd did not answer /health within 20 s:\n" + self.tail())
 
     def tail(self, n: int = 30) -> str:
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
         except OSError as e:
@@ -205,16 +206,20 @@ class Kittyd:
             raise RuntimeError(f"{method} {path} -> {status}: {data}")
         return data
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                log("kittyd did not stop within 15 s of SIGTERM; killing its group")
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+    def stop(self) -> int | None:
+        """SIGTERM and wait; returns kittyd's exit code, or None if it was already gone (a crash)."""
+        if self.proc.poll() is not None:
+            self.log.close()
+            return None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            log("kittyd did not stop within 15 s of SIGTERM; killing its group")
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
         self.log.close()
+        return self.proc.returncode
 
 
 # --- measurements -------------------------------------------------------------------------------
@@ -229,6 +234,14 @@ def loadgen(lg: Path, args: list[str]) -> dict:
 def worker_port(k: Kittyd, model: str) -> int:
     w = k.ok("POST", f"/kitty/workers/{model}/ensure")
     return int(w["port"])
+
+
+class MeasurementError(Exception):
+    """A step that ran but could not produce valid numbers; `partial` keeps what it measured."""
+
+    def __init__(self, msg: str, partial):
+        super().__init__(msg)
+        self.partial = partial
 
 
 def bench_latency(k: Kittyd, lg: Path, conc: list[int], duration: float, warmup: float) -> list[dict]:
@@ -247,20 +260,28 @@ def bench_latency(k: Kittyd, lg: Path, conc: list[int], duration: float, warmup:
             log(f"latency c={c:<3} {name:<6} p50 {lat.get('p50', 0):8.1f} us  p99 {lat.get('p99', 0):9.1f} us"
                 f"  {r['rps']:8.0f} req/s  errors {r['errors']}")
         d, v = row["direct"]["latency_us"], row["kittyd"]["latency_us"]
-        row["added_p50_us"] = v.get("p50", 0) - d.get("p50", 0)
-        row["added_p99_us"] = v.get("p99", 0) - d.get("p99", 0)
+        valid = (row["direct"]["errors"] == 0 and row["kittyd"]["errors"] == 0
+                 and d.get("n", 0) > 0 and v.get("n", 0) > 0)
+        row["added_p50_us"] = v["p50"] - d["p50"] if valid else None
+        row["added_p99_us"] = v["p99"] - d["p99"] if valid else None
+        if not valid:
+            raise MeasurementError(
+                f"latency at {c} clients: direct {row['direct']['statuses']}, kittyd "
+                f"{row['kittyd']['statuses']} (status 0 = transport error)", rows + [row])
         rows.append(row)
     return rows
 
 
-def bench_stream(k: Kittyd, lg: Path, single_streams: int, many: int, many_tokens: int) -> dict:
+def bench_stream(k: Kittyd, lg: Path, single_streams: int, many: int, many_tokens: int,
+                 keepalive: bool) -> dict:
     port = worker_port(k, "stream")
-    out: dict = {}
+    out: dict = {"connection": "keep-alive" if keepalive else "new connection per stream"}
+    conn = ["--reconnect", "0" if keepalive else "1"]
     one = '{"model":"stream","prompt":"hi","stream":true}'
     for name, p in (("direct", port), ("kittyd", k.port)):
         r = loadgen(lg, ["--mode", "stream", "--url", f"http://127.0.0.1:{p}/v1/completions",
                          "--body", one, "--concurrency", "1", "--streams", str(single_streams),
-                         "--warmup-streams", "2"])
+                         "--warmup-streams", "2"] + conn)
         out.setdefault("single", {})[name] = r
         log(f"stream x1   {name:<6} {r['per_stream_events_per_s'].get('p50', 0):10.0f} events/s per stream"
             f" (median of {r['streams']}), errors {r['errors']}")
@@ -270,11 +291,15 @@ def bench_stream(k: Kittyd, lg: Path, single_streams: int, many: int, many_token
     body = '{"model":"stream","prompt":"hi","stream":true,"max_tokens":%d}' % many_tokens
     for name, p in (("direct", port), ("kittyd", k.port)):
         r = loadgen(lg, ["--mode", "stream", "--url", f"http://127.0.0.1:{p}/v1/completions",
-                         "--body", body, "--concurrency", str(many), "--streams", "2",
-                         "--warmup-streams", "1"])
+                         "--body", body, "--concurrency", str(many), "--streams", "1",
+                         "--warmup-streams", "1"] + conn)
         out.setdefault("many", {})[name] = r
         log(f"stream x{many} {name:<6} {r['events_per_s']:10.0f} events/s aggregate, "
             f"{r['streams']} streams, errors {r['errors']}")
+    for part in ("single", "many"):
+        for side in ("direct", "kittyd"):
+            if out[part][side]["errors"]:
+                raise MeasurementError(f"stream {part} {side}: statuses {out[part][side]['statuses']}", out)
     m = out["many"]
     m["ratio"] = m["kittyd"]["events_per_s"] / max(1e-9, m["direct"]["events_per_s"])
     m["concurrency"] = many
@@ -324,7 +349,8 @@ def direct_cold_start_ms(fake: Path, load_ms: int) -> float:
 
 
 def bench_cold(k: Kittyd, fake: Path, reps: int, load_ms: int = 200) -> dict:
-    body = SMALL_BODY % "cold"
+    # A streamed request: its first byte is the response header, sent once the worker answers.
+    body = '{"model":"cold","prompt":"hi","max_tokens":1,"stream":true}'
     samples, load_s, statuses = [], [], []
     for _ in range(reps):
         w = k.ok("GET", "/kitty/workers/cold")
@@ -453,11 +479,15 @@ def table(res: dict) -> str:
     def row(metric: str, target: str, measured: str, met) -> None:
         lines.append(f"| {metric} | {target} | {measured} | {'n/a' if met is None else ('yes' if met else 'NO')} |")
 
-    lat = res.get("latency")
+    lat = res.get("latency") or res.get("latency_partial")
     if lat:
         for r in lat:
             c = r["concurrency"]
             d, v = r["direct"], r["kittyd"]
+            if r.get("added_p50_us") is None:
+                row(f"added latency, {c} client{'s' if c > 1 else ''}", "—",
+                    f"FAILED: direct statuses {d['statuses']}, kittyd statuses {v['statuses']}", False)
+                continue
             tgt = f"≤ {TARGETS['added_p50_us_1_client']:.0f} µs" if c == 1 else "—"
             met = (r["added_p50_us"] <= TARGETS["added_p50_us_1_client"]) if c == 1 else None
             row(f"added latency p50, {c} client{'s' if c > 1 else ''} (direct {fmt(d['latency_us'].get('p50'))} → "
@@ -514,6 +544,8 @@ def main() -> int:
     ap.add_argument("--cold-reps", type=int, default=10)
     ap.add_argument("--release-reps", type=int, default=10)
     ap.add_argument("--stubborn-reps", type=int, default=3)
+    ap.add_argument("--stream-keepalive", action="store_true",
+                    help="reuse connections between streams (default: a new connection per stream)")
     ap.add_argument("--only", default="latency,stream,cold,release", help="comma-separated subset")
     ap.add_argument("--out", default=str(RESULTS), help="results directory")
     a = ap.parse_args()
@@ -535,10 +567,11 @@ def main() -> int:
         write_config(cfg, fake, port, tmp)
         k = Kittyd(kittyd_bin, cfg, port, tmp / "kittyd.log")
         log(f"kittyd up on 127.0.0.1:{port}")
+        restarts = 0
         steps = [
             ("latency", lambda: bench_latency(k, lg, [int(x) for x in a.concurrency.split(",")],
                                               a.duration, a.warmup)),
-            ("stream", lambda: bench_stream(k, lg, 20, a.streams, 200)),
+            ("stream", lambda: bench_stream(k, lg, 20, a.streams, 200, a.stream_keepalive)),
             ("cold", lambda: bench_cold(k, fake, a.cold_reps)),
             ("release", lambda: bench_release(k, a.release_reps, a.stubborn_reps)),
         ]
@@ -549,11 +582,29 @@ def main() -> int:
                 res[name] = fn()
             except Exception as e:  # one broken measurement must not hide the others
                 msg = f"{name}: {type(e).__name__}: {e}"
+                if isinstance(e, MeasurementError):
+                    res[name + "_partial"] = e.partial
                 log(msg)
                 res["errors"].append(msg)
+            if k.proc.poll() is not None:
+                # A crash must not take the remaining steps with it: note it, start a fresh kittyd.
+                msg = f"kittyd died during '{name}' (exit status {k.proc.returncode}); log tail: " + \
+                      " | ".join(k.tail(8).splitlines())
+                log(msg)
+                res["errors"].append(msg)
+                k.stop()
+                restarts += 1
+                port = free_port()
+                write_config(cfg, fake, port, tmp)
+                k = Kittyd(kittyd_bin, cfg, port, tmp / f"kittyd-{restarts}.log")
+                log(f"kittyd restarted on 127.0.0.1:{port}")
     finally:
         if k is not None:
-            k.stop()
+            crashed_rc = k.proc.poll()
+            rc = k.stop()
+            res["kittyd_exit"] = rc if crashed_rc is None else f"died during the run with {crashed_rc}"
+            if crashed_rc is not None:
+                res["errors"].append(f"kittyd died during the run (exit status {crashed_rc}); see kittyd_log_tail")
             res["kittyd_log_tail"] = k.tail(40).splitlines()
         res["machine"]["loadavg_at_end"] = list(os.getloadavg())
         shutil.rmtree(tmp, ignore_errors=True)
