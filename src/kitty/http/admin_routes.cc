@@ -90,6 +90,7 @@ net::awaitable<void> Gateway::workers(Exchange& ex) {
     nlohmann::json body_ = {{"workers", list}};
     reply(ex, 200, body_);
   }
+  co_return;
 }
 
 net::awaitable<void> Gateway::ensure(Exchange& ex, Worker& w) {
@@ -137,6 +138,7 @@ net::awaitable<void> Gateway::logs(Exchange& ex, Worker& w,
     nlohmann::json body_ = {{"model_id", w.id()}, {"lines", lines}, {"next", log->total()}};
     reply(ex, 200, body_);
   }
+  co_return;
 }
 
 net::awaitable<void> Gateway::hold(Exchange& ex, Worker& w) {

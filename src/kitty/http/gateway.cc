@@ -145,6 +145,7 @@ net::awaitable<void> Gateway::health(Exchange& ex) {
         {"models", deps_.manager->workers().size()}};
     reply(ex, 200, body_);
   }
+  co_return;
 }
 
 }  // namespace kitty::web

@@ -48,6 +48,7 @@ net::awaitable<void> Gateway::list_models(Exchange& ex) {
     nlohmann::json body_ = {{"object", "list"}, {"data", data}};
     reply(ex, 200, body_);
   }
+  co_return;
 }
 
 }  // namespace kitty::web

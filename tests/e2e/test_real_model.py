@@ -1,0 +1,232 @@
+"""End-to-end on the real engine: llama.cpp's llama-server with SmolLM2-135M, through kittyd.
+
+Needs scripts/install_engine.sh (scripts/test.sh runs it): KITTY_LLAMA_SERVER and
+KITTY_TEST_MODEL, or ~/.cache/kitty/engine.env.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.real_model
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _engine() -> tuple[str, str]:
+    env = dict(os.environ)
+    env_file = Path(os.environ.get("KITTY_CACHE_DIR", Path.home() / ".cache/kitty")) / "engine.env"
+    if env_file.exists():
+        for line in env_file.read_text().splitlines():
+            if "=" in line and not line.startswith("#"):
+                k, v = line.split("=", 1)
+                env.setdefault(k.strip(), v.strip().strip('"'))
+    server, model = env.get("KITTY_LLAMA_SERVER"), env.get("KITTY_TEST_MODEL")
+    if not server or not model or not Path(server).exists() or not Path(model).exists():
+        pytest.skip("real engine not installed (run scripts/install_engine.sh)")
+    return server, model
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _mem_available() -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no MemAvailable")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _llama_server_pids() -> list[int]:
+    pids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if (d / "comm").read_text().strip() == "llama-server":
+                    pids.append(int(d.name))
+            except OSError:
+                pass
+    return pids
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory):
+    server, model = _engine()
+    tmp = tmp_path_factory.mktemp("real")
+    broken = tmp / "truncated.gguf"
+    with open(model, "rb") as src, open(broken, "wb") as dst:
+        dst.write(src.read(1 << 20))  # a valid GGUF header, tensor data cut off
+    not_gguf = tmp / "not_a_model.gguf"
+    not_gguf.write_bytes(b"this is not a model\n" * 100)
+    port = _free_port()
+    common = {"backend": "llama_server", "llama_server_bin": server, "threads": 2,
+              "parallel": 1, "start_timeout_seconds": 120, "stop_timeout_seconds": 10}
+    config = {
+        "server": {"listen": f"127.0.0.1:{port}", "logs_dir": str(tmp / "logs"),
+                   "state_dir": str(tmp / "state")},
+        "models": {
+            "smol": {**common, "model_path": model, "ctx": 2048, "idle_shutdown_seconds": 600},
+            "smol_1k": {**common, "model_path": model, "ctx": 1024, "idle_shutdown_seconds": 600},
+            "truncated": {**common, "model_path": str(broken), "ctx": 512},
+            "not_gguf": {**common, "model_path": str(not_gguf)},
+        },
+    }
+    cfg = tmp / "kitty.yaml"
+    cfg.write_text(json.dumps(config))  # JSON is YAML
+    kittyd = os.environ.get("KITTYD", str(REPO / "build" / "kittyd"))
+    log = open(tmp / "kittyd.log", "wb")
+    proc = subprocess.Popen([kittyd, "--config", str(cfg)], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.fail("kittyd did not start: " + (tmp / "kittyd.log").read_text())
+    yield url
+    proc.send_signal(signal.SIGTERM)
+    try:
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+
+
+def _worker(url: str, model: str) -> dict:
+    return httpx.get(f"{url}/kitty/workers/{model}", timeout=10).json()
+
+
+def test_chat_and_completion_return_real_text(daemon):
+    # The first request starts the worker: kittyd waits through llama-server's 503 "Loading
+    # model" and only then proxies, so the very first answer is a real one.
+    r = httpx.post(f"{daemon}/v1/chat/completions", timeout=180, json={
+        "model": "smol", "max_tokens": 16, "temperature": 0,
+        "messages": [{"role": "user", "content": "What is the capital of France?"}]})
+    assert r.status_code == 200, r.text
+    text = r.json()["choices"][0]["message"]["content"]
+    assert text.strip()
+
+    r = httpx.post(f"{daemon}/v1/completions", timeout=60, json={
+        "model": "smol", "prompt": "The sky is", "max_tokens": 8, "temperature": 0})
+    assert r.status_code == 200, r.text
+    assert r.json()["choices"][0]["text"].strip()
+
+    w = _worker(daemon, "smol")
+    assert w["status"] == "ready" and w["rss_mb"] > 20, w
+
+
+def test_streaming_chat_and_completion(daemon):
+    for path, body in [
+        ("/v1/chat/completions",
+         {"messages": [{"role": "user", "content": "Count to five."}]}),
+        ("/v1/completions", {"prompt": "Once upon a time"}),
+    ]:
+        events, text = 0, ""
+        with httpx.stream("POST", f"{daemon}{path}", timeout=60,
+                          json={"model": "smol", "max_tokens": 12, "stream": True, **body}) as r:
+            assert r.status_code == 200
+            assert r.headers["content-type"].startswith("text/event-stream")
+            for line in r.iter_lines():
+                if not line.startswith("data: ") or line == "data: [DONE]":
+                    continue
+                events += 1
+                choice = json.loads(line[6:])["choices"]
+                if choice:
+                    c = choice[0]
+                    text += (c.get("delta") or {}).get("content") or c.get("text") or ""
+        assert events >= 3, path
+        assert text.strip(), path
+
+
+def test_second_model_over_same_gguf_runs_alongside(daemon):
+    httpx.post(f"{daemon}/kitty/workers/smol/ensure", timeout=180).raise_for_status()
+    r = httpx.post(f"{daemon}/v1/completions", timeout=180, json={
+        "model": "smol_1k", "prompt": "Hello", "max_tokens": 4})
+    assert r.status_code == 200, r.text
+    a, b = _worker(daemon, "smol"), _worker(daemon, "smol_1k")
+    assert a["status"] == b["status"] == "ready"
+    assert a["pid"] != b["pid"] and a["port"] != b["port"]
+    cmdline = Path(f"/proc/{b['pid']}/cmdline").read_bytes().split(b"\0")
+    assert b"--ctx-size" in cmdline and cmdline[cmdline.index(b"--ctx-size") + 1] == b"1024"
+
+
+def test_release_frees_the_memory(daemon):
+    # Start from nothing running, measure, load, release, measure again.
+    httpx.post(f"{daemon}/kitty/workers/release-all", timeout=60).raise_for_status()
+    assert not _llama_server_pids_of(daemon)
+    time.sleep(0.5)
+    before = _mem_available()
+    w = httpx.post(f"{daemon}/kitty/workers/smol/ensure", timeout=180).json()
+    httpx.post(f"{daemon}/v1/completions", timeout=60,
+               json={"model": "smol", "prompt": "Warm up", "max_tokens": 8}).raise_for_status()
+    loaded = _mem_available()
+    pid = w["pid"]
+    r = httpx.post(f"{daemon}/kitty/workers/smol/release", timeout=60)
+    assert r.status_code == 200 and r.json()["status"] == "stopped"
+    assert not _alive(pid)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pid, 0)
+    time.sleep(0.5)
+    after = _mem_available()
+    margin = 64 << 20
+    print(f"\nMemAvailable: before {before >> 20} MiB, loaded {loaded >> 20} MiB "
+          f"(rss {w['rss_mb']} MiB), after release {after >> 20} MiB")
+    assert after >= before - margin, (before, loaded, after)
+
+
+def _llama_server_pids_of(daemon: str) -> list[int]:
+    ours = {w["pid"] for w in httpx.get(f"{daemon}/kitty/system/workers").json()["workers"]
+            if w["pid"]}
+    return [p for p in _llama_server_pids() if p in ours]
+
+
+def test_broken_model_file_fails_with_log_tail(daemon):
+    r = httpx.post(f"{daemon}/v1/completions", timeout=120,
+                   json={"model": "truncated", "prompt": "x", "max_tokens": 2})
+    assert r.status_code == 503, r.text
+    err = r.json()["error"]
+    assert err["code"] == "worker_start_failed"
+    assert "exited" in err["message"]
+    assert err["log_tail"], err
+    w = _worker(daemon, "truncated")
+    assert w["status"] == "failed" and w["pid"] is None
+
+
+def test_not_gguf_is_refused_before_spawn(daemon):
+    r = httpx.post(f"{daemon}/v1/completions", timeout=30,
+                   json={"model": "not_gguf", "prompt": "x"})
+    assert r.status_code == 503, r.text
+    err = r.json()["error"]
+    assert "not a GGUF file" in err["message"] and "not_a_model.gguf" in err["message"]
+    assert _worker(daemon, "not_gguf")["started_at"] is None  # nothing was spawned
+
+
+def test_models_show_gguf_metadata(daemon):
+    data = httpx.get(f"{daemon}/v1/models", timeout=10).json()["data"]
+    smol = next(m for m in data if m["id"] == "smol")
+    assert smol["gguf"]["architecture"] == "llama", smol
+    assert smol["gguf"]["context_length"] > 0
