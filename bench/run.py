@@ -109,12 +109,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def ephemeral_range() -> tuple[int, int]:
+    try:
+        lo, hi = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(lo), int(hi)
+    except (OSError, ValueError):
+        return 49152, 65535  # IANA's range, macOS's default
+
+
 def free_port_range(width: int = 64) -> tuple[int, int]:
-    """A run of ports that are free right now, away from kittyd's default 41000-41999."""
+    """A run of free ports for the workers, outside the kernel's ephemeral range: the benchmark opens
+    thousands of client connections, and a worker told to listen on a port that one of them holds as
+    its local port fails with EADDRINUSE (seen with kittyd's default 41000-41999, inside Linux's
+    32768-60999)."""
     import random
     rng = random.Random()
+    elo, ehi = ephemeral_range()
+    candidates = [b for b in range(10000, 65536 - width, width) if b + width <= elo or b > ehi]
     for _ in range(200):
-        base = rng.randrange(43000, 59000, width)
+        base = rng.choice(candidates)
         ok = True
         for p in range(base, base + width, 8):  # sample; kittyd probes each port itself anyway
             with socket.socket() as s:
@@ -125,7 +138,7 @@ def free_port_range(width: int = 64) -> tuple[int, int]:
                     break
         if ok:
             return base, base + width - 1
-    return 45000, 45999
+    return candidates[0], candidates[0] + width - 1
 
 
 def write_config(path: Path, fake: Path, listen_port: int, tmp: Path) -> None:
