@@ -542,6 +542,18 @@ def table(res: dict) -> str:
         row(f"stubborn release (ignores SIGTERM, stop_timeout {s['stop_timeout_s']} s): call / group gone, median",
             f"≈ {s['stop_timeout_s'] * 1000} ms", f"{fmt(s['call_ms_median'], ' ms')} / {fmt(s['group_gone_ms_median'], ' ms')}",
             None)
+    notes = [
+        "Latency: `kitty_loadgen`, one thread and one keep-alive connection per client, non-streamed "
+        "`POST /v1/completions` (max_tokens 1) against the worker's own port (direct) and kittyd, back to back.",
+        "Streams: events are SSE blocks counted by the client; "
+        + (st["connection"] if st else "new connection per stream") + ".",
+        "Cold start: a streamed request to a stopped model (`--load-ms 200`); first byte = response header.",
+        "Release: the release call's duration, and the runner polling `killpg(pgid, 0)` every 1 ms.",
+    ]
+    if m["loaded"]:
+        notes.append("The load average was above half the core count: wake-up latency of kittyd's single "
+                     "event-loop thread (vs the load generator's N threads) dominates these numbers.")
+    lines += ["", "Notes:"] + [f"- {n}" for n in notes]
     if res.get("errors"):
         lines += ["", "Errors:"] + [f"- {e}" for e in res["errors"]]
     lines += ["", f"Raw numbers: bench/results/latest.json. Run: `bench/run.sh` ({res['elapsed_s']:.0f} s)."]
