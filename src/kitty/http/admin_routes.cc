@@ -149,10 +149,10 @@ net::awaitable<void> Gateway::hold(Exchange& ex, Worker& w) {
     if (body.is_discarded() || !body.is_object())
       co_return reply_error(ex, MakeError("hold body must be a JSON object", "invalid_json"));
     if (body.contains("lease_seconds")) {
-      if (!body["lease_seconds"].is_number() || body["lease_seconds"].get<double>() < 1 ||
+      if (!body["lease_seconds"].is_number() || body["lease_seconds"].get<double>() < 0.1 ||
           body["lease_seconds"].get<double>() > 86400)
         co_return reply_error(
-            ex, MakeError("lease_seconds must be a number from 1 to 86400", "invalid_request"));
+            ex, MakeError("lease_seconds must be a number from 0.1 to 86400", "invalid_request"));
       lease = body["lease_seconds"].get<double>();
     }
     if (body.contains("owner") && body["owner"].is_string()) owner = body["owner"];

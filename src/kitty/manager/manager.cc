@@ -14,6 +14,7 @@ WorkerManager::WorkerManager(const std::vector<ModelConfig>& models, ManagerDeps
     wd.logs_dir = deps_.logs_dir;
     wd.plan_launch = deps_.plan_launch;
     wd.pick_port = [this](const ModelConfig& c) { return pick_port(c); };
+    wd.check_port_free = deps_.check_port_free;
     wd.on_spawned = deps_.on_spawned;
     wd.on_gone = deps_.on_gone;
     auto w = Worker::Create(m, std::move(wd));

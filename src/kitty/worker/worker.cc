@@ -271,6 +271,7 @@ void Worker::on_probe(uint64_t run, WorkerHttpResult r) {
 
 void Worker::become_ready() {
   state_ = WorkerState::kReady;
+  port_retries_ = 0;
   start_deadline_.reset();
   probe_timer_.reset();
   consecutive_failures_ = 0;
@@ -296,6 +297,7 @@ void Worker::fail_start(std::string reason, std::string code, bool kill_group) {
   const std::string tail = log_tail_text();
   if (!tail.empty()) message += "\nlast log lines:\n" + tail;
   last_error_ = MakeError(std::move(message), std::move(code));
+  port_retries_ = 0;
   ++consecutive_failures_;
   failed_at_ = deps_.clock->now();
   spdlog::error("{}", last_error_->message);
@@ -315,6 +317,21 @@ void Worker::on_exit(uint64_t run, ExitStatus status) {
   exited_ = true;
   switch (state_) {
     case WorkerState::kStarting:
+      if (config_.port == 0 && port_retries_ < 3 && deps_.check_port_free &&
+          !deps_.check_port_free(endpoint_.host, endpoint_.port)) {
+        // Another process bound the auto port between our check and the worker's bind:
+        // not the worker's fault, so try again on another port.
+        ++port_retries_;
+        spdlog::warn("model '{}': port {} was taken by another process during start; retrying "
+                     "on another port",
+                     config_.id, endpoint_.port);
+        probe_timer_.reset();
+        start_deadline_.reset();
+        after_stop_ = AfterStop::kRetryStart;
+        state_ = WorkerState::kStopping;
+        wait_group_gone();
+        return;
+      }
       fail_start(status.describe() + " while starting", "worker_start_failed",
                  /*kill_group=*/false);
       return;
@@ -388,6 +405,19 @@ void Worker::release(bool force, DoneCallback done) {
       stop_process();
       return;
     case WorkerState::kStopping:
+      if (after_stop_ == AfterStop::kRetryStart) {
+        // A start was about to be retried: abandon it instead.
+        after_stop_ = AfterStop::kStopped;
+        Error e = MakeError("model '" + config_.id + "' was released while starting",
+                            "worker_stopping");
+        for (auto& w : std::exchange(waiters_, {})) {
+          if (w.wants_lease)
+            deps_.clock->post([cb = std::move(w.on_lease), e] { cb(e); });
+          else
+            deps_.clock->post([cb = std::move(w.on_ready), e] { cb(e); });
+        }
+        return;
+      }
       if (force && draining_) {
         cut_leases();
         draining_ = false;
@@ -475,6 +505,11 @@ void Worker::finish_stop() {
   idle_timer_.reset();
   draining_ = false;
   const AfterStop after = std::exchange(after_stop_, AfterStop::kStopped);
+  if (after == AfterStop::kRetryStart) {
+    state_ = WorkerState::kStopped;
+    start();
+    return;
+  }
   state_ = after == AfterStop::kStopped ? WorkerState::kStopped : WorkerState::kFailed;
   for (auto& d : std::exchange(stop_waiters_, {})) deps_.clock->post(std::move(d));
 

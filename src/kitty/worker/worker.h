@@ -43,6 +43,9 @@ struct WorkerDeps {
   WorkerHttp* http = nullptr;
   /// Chooses the port for a start (fixed port checked free, or a free one from the range).
   std::function<Result<int>(const ModelConfig&)> pick_port;
+  /// Whether a port is free now; used to tell "lost an auto port to another process" from
+  /// a real start failure. Optional.
+  std::function<Status(const std::string& host, int port)> check_port_free;
   /// Builds the launch; PlanLaunch by default.
   std::function<Result<LaunchPlan>(const ModelConfig&, int port)> plan_launch;
   std::string logs_dir;  // <logs_dir>/<model id>.log; empty: no log file
@@ -190,12 +193,13 @@ class Worker : public std::enable_shared_from_this<Worker> {
   Endpoint endpoint_;
   std::optional<Error> last_error_;
   int consecutive_failures_ = 0;
+  int port_retries_ = 0;  // starts retried because another process took the auto port
   TimePoint failed_at_{};
 
   std::vector<Waiter> waiters_;
   std::vector<DoneCallback> stop_waiters_;
   // What the current stop ends in: a plain stop, or failed (a start that failed, a crash).
-  enum class AfterStop { kStopped, kFailedStart, kCrashed };
+  enum class AfterStop { kStopped, kFailedStart, kCrashed, kRetryStart };
   AfterStop after_stop_ = AfterStop::kStopped;
   bool draining_ = false;            // stopping: waiting for leases to end before the signals
   bool restart_after_stop_ = false;  // someone asked for the model while it was stopping

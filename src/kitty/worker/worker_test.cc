@@ -240,6 +240,44 @@ TEST_F(WorkerTest, ExitDuringStartFailsWithStatusAndLogTail) {
   EXPECT_EQ(spawner_.spawn_count(), 2);
 }
 
+TEST_F(WorkerTest, AutoPortLostToAnotherProcessIsRetriedOnAnotherPort) {
+  config_.port = 0;  // auto
+  int checks = 0;
+  auto w = make();
+  // make() has no check_port_free; rebuild the worker with one that reports the first
+  // port as taken after the worker died.
+  WorkerDeps d;
+  d.clock = &clock_;
+  d.spawner = &spawner_;
+  d.http = &http_;
+  int next_port = 7001;
+  d.pick_port = [&](const ModelConfig&) -> Result<int> { return next_port++; };
+  d.check_port_free = [&](const std::string&, int port) -> Status {
+    ++checks;
+    if (port == 7001) return MakeError("port 7001 is already in use by another process");
+    return Status::Ok();
+  };
+  d.plan_launch = [](const ModelConfig& m, int port) -> Result<LaunchPlan> {
+    LaunchPlan p;
+    p.spawn.argv = {"fake"};
+    p.host = "127.0.0.1";
+    p.port = port;
+    p.health_path = "/health";
+    return p;
+  };
+  w = Worker::Create(config_, d);
+  std::optional<Result<Lease>> got;
+  w->acquire([&](Result<Lease> r) { got.emplace(std::move(r)); });
+  spawner_.exit(spawner_.last().pid, ExitStatus{1, 0});  // "bind: address already in use"
+  http_.answers[7002] = 200;
+  clock_.advance(100ms);
+  ASSERT_TRUE(got.has_value());
+  ASSERT_TRUE(got->ok()) << got->error().message;
+  EXPECT_EQ(got->value().endpoint().port, 7002);
+  EXPECT_EQ(spawner_.spawn_count(), 2);
+  EXPECT_EQ(checks, 1);
+}
+
 TEST_F(WorkerTest, StartTimeoutKillsAndFails) {
   auto w = make();
   http_.answers[port_] = 503;
