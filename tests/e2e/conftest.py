@@ -14,6 +14,7 @@ here are distinct from theirs.
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -165,8 +166,12 @@ class Kittyd:
         self.state_dir = Path(state_dir) if state_dir else self.workdir / "state"
         self.admin_key = admin_key
         self.seen_pids = set()
+        # Workers' auto ports: a random block above the kernel's ephemeral range, away from the
+        # default 41000-41999 that other kittyds on this machine (other suites) pick from.
+        first = random.randrange(61000, 64800, 200)
         cfg = {"server": {"listen": f"127.0.0.1:{self.port}", "logs_dir": str(self.logs_dir),
-                          "state_dir": str(self.state_dir)},
+                          "state_dir": str(self.state_dir),
+                          "auto_ports": f"{first}-{first + 199}"},
                "models": models}
         cfg["server"].update(server or {})
         n = len(list(self.workdir.glob("kitty*.yaml")))

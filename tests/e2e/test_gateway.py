@@ -236,7 +236,13 @@ def test_upstream_dies_mid_stream_ends_with_an_error_event(gw):
         events = sse_events(r.iter_lines())
     assert len(events) >= 2, events
     assert "[DONE]" not in events
-    body_events = [json.loads(e) for e in events]
+    body_events = []
+    for e in events:
+        try:
+            body_events.append(json.loads(e))
+        except ValueError:
+            pytest.fail(f"SSE event is not JSON (an event cut short or two run together): {e!r}\n"
+                        f"all events: {events}")
     assert "choices" in body_events[0]
     last = body_events[-1]
     assert "error" in last, events
