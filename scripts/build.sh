@@ -6,6 +6,8 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${KITTY_BUILD_DIR:-$repo/build}
 "$repo/scripts/setup_deps.sh"
+# Cache hits across clones in different directories.
+export CCACHE_BASEDIR="$repo" CCACHE_NOHASHDIR=true
 if [ ! -f "$build/build.ninja" ]; then
   cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=${CMAKE_BUILD_TYPE:-RelWithDebInfo} >&2
 fi
