@@ -70,9 +70,11 @@ struct ModelConfig {
   bool preload = false;
 };
 
+// Below Linux's ephemeral range (32768-60999), so a client connection's local port never
+// holds a worker's port.
 struct PortRange {
-  int first = 41000;
-  int last = 41999;
+  int first = 29000;
+  int last = 29999;
 };
 
 struct ServerConfig {

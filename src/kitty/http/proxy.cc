@@ -18,6 +18,7 @@ struct ProxyState {
   bool done = false;
   bool client_gone = false;
   bool cut = false;
+  Error cut_error;  // why the worker's lease was cut
 
   void abort_upstream() {
     if (!upstream) return;
@@ -111,8 +112,9 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, UpstreamPool& poo
   up_req.prepare_payload();
 
   auto st = std::make_shared<ProxyState>();
-  lease.on_cut([st] {
+  lease.on_cut([st](const Error& why) {
     st->cut = true;
+    st->cut_error = why;
     st->abort_upstream();
   });
   tcp::socket& client = ex.stream.socket();
@@ -131,9 +133,7 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, UpstreamPool& poo
   } finish{st, client};
 
   auto fail = [&](const std::string& why) -> Error {
-    if (st->cut)
-      return MakeError("model '" + model_id + "' was stopped while serving this request",
-                       "worker_stopping");
+    if (st->cut) return st->cut_error;
     return MakeError("model '" + model_id + "': " + why, "upstream_error");
   };
 
@@ -227,6 +227,8 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, UpstreamPool& poo
 
   std::unique_ptr<char[]> buf(new char[kRelayBuffer]);
   bool upstream_ok = true;
+  bool wrote_last = false;  // the serializer has been given more = false
+  std::string tail;         // last bytes relayed, to end a cut SSE stream on an event boundary
   std::string error_event;
   while (!parser.is_done()) {
     parser.get().body().data = buf.get();
@@ -234,20 +236,30 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, UpstreamPool& poo
     boost::system::error_code rec;
     co_await http::async_read_some(*up, up_buf, parser, use_ec(rec));
     if (rec == http::error::need_buffer) rec = {};
+    const size_t n = kRelayBuffer - parser.get().body().size;
     if (rec) {
       upstream_ok = false;
       if (!st->client_gone && is_sse && res.chunked()) {
-        error_event = SseErrorEvent(
-            fail("worker stopped in the middle of the stream (" + rec.message() + ")").message,
-            st->cut ? "worker_stopping" : "upstream_error");
+        // What the worker sent before it failed still goes out (the read may have parsed
+        // some of it), then the error as an event of its own.
+        error_event.assign(buf.get(), n);
+        const std::string_view sent = error_event.empty() ? tail : std::string_view(error_event);
+        if (!sent.empty() && !sent.ends_with("\n\n"))
+          error_event += sent.ends_with("\n") ? "\n" : "\n\n";
+        const Error e =
+            st->cut ? st->cut_error
+                    : fail("worker stopped in the middle of the stream (" + rec.message() + ")");
+        error_event +=
+            SseErrorEvent(e.message, e.code == "worker_crashed" ? "upstream_error" : e.code);
       }
       break;
     }
-    const size_t n = kRelayBuffer - parser.get().body().size;
     if (n == 0 && !parser.is_done()) continue;
+    if (is_sse) tail.assign(buf.get() + (n > 2 ? n - 2 : 0), std::min<size_t>(n, 2));
     res.body().data = buf.get();
     res.body().size = n;
     res.body().more = !parser.is_done();
+    wrote_last = !res.body().more;
     boost::system::error_code wec;
     co_await http::async_write(ex.stream, sr, use_ec(wec));
     if (wec == http::error::need_buffer) wec = {};
@@ -275,7 +287,9 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, UpstreamPool& poo
     ex.keep_alive = false;
     co_return;
   }
-  if (!sr.is_done()) {
+  // The serializer finishes the message (last chunk) on the write that says more = false;
+  // only when no body write happened at all is one more write needed.
+  if (!wrote_last && !sr.is_done()) {
     res.body().data = nullptr;
     res.body().size = 0;
     res.body().more = false;

@@ -10,6 +10,24 @@ namespace {
 constexpr auto kKeepAliveIdle = std::chrono::seconds(300);
 constexpr uint32_t kHeaderLimit = 64 * 1024;
 
+// Answers a request whose body will not be read, then reads and drops what the client is
+// still sending for a moment, so closing does not reset the connection before the client
+// has read the answer.
+net::awaitable<void> RespondAndDrain(beast::tcp_stream& stream, Response& res) {
+  boost::system::error_code ec;
+  co_await http::async_write(stream, res, use_ec(ec));
+  if (ec) co_return;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.expires_after(std::chrono::seconds(2));
+  std::vector<char> scratch(64 * 1024);
+  size_t total = 0;
+  while (total < (256u << 20)) {
+    const size_t n = co_await stream.async_read_some(net::buffer(scratch), use_ec(ec));
+    if (ec) break;
+    total += n;
+  }
+}
+
 }  // namespace
 
 HttpServer::HttpServer(net::io_context& io, ServerOptions opts, Handler handler)
@@ -82,7 +100,9 @@ net::awaitable<void> HttpServer::session(tcp::socket socket) {
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(kHeaderLimit);
-    parser.body_limit(opts_.max_body_bytes);
+    // The limit is applied after the header, so an over-long Content-Length gets a 413
+    // instead of a header-read error (Beast checks it while parsing the header).
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
 
     stream.expires_after(kKeepAliveIdle);
     idle_.insert(&stream);
@@ -109,13 +129,11 @@ net::awaitable<void> HttpServer::session(tcp::socket socket) {
           h.version(), false);
     };
     if (auto len = parser.content_length(); len && *len > opts_.max_body_bytes) {
-      {
-        boost::system::error_code ignored;
-        Response res = too_large();
-        co_await http::async_write(stream, res, use_ec(ignored));
-      }
+      Response res = too_large();
+      co_await RespondAndDrain(stream, res);
       break;
     }
+    parser.body_limit(opts_.max_body_bytes);
     if (beast::iequals(h[http::field::expect], "100-continue")) {
       http::response<http::empty_body> cont{http::status::continue_, h.version()};
       boost::system::error_code cec;
@@ -126,11 +144,8 @@ net::awaitable<void> HttpServer::session(tcp::socket socket) {
     boost::system::error_code bec;
     co_await http::async_read(stream, buffer, parser, use_ec(bec));
     if (bec == http::error::body_limit) {
-      {
-        boost::system::error_code ignored;
-        Response res = too_large();
-        co_await http::async_write(stream, res, use_ec(ignored));
-      }
+      Response res = too_large();
+      co_await RespondAndDrain(stream, res);
       break;
     }
     if (bec) break;

@@ -9,7 +9,11 @@
 namespace kitty {
 namespace {
 
-constexpr Duration kFirstProbeDelay = std::chrono::milliseconds(5);
+// Readiness is noticed within ~10 ms for the first seconds (most loads), then probes back
+// off to at most 250 ms for the long loads of big models.
+constexpr Duration kFirstProbeDelay = std::chrono::milliseconds(2);
+constexpr Duration kFastProbeDelay = std::chrono::milliseconds(10);
+constexpr Duration kFastProbePhase = std::chrono::seconds(10);
 constexpr Duration kMaxProbeDelay = std::chrono::milliseconds(250);
 constexpr Duration kProbeTimeout = std::chrono::seconds(2);
 constexpr Duration kGonePoll = std::chrono::milliseconds(5);
@@ -20,6 +24,11 @@ std::string RandomHoldId() {
   char buf[24];
   snprintf(buf, sizeof buf, "h-%016llx", static_cast<unsigned long long>(rng()));
   return buf;
+}
+
+Error ForcedReleaseError(const std::string& id) {
+  return MakeError("model '" + id + "' was released (forced) while serving this request",
+                   "worker_stopping");
 }
 
 std::string FormatSeconds(double s) {
@@ -71,6 +80,10 @@ void Lease::reset() {
 }
 
 void Lease::on_cut(std::function<void()> fn) {
+  on_cut(std::function<void(const Error&)>([fn = std::move(fn)](const Error&) { fn(); }));
+}
+
+void Lease::on_cut(std::function<void(const Error&)> fn) {
   auto w = worker_.lock();
   if (!w || id_ == 0) return;
   auto it = w->leases_.find(id_);
@@ -78,7 +91,8 @@ void Lease::on_cut(std::function<void()> fn) {
     it->second = std::move(fn);
   } else {
     // Already cut before the handler was installed: tell the caller now.
-    w->deps_.clock->post(std::move(fn));
+    Error why = w->last_cut_ ? *w->last_cut_ : MakeError("request was cut", "worker_stopping");
+    w->deps_.clock->post([fn = std::move(fn), why] { fn(why); });
   }
 }
 
@@ -265,7 +279,9 @@ void Worker::on_probe(uint64_t run, WorkerHttpResult r) {
   if (r.status >= 200 && r.status < 300) return become_ready();
   // 503 while loading, connection refused before the listener is up: keep waiting.
   last_probe_ = r.describe();
-  probe_delay_ = std::min<Duration>(probe_delay_ * 2, kMaxProbeDelay);
+  probe_delay_ = deps_.clock->now() - spawned_at_ < kFastProbePhase
+                     ? kFastProbeDelay
+                     : std::min<Duration>(probe_delay_ * 2, kMaxProbeDelay);
   schedule_probe(probe_delay_);
 }
 
@@ -322,9 +338,10 @@ void Worker::on_exit(uint64_t run, ExitStatus status) {
         // Another process bound the auto port between our check and the worker's bind:
         // not the worker's fault, so try again on another port.
         ++port_retries_;
-        spdlog::warn("model '{}': port {} was taken by another process during start; retrying "
-                     "on another port",
-                     config_.id, endpoint_.port);
+        spdlog::warn(
+            "model '{}': port {} was taken by another process during start; retrying "
+            "on another port",
+            config_.id, endpoint_.port);
         probe_timer_.reset();
         start_deadline_.reset();
         after_stop_ = AfterStop::kRetryStart;
@@ -345,7 +362,9 @@ void Worker::on_exit(uint64_t run, ExitStatus status) {
       after_stop_ = AfterStop::kCrashed;
       state_ = WorkerState::kStopping;
       idle_timer_.reset();
-      cut_leases();
+      cut_leases(MakeError(
+          "model '" + config_.id + "': worker " + status.describe() + " while serving this request",
+          "upstream_error"));
       wait_group_gone();
       return;
     }
@@ -395,7 +414,7 @@ void Worker::release(bool force, DoneCallback done) {
       state_ = WorkerState::kStopping;
       after_stop_ = AfterStop::kStopped;
       idle_timer_.reset();
-      if (force) cut_leases();
+      if (force) cut_leases(ForcedReleaseError(config_.id));
       if (!leases_.empty()) {
         draining_ = true;
         spdlog::info("model '{}': release waits for {} request(s) in flight", config_.id,
@@ -408,8 +427,8 @@ void Worker::release(bool force, DoneCallback done) {
       if (after_stop_ == AfterStop::kRetryStart) {
         // A start was about to be retried: abandon it instead.
         after_stop_ = AfterStop::kStopped;
-        Error e = MakeError("model '" + config_.id + "' was released while starting",
-                            "worker_stopping");
+        Error e =
+            MakeError("model '" + config_.id + "' was released while starting", "worker_stopping");
         for (auto& w : std::exchange(waiters_, {})) {
           if (w.wants_lease)
             deps_.clock->post([cb = std::move(w.on_lease), e] { cb(e); });
@@ -419,7 +438,7 @@ void Worker::release(bool force, DoneCallback done) {
         return;
       }
       if (force && draining_) {
-        cut_leases();
+        cut_leases(ForcedReleaseError(config_.id));
         draining_ = false;
         stop_process();
       }
@@ -445,6 +464,15 @@ void Worker::stop_process() {
   auto sigterm = [this, run] {
     if (run != run_ || exited_ || !process_) return;
     process_->signal_group(SIGTERM);
+    // llama-server stops answering but never exits on a SIGTERM that arrives with a request
+    // in flight, and exits at once on a second one (docs/ENGINE.md): so a second SIGTERM
+    // halfway to the deadline, before the SIGKILL.
+    stop_step_timer_ = deps_.clock->start_timer(
+        FromSeconds(config_.stop_timeout_seconds / 2), [this, run] {
+          if (run != run_ || exited_ || !process_) return;
+          spdlog::info("model '{}': still running; second SIGTERM", config_.id);
+          process_->signal_group(SIGTERM);
+        });
   };
   if (shutdown_path_.empty()) return sigterm();
 
@@ -549,10 +577,11 @@ void Worker::end_lease(uint64_t id) {
   update_idle_timer();
 }
 
-void Worker::cut_leases() {
+void Worker::cut_leases(const Error& why) {
+  last_cut_ = why;
   auto leases = std::exchange(leases_, {});
   for (auto& [id, cut] : leases)
-    if (cut) deps_.clock->post(std::move(cut));
+    if (cut) deps_.clock->post([cut = std::move(cut), why] { cut(why); });
   last_end_ = deps_.clock->now();
 }
 

@@ -98,6 +98,9 @@ class Lease {
   /// Called (once, on the loop thread) if the worker is force-released or dies while this
   /// lease is held, so the request can close its upstream connection.
   void on_cut(std::function<void()> fn);
+  /// Same, told why: code "worker_stopping" (forced release) or "upstream_error" (the worker
+  /// died).
+  void on_cut(std::function<void(const Error&)> fn);
   /// Ends the lease now (same as destroying it).
   void reset();
 
@@ -176,7 +179,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   void serve_waiter(Waiter& w);
   Lease make_lease();
   void end_lease(uint64_t id);
-  void cut_leases();
+  void cut_leases(const Error& why);
   void update_idle_timer();
   bool busy() const { return !leases_.empty() || !holds_.empty(); }
   std::string log_tail_text() const;
@@ -206,7 +209,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   std::string health_path_, shutdown_path_;
 
   uint64_t next_lease_id_ = 1;
-  std::map<uint64_t, std::function<void()>> leases_;  // id -> cut handler
+  std::map<uint64_t, std::function<void(const Error&)>> leases_;  // id -> cut handler
+  std::optional<Error> last_cut_;  // why leases were last cut (for a handler installed late)
   uint64_t requests_total_ = 0;
   TimePoint last_end_{};
   std::optional<WallTime> last_used_wall_, started_at_wall_;

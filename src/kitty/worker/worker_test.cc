@@ -161,7 +161,8 @@ TEST_F(WorkerTest, IgnoredSigtermIsFollowedBySigkillAtDeadline) {
   EXPECT_EQ(w->state(), WorkerState::kStopping);
   clock_.advance(200ms);
   EXPECT_TRUE(done);
-  EXPECT_EQ(spawner_.last().signals, (std::vector<int>{SIGTERM, SIGKILL}));
+  // A second SIGTERM halfway (llama-server's "terminate immediately"), then SIGKILL.
+  EXPECT_EQ(spawner_.last().signals, (std::vector<int>{SIGTERM, SIGTERM, SIGKILL}));
   EXPECT_EQ(w->state(), WorkerState::kStopped);
 }
 
