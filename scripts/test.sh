@@ -32,11 +32,13 @@ status=0
 echo "== C++ tests (ctest)"
 ctest --test-dir "$KITTY_BUILD_DIR" --output-on-failure -j2 --timeout 300 || status=1
 
-echo "== black-box and client tests (pytest)"
 marker=()
 [ $fast = 1 ] && marker=(-m "not real_model")
-"$venv/bin/python" -m pytest -q -p no:cacheprovider "${marker[@]}" \
-  tests clients/python/tests || status=1
+echo "== black-box tests of kittyd, kittyctl, fake_engine (pytest)"
+"$venv/bin/python" -m pytest -q -p no:cacheprovider "${marker[@]}" tests || status=1
+echo "== Python client and LangGraph tests (pytest)"
+"$venv/bin/python" -m pytest -q -p no:cacheprovider -c clients/python/pyproject.toml \
+  --rootdir clients/python "${marker[@]}" clients/python/tests || status=1
 
 echo "== total $(( $(date +%s) - start ))s"
 exit $status

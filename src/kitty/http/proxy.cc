@@ -115,7 +115,9 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, UpstreamPool& poo
   lease.on_cut([st](const Error& why) {
     st->cut = true;
     st->cut_error = why;
-    st->abort_upstream();
+    // A dead worker's socket ends by itself once what it sent has been read: closing it
+    // now would drop those last bytes. A forced release must stop the request now.
+    if (why.code != "upstream_error") st->abort_upstream();
   });
   tcp::socket& client = ex.stream.socket();
   net::co_spawn(executor, WatchClient(st, client), net::detached);
@@ -256,7 +258,9 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, UpstreamPool& poo
     }
     if (n == 0 && !parser.is_done()) continue;
     if (is_sse) tail.assign(buf.get() + (n > 2 ? n - 2 : 0), std::min<size_t>(n, 2));
-    res.body().data = buf.get();
+    // No data pointer for an empty piece: Beast would encode it as a zero-length chunk,
+    // which is the end-of-body marker, and then write the real one after it.
+    res.body().data = n ? buf.get() : nullptr;
     res.body().size = n;
     res.body().more = !parser.is_done();
     wrote_last = !res.body().more;
