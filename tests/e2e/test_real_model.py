@@ -185,6 +185,10 @@ def test_release_frees_the_memory(daemon):
                json={"model": "smol", "prompt": "Warm up", "max_tokens": 8}).raise_for_status()
     loaded = _mem_available()
     pid = w["pid"]
+    anon = 0  # the worker's anonymous memory: what must come back (its file pages stay cached)
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("RssAnon:"):
+            anon = int(line.split()[1]) * 1024
     r = httpx.post(f"{daemon}/kitty/workers/smol/release", timeout=60)
     assert r.status_code == 200 and r.json()["status"] == "stopped"
     assert not _alive(pid)
@@ -192,9 +196,11 @@ def test_release_frees_the_memory(daemon):
         os.killpg(pid, 0)
     time.sleep(0.5)
     after = _mem_available()
-    margin = 64 << 20
+    # The margin covers everything else on the machine moving meanwhile; the file pages of
+    # the model stay in the page cache, where MemAvailable counts most of them.
+    margin = 96 << 20
     print(f"\nMemAvailable: before {before >> 20} MiB, loaded {loaded >> 20} MiB "
-          f"(rss {w['rss_mb']} MiB), after release {after >> 20} MiB")
+          f"(rss {w['rss_mb']} MiB, anon {anon >> 20} MiB), after release {after >> 20} MiB")
     assert after >= before - margin, (before, loaded, after)
 
 

@@ -7,6 +7,7 @@ import os
 import subprocess
 
 import pytest
+from kitty_client import KittyClient
 from conftest import REPO, Daemon, binary, free_port
 
 
@@ -35,6 +36,12 @@ def test_list_workers(kittyd: Daemon) -> None:
 def test_memory_health(kittyd: Daemon) -> None:
     env = _kittyctl_env()
     p = run("memory_health.sh", "--url", kittyd.url, env=env)
-    assert p.returncode == 0, p.stdout + p.stderr
+    # The session daemon's 'broken' model may have failed in an earlier test: the health
+    # check must then say so and exit 1 (the ops manual's contract), else exit 0.
+    broken = KittyClient(kittyd.url).worker("broken")["status"] == "failed"
+    assert p.returncode == (1 if broken else 0), p.stdout + p.stderr
+    assert "kittyd - healthy" in p.stdout
+    if broken:
+        assert "✗ broken" in p.stdout
     down = run("memory_health.sh", "--url", f"http://127.0.0.1:{free_port()}", env=env)
     assert down.returncode != 0
