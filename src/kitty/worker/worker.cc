@@ -183,15 +183,17 @@ void Worker::serve_waiter(Waiter& w) {
 }
 
 void Worker::wake_waiters() {
-  auto waiters = std::move(waiters_);
-  waiters_.clear();
   if (state_ == WorkerState::kReady) {
-    for (auto& w : waiters) serve_waiter(w);
+    for (auto& w : std::exchange(waiters_, {})) serve_waiter(w);
     return;
   }
-  Error e = last_error_ ? *last_error_
-                        : MakeError("model '" + config_.id + "' is not running", "worker_stopping");
-  for (auto& w : waiters) {
+  fail_waiters(last_error_
+                   ? *last_error_
+                   : MakeError("model '" + config_.id + "' is not running", "worker_stopping"));
+}
+
+void Worker::fail_waiters(const Error& e) {
+  for (auto& w : std::exchange(waiters_, {})) {
     if (w.wants_lease)
       deps_.clock->post([cb = std::move(w.on_lease), e] { cb(e); });
     else
@@ -386,15 +388,8 @@ void Worker::release(bool force, DoneCallback done) {
       return;
     case WorkerState::kStarting: {
       // Abandon the start: whoever waited for it learns why.
-      Error e =
-          MakeError("model '" + config_.id + "' was released while starting", "worker_stopping");
-      auto waiters = std::exchange(waiters_, {});
-      for (auto& w : waiters) {
-        if (w.wants_lease)
-          deps_.clock->post([cb = std::move(w.on_lease), e] { cb(e); });
-        else
-          deps_.clock->post([cb = std::move(w.on_ready), e] { cb(e); });
-      }
+      fail_waiters(
+          MakeError("model '" + config_.id + "' was released while starting", "worker_stopping"));
       probe_timer_.reset();
       start_deadline_.reset();
       after_stop_ = AfterStop::kStopped;
@@ -419,14 +414,8 @@ void Worker::release(bool force, DoneCallback done) {
       if (after_stop_ == AfterStop::kRetryStart) {
         // A start was about to be retried: abandon it instead.
         after_stop_ = AfterStop::kStopped;
-        Error e =
-            MakeError("model '" + config_.id + "' was released while starting", "worker_stopping");
-        for (auto& w : std::exchange(waiters_, {})) {
-          if (w.wants_lease)
-            deps_.clock->post([cb = std::move(w.on_lease), e] { cb(e); });
-          else
-            deps_.clock->post([cb = std::move(w.on_ready), e] { cb(e); });
-        }
+        fail_waiters(
+            MakeError("model '" + config_.id + "' was released while starting", "worker_stopping"));
         return;
       }
       if (force && draining_) {
@@ -459,8 +448,8 @@ void Worker::stop_process() {
     // llama-server stops answering but never exits on a SIGTERM that arrives with a request
     // in flight, and exits at once on a second one (docs/ENGINE.md): so a second SIGTERM
     // halfway to the deadline, before the SIGKILL.
-    stop_step_timer_ = deps_.clock->start_timer(
-        FromSeconds(config_.stop_timeout_seconds / 2), [this, run] {
+    stop_step_timer_ =
+        deps_.clock->start_timer(FromSeconds(config_.stop_timeout_seconds / 2), [this, run] {
           if (run != run_ || exited_ || !process_) return;
           spdlog::info("model '{}': still running; second SIGTERM", config_.id);
           process_->signal_group(SIGTERM);

@@ -176,6 +176,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   void finish_stop();
 
   void wake_waiters();
+  /// Answers every waiter with `e` (posted).
+  void fail_waiters(const Error& e);
   void serve_waiter(Waiter& w);
   Lease make_lease();
   void end_lease(uint64_t id);
