@@ -129,6 +129,7 @@ def test_chat_and_completion_return_real_text(daemon):
     assert r.status_code == 200, r.text
     text = r.json()["choices"][0]["message"]["content"]
     assert text.strip()
+    assert r.json()["model"] == "smol"  # the model id, not the GGUF path
 
     r = httpx.post(f"{daemon}/v1/completions", timeout=60, json={
         "model": "smol", "prompt": "The sky is", "max_tokens": 8, "temperature": 0})

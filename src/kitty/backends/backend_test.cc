@@ -105,8 +105,9 @@ TEST_F(BackendTest, LlamaServerPlan) {
   m.cwd = dir_;
   auto plan = PlanLaunchWithEnv(m, 41000, Env());
   ASSERT_TRUE(plan.ok()) << plan.error().message;
+  // The model id names the model in llama-server's answers when no alias is set.
   EXPECT_THAT(plan->spawn.argv, ElementsAre(bin_, "--host", "127.0.0.1", "--port", "41000", "--model", model_,
-                                            "--threads", "2"));
+                                            "--threads", "2", "--alias", "kitty-q4"));
   EXPECT_EQ(plan->spawn.env, (std::map<std::string, std::string>{
                                  {"A", "1"}, {"KITTY_MODEL_ID", "kitty-q4"}, {"KITTY_PORT", "41000"}}));
   EXPECT_EQ(plan->spawn.cwd, dir_);

@@ -1,4 +1,5 @@
 // The llama_server backend: llama.cpp's llama-server with flags from the config (seed 001 §3.3).
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -36,9 +37,14 @@ std::vector<std::string> LlamaServerArgv(const ModelConfig& m, const std::string
     argv.push_back("--mmproj");
     argv.push_back(m.mmproj);
   }
-  if (!m.alias.empty()) {
+  // Without --alias llama-server puts the model file's path in every answer's "model";
+  // clients asked for the model id, so that is the default name.
+  const std::string& alias = m.alias.empty() ? m.id : m.alias;
+  const bool alias_in_extra = std::any_of(m.extra_args.begin(), m.extra_args.end(),
+                                          [](const std::string& a) { return a == "--alias" || a == "-a"; });
+  if (!alias.empty() && !alias_in_extra) {
     argv.push_back("--alias");
-    argv.push_back(m.alias);
+    argv.push_back(alias);
   }
   argv.insert(argv.end(), m.extra_args.begin(), m.extra_args.end());
   return argv;
