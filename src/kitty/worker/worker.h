@@ -178,6 +178,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   void wake_waiters();
   /// Answers every waiter with `e` (posted).
   void fail_waiters(const Error& e);
+  /// (Re)starts a hold's lease: it expires lease_seconds from now unless renewed.
+  void arm_hold(const std::string& id, HoldEntry& h);
   void serve_waiter(Waiter& w);
   Lease make_lease();
   void end_lease(uint64_t id);

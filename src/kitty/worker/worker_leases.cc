@@ -69,11 +69,7 @@ std::string Worker::add_hold(double lease_seconds, std::string owner) {
   HoldEntry h;
   h.owner = std::move(owner);
   h.lease_seconds = lease_seconds;
-  h.expires = deps_.clock->now() + FromSeconds(lease_seconds);
-  h.timer = deps_.clock->start_timer(FromSeconds(lease_seconds), [this, id] {
-    spdlog::info("model '{}': hold {} expired (lease not renewed)", config_.id, id);
-    drop_hold(id);
-  });
+  arm_hold(id, h);
   holds_.emplace(id, std::move(h));
   idle_timer_.reset();
   return id;
@@ -82,13 +78,16 @@ std::string Worker::add_hold(double lease_seconds, std::string owner) {
 bool Worker::renew_hold(const std::string& hold_id) {
   auto it = holds_.find(hold_id);
   if (it == holds_.end()) return false;
-  HoldEntry& h = it->second;
+  arm_hold(hold_id, it->second);
+  return true;
+}
+
+void Worker::arm_hold(const std::string& id, HoldEntry& h) {
   h.expires = deps_.clock->now() + FromSeconds(h.lease_seconds);
-  h.timer = deps_.clock->start_timer(FromSeconds(h.lease_seconds), [this, id = hold_id] {
+  h.timer = deps_.clock->start_timer(FromSeconds(h.lease_seconds), [this, id] {
     spdlog::info("model '{}': hold {} expired (lease not renewed)", config_.id, id);
     drop_hold(id);
   });
-  return true;
 }
 
 bool Worker::drop_hold(const std::string& hold_id) {
