@@ -16,28 +16,28 @@ Result<Reply> Call(const Context& ctx, const std::string& method, const std::str
                                                      : client.Delete(path);
   if (!response.ok()) {
     const Error& e = response.error();
-    if (e.code == "unreachable") {
+    if (e.code == ErrorCode::kUnreachable) {
       return MakeError("cannot reach kittyd at " + ctx.url.text + ": " + e.message, e.code);
     }
     return MakeError(method + " " + path + " at " + ctx.url.text + ": " + e.message, e.code);
   }
   const int status = response->status;
   if (status < 200 || status > 299) {
-    return MakeError(ErrorMessage(status, response->body), "http_" + std::to_string(status));
+    return MakeError(ErrorMessage(status, response->body), ErrorCode::kBadResponse);
   }
   json body = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) {
     return MakeError(method + " " + path + ": kittyd answered " + std::to_string(status) +
                          " with a body that is not JSON: " +
                          Truncate(FirstLine(response->body), 100),
-                     "bad_json");
+                     ErrorCode::kBadResponse);
   }
   return Reply{std::move(body), std::move(response->body)};
 }
 
 int Fail(const Error& error) {
   std::cerr << "kittyctl: " << error.message << std::endl;
-  return error.code == "unreachable" ? kExitUnreachable : kExitError;
+  return error.code == ErrorCode::kUnreachable ? kExitUnreachable : kExitError;
 }
 
 std::string WorkerPath(const std::string& model_id) {

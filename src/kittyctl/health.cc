@@ -14,7 +14,7 @@ int RunHealth(const Context& ctx) {
   if (!health.ok()) {
     // The report goes to stdout like the rest of it, so a cron mail shows one coherent block.
     std::cout << "✗ kittyd - " << health.error().message << std::endl;
-    return health.error().code == "unreachable" ? kExitUnreachable : kExitError;
+    return health.error().code == ErrorCode::kUnreachable ? kExitUnreachable : kExitError;
   }
   const json& h = health->json;
   const std::string status = h.is_object() && h.value("status", json()).is_string()
@@ -29,7 +29,7 @@ int RunHealth(const Context& ctx) {
   Result<Reply> workers = Call(ctx, "GET", "/kitty/system/workers");
   if (!workers.ok()) {
     std::cout << "✗ kittyd - cannot list models: " << workers.error().message << std::endl;
-    return workers.error().code == "unreachable" ? kExitUnreachable : kExitError;
+    return workers.error().code == ErrorCode::kUnreachable ? kExitUnreachable : kExitError;
   }
   const json& list = workers->json.is_object() && workers->json.contains("workers")
                          ? workers->json["workers"]

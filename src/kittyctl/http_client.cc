@@ -26,7 +26,7 @@ Result<BaseUrl> ParseBaseUrl(const std::string& url) {
   std::string_view rest = url;
   if (rest.substr(0, kScheme.size()) != kScheme) {
     if (rest.find("://") != std::string_view::npos) {
-      return MakeError("unsupported URL '" + url + "': only http:// is supported", "bad_url");
+      return MakeError("unsupported URL '" + url + "': only http:// is supported", ErrorCode::kBadUrl);
     }
     // A bare host:port is what people type; treat it as http.
   } else {
@@ -46,13 +46,13 @@ Result<BaseUrl> ParseBaseUrl(const std::string& url) {
   if (!authority.empty() && authority.front() == '[') {  // [::1]:7700
     const size_t close = authority.find(']');
     if (close == std::string_view::npos) {
-      return MakeError("bad URL '" + url + "': unterminated '[' in host", "bad_url");
+      return MakeError("bad URL '" + url + "': unterminated '[' in host", ErrorCode::kBadUrl);
     }
     host = authority.substr(1, close - 1);
     std::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
       if (after.front() != ':') {
-        return MakeError("bad URL '" + url + "': junk after ']'", "bad_url");
+        return MakeError("bad URL '" + url + "': junk after ']'", ErrorCode::kBadUrl);
       }
       port = after.substr(1);
     }
@@ -60,14 +60,14 @@ Result<BaseUrl> ParseBaseUrl(const std::string& url) {
     host = authority.substr(0, colon);
     port = authority.substr(colon + 1);
   }
-  if (host.empty()) return MakeError("bad URL '" + url + "': no host", "bad_url");
+  if (host.empty()) return MakeError("bad URL '" + url + "': no host", ErrorCode::kBadUrl);
   out.host = std::string(host);
   if (!port.empty()) {
     unsigned value = 0;
     auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
     if (ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535) {
       return MakeError("bad URL '" + url + "': port '" + std::string(port) + "' is not 1-65535",
-                       "bad_url");
+                       ErrorCode::kBadUrl);
     }
     out.port = static_cast<uint16_t>(value);
   }
@@ -169,7 +169,7 @@ Result<HttpResponse> HttpClient::Send(const std::string& method, const std::stri
       char text[64];
       std::snprintf(text, sizeof text, "timed out after %gs", seconds);
       const std::string stage = out.stage;
-      return MakeError(text, stage == "resolve" || stage == "connect" ? "unreachable" : "timeout");
+      return MakeError(text, stage == "resolve" || stage == "connect" ? ErrorCode::kUnreachable : ErrorCode::kTimeout);
     }
   }
   if (out.ec) {
@@ -181,7 +181,7 @@ Result<HttpResponse> HttpClient::Send(const std::string& method, const std::stri
     } else if (!unreachable) {
       reason = stage + " failed: " + reason;
     }
-    return MakeError(reason, unreachable ? "unreachable" : "io");
+    return MakeError(reason, unreachable ? ErrorCode::kUnreachable : ErrorCode::kIoError);
   }
   return std::move(out.response);
 }

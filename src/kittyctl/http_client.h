@@ -21,7 +21,7 @@ struct BaseUrl {
   std::string text;    // the URL as given, for messages
 };
 
-/// Parses a base URL. Errors (code "bad_url") say what is wrong: another scheme, a bad port.
+/// Parses a base URL. Errors (code kBadUrl) say what is wrong: another scheme, a bad port.
 Result<BaseUrl> ParseBaseUrl(const std::string& url);
 
 struct HttpResponse {

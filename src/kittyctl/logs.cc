@@ -38,7 +38,7 @@ Result<uint64_t> PrintLines(const json& body) {
   }
   std::cout << std::flush;
   if (!body.is_object() || !body.contains("next") || !body["next"].is_number_unsigned()) {
-    return MakeError("kittyd's logs reply has no 'next' cursor to follow", "bad_json");
+    return MakeError("kittyd's logs reply has no 'next' cursor to follow", ErrorCode::kBadResponse);
   }
   return body["next"].get<uint64_t>();
 }

@@ -13,11 +13,11 @@ Result<LaunchPlan> PlanCommand(const ModelConfig& m, int port, const EnvLookup& 
 Result<LaunchPlan> PlanLaunchWithEnv(const ModelConfig& m, int port, const EnvLookup& env) {
   if (port < 1 || port > 65535)
     return MakeError("model '" + m.id + "': port " + std::to_string(port) + " is outside 1..65535",
-                     "launch_invalid");
+                     ErrorCode::kLaunchInvalid);
   if (!m.cwd.empty()) {
     struct stat st;
     if (stat(m.cwd.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-      return MakeError("model '" + m.id + "': cwd '" + m.cwd + "' is not a directory", "launch_invalid");
+      return MakeError("model '" + m.id + "': cwd '" + m.cwd + "' is not a directory", ErrorCode::kLaunchInvalid);
   }
   Result<LaunchPlan> plan = MakeError("unreachable");
   switch (m.backend) {
@@ -30,7 +30,7 @@ Result<LaunchPlan> PlanLaunchWithEnv(const ModelConfig& m, int port, const EnvLo
     case Backend::kOllama:
       return MakeError("model '" + m.id + "': the Ollama backend is not implemented yet (ollama_model '" +
                            m.ollama_model + "'); use backend llama_server or command",
-                       "unsupported");
+                       ErrorCode::kUnsupported);
   }
   if (!plan.ok()) return plan;
   // The seed's worker contract: a worker learns who it is from its environment.

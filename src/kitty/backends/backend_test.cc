@@ -133,7 +133,7 @@ TEST_F(BackendTest, FindLlamaServerErrorListsEveryPlace) {
   m.llama_server_bin = "/x/llama-server";
   auto r = FindLlamaServerWithEnv(m, Env());
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, "launch_invalid");
+  EXPECT_EQ(r.error().code, ErrorCode::kLaunchInvalid);
   EXPECT_EQ(r.error().message,
             "llama-server not found: llama_server_bin '/x/llama-server' does not exist; $KITTY_LLAMA_SERVER is not "
             "set; no 'llama-server' on PATH (run scripts/install_engine.sh or set llama_server_bin)");
@@ -152,7 +152,7 @@ TEST_F(BackendTest, ModelFileChecks) {
   m.model_path = dir_ + "/missing.gguf";
   auto r = PlanLaunchWithEnv(m, 41000, Env());
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, "launch_invalid");
+  EXPECT_EQ(r.error().code, ErrorCode::kLaunchInvalid);
   EXPECT_THAT(r.error().message, HasSubstr("'" + dir_ + "/missing.gguf' does not exist"));
 
   m.model_path = dir_ + "/not.gguf";
@@ -206,7 +206,7 @@ TEST(OllamaBackendTest, IsUnsupportedForNow) {
   m.ollama_model = "gpt-oss-120b";
   auto r = PlanLaunch(m, 41000);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, "unsupported");
+  EXPECT_EQ(r.error().code, ErrorCode::kUnsupported);
   EXPECT_EQ(r.error().message,
             "model 'gptoss_120b_ollama': the Ollama backend is not implemented yet (ollama_model 'gpt-oss-120b'); "
             "use backend llama_server or command");

@@ -8,7 +8,7 @@
 namespace kitty {
 namespace {
 
-Error LaunchInvalid(std::string message) { return MakeError(std::move(message), "launch_invalid"); }
+Error LaunchInvalid(std::string message) { return MakeError(std::move(message), ErrorCode::kLaunchInvalid); }
 
 // The value of a launch placeholder for `m`, or nullopt when the config does not give one.
 std::optional<std::string> PlaceholderValue(std::string_view name, const ModelConfig& m, int port) {

@@ -80,7 +80,7 @@ TEST_F(CommandBackendTest, PlaceholderDefaultsAndMissingValues) {
   EXPECT_EQ(ExpandLaunchPlaceholders("${PORT}${PORT} ${unterminated", m, 7).value(), "77 ${unterminated");
   auto r = ExpandLaunchPlaceholders("-c ${CTX}", m, 1);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, "launch_invalid");
+  EXPECT_EQ(r.error().code, ErrorCode::kLaunchInvalid);
   EXPECT_EQ(r.error().message, "command uses ${CTX} but model 'any' sets no ctx");
   EXPECT_EQ(ExpandLaunchPlaceholders("${MODEL_PATH}", m, 1).error().message,
             "command uses ${MODEL_PATH} but model 'any' sets no model_path");
@@ -105,7 +105,7 @@ TEST_F(CommandBackendTest, ProgramChecks) {
 
   auto r = PlanLaunchWithEnv(Cmd({dir_ + "/missing"}), 1, Env());
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, "launch_invalid");
+  EXPECT_EQ(r.error().code, ErrorCode::kLaunchInvalid);
   EXPECT_EQ(r.error().message, "command '" + dir_ + "/missing' does not exist");
 
   EXPECT_EQ(PlanLaunchWithEnv(Cmd({dir_ + "/plain"}), 1, Env()).error().message,

@@ -10,7 +10,7 @@
 namespace kitty {
 namespace {
 
-Error LaunchInvalid(std::string message) { return MakeError(std::move(message), "launch_invalid"); }
+Error LaunchInvalid(std::string message) { return MakeError(std::move(message), ErrorCode::kLaunchInvalid); }
 
 }  // namespace
 

@@ -7,17 +7,18 @@
 #include <utility>
 #include <variant>
 
+#include "kitty/base/error_code.h"
+
 namespace kitty {
 
 struct Error {
   std::string message;
-  // A short machine-readable reason ("not_found", "start_failed", "port_in_use", ...), used
-  // by the HTTP edge to choose a status code. Empty means "internal".
-  std::string code;
+  // What kind of error: the HTTP edge maps it to status, type and wire code (error_code.h).
+  ErrorCode code = ErrorCode::kInternal;
 };
 
-inline Error MakeError(std::string message, std::string code = {}) {
-  return Error{std::move(message), std::move(code)};
+inline Error MakeError(std::string message, ErrorCode code = ErrorCode::kInternal) {
+  return Error{std::move(message), code};
 }
 
 template <class T>

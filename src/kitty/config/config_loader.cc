@@ -303,7 +303,7 @@ Result<Config> Loader::Load(std::string_view text) {
   if (!r_.errors().empty()) {
     std::string joined;
     for (const auto& e : r_.errors()) joined += (joined.empty() ? "" : "\n") + e;
-    return MakeError(joined, "config_invalid");
+    return MakeError(joined, ErrorCode::kConfigInvalid);
   }
   for (auto& d : drafts_) config_.models.push_back(std::move(d.m));
   return std::move(config_);
@@ -562,7 +562,7 @@ Result<Config> LoadConfigString(std::string_view yaml, const std::string& name, 
     return Loader(name, env).Load(yaml);
   } catch (const std::exception& e) {
     // yaml-cpp may throw from node access on malformed input; report, never let it escape.
-    return MakeError(name + ": cannot load config: " + e.what(), "config_invalid");
+    return MakeError(name + ": cannot load config: " + e.what(), ErrorCode::kConfigInvalid);
   }
 }
 
@@ -575,11 +575,11 @@ Result<Config> LoadConfigFile(const std::string& path) {
   if (!in) {
     int err = errno;
     return MakeError("cannot read config file '" + path + "': " + std::strerror(err),
-                     err == ENOENT ? "config_not_found" : "config_invalid");
+                     err == ENOENT ? ErrorCode::kFileNotFound : ErrorCode::kConfigInvalid);
   }
   std::ostringstream text;
   text << in.rdbuf();
-  if (in.bad()) return MakeError("cannot read config file '" + path + "'", "config_invalid");
+  if (in.bad()) return MakeError("cannot read config file '" + path + "'", ErrorCode::kConfigInvalid);
   return LoadConfigString(text.str(), path);
 }
 

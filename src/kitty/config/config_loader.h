@@ -11,7 +11,7 @@
 //
 // Errors: all problems are collected, one per line, each "file:line: key.path: message", e.g.
 //   kitty.yaml:7: models.qwen_32b.treads: unknown key (did you mean 'threads'?)
-// and returned as one Error with code "config_invalid" (or "config_not_found").
+// and returned as one Error with code kConfigInvalid.
 #pragma once
 
 #include <string>

@@ -33,7 +33,7 @@ std::vector<std::string> Errors(std::string_view yaml, const EnvLookup& env = kE
   auto c = LoadConfigString(yaml, "kitty.yaml", env);
   EXPECT_FALSE(c.ok()) << "config loaded but should not have";
   if (c.ok()) return {};
-  EXPECT_EQ(c.error().code, "config_invalid");
+  EXPECT_EQ(c.error().code, ErrorCode::kConfigInvalid);
   std::vector<std::string> lines;
   std::istringstream in(c.error().message);
   for (std::string line; std::getline(in, line);) lines.push_back(line);
@@ -535,7 +535,7 @@ TEST(ConfigLoaderTest, PathsMustStartWithSlash) {
 TEST(ConfigLoaderTest, LoadConfigFileErrors) {
   auto c = LoadConfigFile("/nonexistent/kitty.yaml");
   ASSERT_FALSE(c.ok());
-  EXPECT_EQ(c.error().code, "config_not_found");
+  EXPECT_EQ(c.error().code, ErrorCode::kFileNotFound);
   EXPECT_THAT(c.error().message, HasSubstr("/nonexistent/kitty.yaml"));
 }
 

@@ -12,7 +12,7 @@ namespace kitty {
 namespace {
 
 Error FileError(const std::string& path, const std::string& what) {
-  return MakeError("model file '" + path + "' " + what, "model_file_invalid");
+  return MakeError("model file '" + path + "' " + what, ErrorCode::kModelFileInvalid);
 }
 
 Status StatError(const std::string& path, int err) {
@@ -67,7 +67,7 @@ Status FileReader::Open(const std::string& path) {
 Status FileReader::Truncated(uint64_t need) const {
   return MakeError("unexpected end of file: need " + std::to_string(need) + " bytes at offset " +
                        std::to_string(offset_) + " but the file ends at " + std::to_string(size_),
-                   "model_file_invalid");
+                   ErrorCode::kModelFileInvalid);
 }
 
 Status FileReader::Fill() {
@@ -76,7 +76,7 @@ Status FileReader::Fill() {
     if (::fseeko(file_.get(), static_cast<off_t>(offset_), SEEK_SET) != 0) {
       return MakeError("seek to offset " + std::to_string(offset_) +
                            " failed: " + std::strerror(errno),
-                       "model_file_invalid");
+                       ErrorCode::kModelFileInvalid);
     }
     file_pos_ = offset_;
   }
@@ -87,7 +87,7 @@ Status FileReader::Fill() {
     std::clearerr(file_.get());
     return MakeError(error ? "read error at offset " + std::to_string(offset_)
                            : "file shrank while reading (offset " + std::to_string(offset_) + ")",
-                     "model_file_invalid");
+                     ErrorCode::kModelFileInvalid);
   }
   buf_pos_ = 0;
   buf_len_ = got;
@@ -96,7 +96,7 @@ Status FileReader::Fill() {
 }
 
 Status FileReader::ReadSlow(void* dst, size_t n) {
-  if (!file_) return MakeError("read from a closed file", "model_file_invalid");
+  if (!file_) return MakeError("read from a closed file", ErrorCode::kModelFileInvalid);
   if (n > remaining()) return Truncated(n);
   auto* out = static_cast<unsigned char*>(dst);
   // Restore the position on failure so error messages report where the value started.
@@ -121,7 +121,7 @@ Status FileReader::ReadSlow(void* dst, size_t n) {
 }
 
 Status FileReader::SkipSlow(uint64_t n) {
-  if (!file_) return MakeError("skip in a closed file", "model_file_invalid");
+  if (!file_) return MakeError("skip in a closed file", ErrorCode::kModelFileInvalid);
   if (n > remaining()) return Truncated(n);
   // Beyond the buffer (Skip() handled the rest): drop it; the next Fill() seeks.
   buf_pos_ = buf_len_ = 0;

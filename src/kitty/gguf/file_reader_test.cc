@@ -82,7 +82,7 @@ TEST_F(FileReaderTest, OpenErrors) {
   Status s = r.Open(dir_.path() + "/nope");
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(s.error().message, HasSubstr("does not exist"));
-  EXPECT_EQ(s.error().code, "model_file_invalid");
+  EXPECT_EQ(s.error().code, ErrorCode::kModelFileInvalid);
   EXPECT_THAT(r.Open(dir_.path() + "/nope/deeper").error().message, HasSubstr("does not exist"));
   EXPECT_THAT(r.Open(dir_.path()).error().message, HasSubstr("is a directory"));
   EXPECT_FALSE(r.is_open());

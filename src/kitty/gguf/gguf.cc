@@ -366,7 +366,7 @@ Status Parser::ParseTensorInfos(uint64_t tensor_count, GgufInfo* info) {
                            std::to_string(needed) + " but the file has only " +
                            std::to_string(info->file_size_bytes) +
                            " bytes (an incomplete download?)",
-                       "model_file_invalid");
+                       ErrorCode::kModelFileInvalid);
     }
   }
   return Status::Ok();

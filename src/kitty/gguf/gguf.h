@@ -68,7 +68,7 @@ struct GgufInfo {
 
 /// The cheap check kittyd runs before spawning a worker: the file exists, is a readable regular
 /// file, starts with the GGUF magic, has a supported version (1-3) and a header whose counts
-/// could fit in the file. Reads at most the first 24 bytes. Errors (code "model_file_invalid"):
+/// could fit in the file. Reads at most the first 24 bytes. Errors (code ErrorCode::kModelFileInvalid):
 ///   model file '/x.gguf' does not exist
 ///   model file '/x.gguf' is a directory, not a file
 ///   model file '/x.gguf' is not readable: Permission denied

@@ -145,7 +145,7 @@ TEST(GgufFuzz, MutatedHeaders) {
       EXPECT_FALSE(ToJson(*r).dump().empty());
     } else {
       ++errors;
-      EXPECT_EQ(r.error().code, "model_file_invalid") << "mutation " << i;
+      EXPECT_EQ(r.error().code, ErrorCode::kModelFileInvalid) << "mutation " << i;
       EXPECT_FALSE(r.error().message.empty());
     }
   }

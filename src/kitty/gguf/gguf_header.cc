@@ -31,7 +31,7 @@ Status NotGguf(FileReader& r, const std::string& path, const unsigned char magic
   }
   return MakeError("'" + path + "' is not a GGUF file (magic " + hex + " \"" +
                        EscapeForMessage(head.substr(0, 4)) + "\", expected \"GGUF\")" + hint,
-                   "model_file_invalid");
+                   ErrorCode::kModelFileInvalid);
 }
 
 }  // namespace
@@ -40,7 +40,7 @@ Status ReadGgufHeader(FileReader& r, const std::string& path, GgufHeader* h) {
   if (r.size() < kMagic.size()) {
     return MakeError("'" + path + "' is not a GGUF file (it is " + std::to_string(r.size()) +
                          " bytes long)",
-                     "model_file_invalid");
+                     ErrorCode::kModelFileInvalid);
   }
   unsigned char magic[4];
   if (Status s = r.Read(magic, 4); !s.ok()) return GgufInvalid(path, s.error().message);
@@ -56,11 +56,11 @@ Status ReadGgufHeader(FileReader& r, const std::string& path, GgufHeader* h) {
     if (swapped >= 1 && swapped <= 3) {
       return MakeError("'" + path + "' is a big-endian GGUF file (version " +
                            std::to_string(swapped) + "), which is not supported",
-                       "model_file_invalid");
+                       ErrorCode::kModelFileInvalid);
     }
     return MakeError("'" + path + "' has unsupported GGUF version " + std::to_string(v) +
                          " (supported: 1, 2, 3)",
-                     "model_file_invalid");
+                     ErrorCode::kModelFileInvalid);
   }
   Status s;
   if (v == 1) {
@@ -94,7 +94,7 @@ Status ReadGgufHeader(FileReader& r, const std::string& path, GgufHeader* h) {
 }
 
 Error GgufInvalid(const std::string& path, const std::string& what) {
-  return MakeError("'" + path + "' is not a valid GGUF file: " + what, "model_file_invalid");
+  return MakeError("'" + path + "' is not a valid GGUF file: " + what, ErrorCode::kModelFileInvalid);
 }
 
 Status CheckGgufFile(const std::string& path) {

@@ -66,7 +66,7 @@ class GgufTest : public ::testing::Test {
     Result<GgufInfo> r = ReadGgufInfo(path);
     ASSERT_FALSE(r.ok()) << "expected an error containing: " << what;
     EXPECT_THAT(r.error().message, HasSubstr(what));
-    EXPECT_EQ(r.error().code, "model_file_invalid");
+    EXPECT_EQ(r.error().code, ErrorCode::kModelFileInvalid);
   }
   GgufTempDir dir_;
 };
@@ -245,7 +245,7 @@ TEST_F(GgufTest, MissingFile) {
   Status s = CheckGgufFile(path);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().message, "model file '" + path + "' does not exist");
-  EXPECT_EQ(s.error().code, "model_file_invalid");
+  EXPECT_EQ(s.error().code, ErrorCode::kModelFileInvalid);
   Result<GgufInfo> r = ReadGgufInfo(path);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().message, s.error().message);
@@ -255,7 +255,7 @@ TEST_F(GgufTest, Directory) {
   Status s = CheckGgufFile(dir_.path());
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(s.error().message, HasSubstr("is a directory"));
-  EXPECT_EQ(s.error().code, "model_file_invalid");
+  EXPECT_EQ(s.error().code, ErrorCode::kModelFileInvalid);
 }
 
 TEST_F(GgufTest, Unreadable) {
@@ -287,7 +287,7 @@ TEST_F(GgufTest, BadMagic) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().message,
             "'" + path + "' is not a GGUF file (magic 0x7f454c46 \"\\x7fELF\", expected \"GGUF\")");
-  EXPECT_EQ(s.error().code, "model_file_invalid");
+  EXPECT_EQ(s.error().code, ErrorCode::kModelFileInvalid);
 }
 
 TEST_F(GgufTest, BadMagicHints) {
@@ -420,7 +420,7 @@ TEST_F(GgufTest, TruncatedAtEveryOffsetFailsCleanly) {
     std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), n);
     Result<GgufInfo> r = ReadGgufInfo(path);
     ASSERT_FALSE(r.ok()) << "a file cut at " << n << " of " << bytes.size() << " bytes was read";
-    ASSERT_EQ(r.error().code, "model_file_invalid");
+    ASSERT_EQ(r.error().code, ErrorCode::kModelFileInvalid);
   }
   std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), bytes.size());
   EXPECT_TRUE(ReadGgufInfo(path).ok());

@@ -39,7 +39,7 @@ net::awaitable<void> Gateway::admin(Exchange& ex, std::string_view path) {
   auto not_allowed = [&]() {
     reply_error(ex, MakeError(std::string(ex.req.method_string()) + " is not allowed on " +
                                   std::string(path),
-                              "method_not_allowed"));
+                              ErrorCode::kMethodNotAllowed));
   };
 
   if (parts.size() == 3 && parts[1] == "system" && parts[2] == "workers") {
@@ -80,7 +80,7 @@ net::awaitable<void> Gateway::admin(Exchange& ex, std::string_view path) {
   }
   co_return reply_error(
       ex, MakeError("no route for " + std::string(ex.req.method_string()) + " " + std::string(path),
-                    "not_found"));
+                    ErrorCode::kRouteNotFound));
 }
 
 net::awaitable<void> Gateway::workers(Exchange& ex) {
@@ -95,7 +95,7 @@ net::awaitable<void> Gateway::workers(Exchange& ex) {
 
 net::awaitable<void> Gateway::ensure(Exchange& ex, Worker& w) {
   if (shutting_down_)
-    co_return reply_error(ex, MakeError("kittyd is shutting down", "shutting_down"));
+    co_return reply_error(ex, MakeError("kittyd is shutting down", ErrorCode::kShuttingDown));
   auto r = co_await AsyncEnsure(w, net::use_awaitable);
   if (!r) co_return reply_error(ex, r.error(), start_error_extra(w, r.error()));
   reply(ex, 200, worker_json(w));
@@ -147,18 +147,18 @@ net::awaitable<void> Gateway::hold(Exchange& ex, Worker& w) {
   if (!ex.req.body().empty()) {
     auto body = nlohmann::json::parse(ex.req.body(), nullptr, false);
     if (body.is_discarded() || !body.is_object())
-      co_return reply_error(ex, MakeError("hold body must be a JSON object", "invalid_json"));
+      co_return reply_error(ex, MakeError("hold body must be a JSON object", ErrorCode::kInvalidJson));
     if (body.contains("lease_seconds")) {
       if (!body["lease_seconds"].is_number() || body["lease_seconds"].get<double>() < 0.1 ||
           body["lease_seconds"].get<double>() > 86400)
         co_return reply_error(
-            ex, MakeError("lease_seconds must be a number from 0.1 to 86400", "invalid_request"));
+            ex, MakeError("lease_seconds must be a number from 0.1 to 86400", ErrorCode::kInvalidRequest));
       lease = body["lease_seconds"].get<double>();
     }
     if (body.contains("owner") && body["owner"].is_string()) owner = body["owner"];
   }
   if (shutting_down_)
-    co_return reply_error(ex, MakeError("kittyd is shutting down", "shutting_down"));
+    co_return reply_error(ex, MakeError("kittyd is shutting down", ErrorCode::kShuttingDown));
   // Hold first, so the model cannot idle out between becoming ready and the hold.
   const std::string id = w.add_hold(lease, owner);
   auto r = co_await AsyncEnsure(w, net::use_awaitable);
@@ -169,7 +169,7 @@ net::awaitable<void> Gateway::hold(Exchange& ex, Worker& w) {
   if (!w.has_hold(id))
     co_return reply_error(
         ex, MakeError("model '" + w.id() + "' was released while the hold was being set up",
-                      "worker_stopping"));
+                      ErrorCode::kWorkerStopping));
   spdlog::info("model '{}': hold {} for {}s{}", w.id(), id, lease,
                owner.empty() ? "" : " by " + owner);
   {
@@ -187,7 +187,7 @@ net::awaitable<void> Gateway::hold_op(Exchange& ex, const std::string& hold_id, 
     co_return reply_error(
         ex,
         MakeError("hold '" + hold_id + "' not found (expired, dropped, or the model was released)",
-                  "hold_not_found"));
+                  ErrorCode::kHoldNotFound));
   if (!renew) {
     w->drop_hold(hold_id);
     {

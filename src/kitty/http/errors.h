@@ -1,5 +1,6 @@
-// OpenAI-shaped error responses: {"error": {"message", "type", "code"}}. One place maps an
-// Error's code to an HTTP status, so every route answers the same way.
+// OpenAI-shaped error responses: {"error": {"message", "type", "code", "reason"?}}. Status,
+// type, code and reason all come from the ErrorCode table (base/error_code.h), so every route
+// answers the same way.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -10,12 +11,8 @@
 
 namespace kitty::web {
 
-/// The HTTP status for an Error code ("model_not_found" → 404, "start_timeout" → 504, ...).
-int StatusForCode(const std::string& code);
-
 /// The error body; `extra` fields (e.g. "available", "log_tail") are merged into "error".
-nlohmann::json ErrorBody(const std::string& message, const std::string& code,
-                         const nlohmann::json& extra = nullptr);
+nlohmann::json ErrorBody(const Error& e, const nlohmann::json& extra = nullptr);
 
 Response MakeJsonResponse(int status, const nlohmann::json& body, unsigned version,
                           bool keep_alive);

@@ -74,7 +74,7 @@ nlohmann::json Gateway::worker_json(const Worker& w) {
 }
 
 nlohmann::json Gateway::start_error_extra(const Worker& w, const Error& e) {
-  if (e.code == "model_not_found" || e.code == "worker_stopping") return nullptr;
+  if (e.code == ErrorCode::kModelNotFound || e.code == ErrorCode::kWorkerStopping) return nullptr;
   return {{"model_id", w.id()}, {"log_tail", w.log()->current_run(20)}};
 }
 
@@ -85,7 +85,7 @@ net::awaitable<void> Gateway::handle(Exchange& ex) {
 
   if (path == "/health" || path == "/kitty/health") {
     if (method != http::verb::get && method != http::verb::head)
-      co_return reply_error(ex, MakeError("use GET /health", "method_not_allowed"));
+      co_return reply_error(ex, MakeError("use GET /health", ErrorCode::kMethodNotAllowed));
     co_return co_await health(ex);
   }
 
@@ -95,7 +95,7 @@ net::awaitable<void> Gateway::handle(Exchange& ex) {
     if (!Authorized(deps_.server.api_keys, auth))
       co_return reply_error(
           ex, MakeError("missing or invalid API key (send 'Authorization: Bearer <key>')",
-                        "invalid_api_key"));
+                        ErrorCode::kInvalidApiKey));
     if (method == http::verb::get && (path == "/v1/models" || path == "/models"))
       co_return co_await list_models(ex);
     if (method == http::verb::get && path.starts_with("/v1/models/")) {
@@ -118,7 +118,7 @@ net::awaitable<void> Gateway::handle(Exchange& ex) {
     if (method == http::verb::post) co_return co_await proxy_inference(ex);
     co_return reply_error(
         ex,
-        MakeError("no route for " + std::string(ex.req.method_string()) + " " + path, "not_found"));
+        MakeError("no route for " + std::string(ex.req.method_string()) + " " + path, ErrorCode::kRouteNotFound));
   }
 
   if (path.starts_with("/kitty/")) {
@@ -127,13 +127,13 @@ net::awaitable<void> Gateway::handle(Exchange& ex) {
     if (!Authorized(keys, auth))
       co_return reply_error(
           ex, MakeError("missing or invalid admin key (send 'Authorization: Bearer <key>')",
-                        "invalid_api_key"));
+                        ErrorCode::kInvalidApiKey));
     co_return co_await admin(ex, path);
   }
 
   co_return reply_error(
       ex,
-      MakeError("no route for " + std::string(ex.req.method_string()) + " " + path, "not_found"));
+      MakeError("no route for " + std::string(ex.req.method_string()) + " " + path, ErrorCode::kRouteNotFound));
 }
 
 net::awaitable<void> Gateway::health(Exchange& ex) {

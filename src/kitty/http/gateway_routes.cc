@@ -10,7 +10,7 @@ namespace kitty::web {
 
 net::awaitable<void> Gateway::proxy_inference(Exchange& ex) {
   if (shutting_down_)
-    co_return reply_error(ex, MakeError("kittyd is shutting down", "shutting_down"));
+    co_return reply_error(ex, MakeError("kittyd is shutting down", ErrorCode::kShuttingDown));
   auto model = ReadModelField(ex.req.body());
   if (!model) co_return reply_error(ex, model.error());
   auto w = deps_.manager->find(*model);

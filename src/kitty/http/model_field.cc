@@ -78,12 +78,12 @@ Result<std::string> ReadModelField(std::string_view body) {
                                             nlohmann::json::input_format_t::json, true);
   if (!ok || !sax.error.empty())
     return MakeError(sax.error.empty() ? "request body is not valid JSON" : sax.error,
-                     "invalid_json");
-  if (!sax.top_is_object) return MakeError("request body must be a JSON object", "invalid_json");
+                     ErrorCode::kInvalidJson);
+  if (!sax.top_is_object) return MakeError("request body must be a JSON object", ErrorCode::kInvalidJson);
   if (!sax.found)
     return MakeError(
         sax.model_not_string ? "'model' must be a string" : "request body has no 'model' field",
-        "missing_model");
+        ErrorCode::kMissingModel);
   return std::move(sax.model);
 }
 

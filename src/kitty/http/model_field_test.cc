@@ -13,14 +13,14 @@ TEST(ModelFieldTest, TopLevelModel) {
 }
 
 TEST(ModelFieldTest, Errors) {
-  EXPECT_EQ(ReadModelField("{not json").error().code, "invalid_json");
-  EXPECT_EQ(ReadModelField("").error().code, "invalid_json");
-  EXPECT_EQ(ReadModelField("[1,2]").error().code, "invalid_json");
-  EXPECT_EQ(ReadModelField(R"({"prompt":"x"})").error().code, "missing_model");
-  EXPECT_EQ(ReadModelField(R"({"model":3})").error().code, "missing_model");
+  EXPECT_EQ(ReadModelField("{not json").error().code, ErrorCode::kInvalidJson);
+  EXPECT_EQ(ReadModelField("").error().code, ErrorCode::kInvalidJson);
+  EXPECT_EQ(ReadModelField("[1,2]").error().code, ErrorCode::kInvalidJson);
+  EXPECT_EQ(ReadModelField(R"({"prompt":"x"})").error().code, ErrorCode::kMissingModel);
+  EXPECT_EQ(ReadModelField(R"({"model":3})").error().code, ErrorCode::kMissingModel);
   EXPECT_EQ(ReadModelField(R"({"model":3})").error().message, "'model' must be a string");
-  EXPECT_EQ(ReadModelField(R"({"a":{"model":"x"}})").error().code, "missing_model");
-  EXPECT_EQ(ReadModelField(R"({"model":"x"} trailing)").error().code, "invalid_json");
+  EXPECT_EQ(ReadModelField(R"({"a":{"model":"x"}})").error().code, ErrorCode::kMissingModel);
+  EXPECT_EQ(ReadModelField(R"({"model":"x"} trailing)").error().code, ErrorCode::kInvalidJson);
 }
 
 }  // namespace

@@ -60,8 +60,8 @@ net::awaitable<void> WatchClient(std::shared_ptr<ProxyState> st, tcp::socket& so
   // Otherwise the client sent its next request early (pipelining): leave it in the socket.
 }
 
-std::string SseErrorEvent(const std::string& message, const std::string& code) {
-  return "data: " + ErrorBody(message, code).dump() + "\n\n";
+std::string SseErrorEvent(const Error& e) {
+  return "data: " + ErrorBody(e).dump() + "\n\n";
 }
 
 }  // namespace
@@ -117,7 +117,7 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, UpstreamPool& poo
     st->cut_error = why;
     // A dead worker's socket ends by itself once what it sent has been read: closing it
     // now would drop those last bytes. A forced release must stop the request now.
-    if (why.code != "upstream_error") st->abort_upstream();
+    if (why.code != ErrorCode::kWorkerCrashed) st->abort_upstream();
   });
   tcp::socket& client = ex.stream.socket();
   net::co_spawn(executor, WatchClient(st, client), net::detached);
@@ -136,7 +136,7 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, UpstreamPool& poo
 
   auto fail = [&](const std::string& why) -> Error {
     if (st->cut) return st->cut_error;
-    return MakeError("model '" + model_id + "': " + why, "upstream_error");
+    return MakeError("model '" + model_id + "': " + why, ErrorCode::kUpstreamError);
   };
 
   std::unique_ptr<beast::tcp_stream> up;
@@ -252,7 +252,7 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, UpstreamPool& poo
             st->cut ? st->cut_error
                     : fail("worker stopped in the middle of the stream (" + rec.message() + ")");
         error_event +=
-            SseErrorEvent(e.message, e.code == "worker_crashed" ? "upstream_error" : e.code);
+            SseErrorEvent(e);
       }
       break;
     }

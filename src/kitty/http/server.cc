@@ -39,13 +39,13 @@ Status HttpServer::listen() {
   const std::string where = opts_.host + ":" + std::to_string(opts_.port);
   boost::system::error_code ec;
   auto addr = net::ip::make_address(opts_.host, ec);
-  if (ec) return MakeError("cannot listen on " + where + ": invalid address", "listen_failed");
+  if (ec) return MakeError("cannot listen on " + where + ": invalid address", ErrorCode::kListenFailed);
   tcp::endpoint ep(addr, static_cast<unsigned short>(opts_.port));
   acceptor_.open(ep.protocol(), ec);
   if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) acceptor_.bind(ep, ec);
   if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) return MakeError("cannot listen on " + where + ": " + ec.message(), "listen_failed");
+  if (ec) return MakeError("cannot listen on " + where + ": " + ec.message(), ErrorCode::kListenFailed);
   return Status::Ok();
 }
 
@@ -111,7 +111,7 @@ net::awaitable<void> HttpServer::session(tcp::socket socket) {
     idle_.erase(&stream);
     if (hec) break;  // closed, timed out, or garbage: nothing sensible to answer
     if (stopping_) {
-      Response res = MakeErrorResponse(MakeError("kittyd is shutting down", "shutting_down"),
+      Response res = MakeErrorResponse(MakeError("kittyd is shutting down", ErrorCode::kShuttingDown),
                                        parser.get().version(), false);
       {
         boost::system::error_code ignored;
@@ -125,7 +125,7 @@ net::awaitable<void> HttpServer::session(tcp::socket socket) {
       return MakeErrorResponse(
           MakeError("request body exceeds the limit of " + std::to_string(opts_.max_body_bytes) +
                         " bytes (server.max_body_bytes)",
-                    "body_too_large"),
+                    ErrorCode::kBodyTooLarge),
           h.version(), false);
     };
     if (auto len = parser.content_length(); len && *len > opts_.max_body_bytes) {

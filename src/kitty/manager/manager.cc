@@ -47,7 +47,7 @@ Error WorkerManager::not_found(const std::string& name) const {
   for (const auto& id : model_ids()) list += (list.empty() ? "" : ", ") + id;
   return MakeError("model '" + name + "' not found; available models: " +
                        (list.empty() ? "(none configured)" : list),
-                   "model_not_found");
+                   ErrorCode::kModelNotFound);
 }
 
 void WorkerManager::preload() {
@@ -86,7 +86,7 @@ Result<int> WorkerManager::pick_port(const ModelConfig& m) {
     // validation rejects two models on one fixed port), so anything listening is foreign.
     if (deps_.check_port_free) {
       Status st = deps_.check_port_free(m.host, m.port);
-      if (!st) return MakeError(st.error().message, "port_in_use");
+      if (!st) return MakeError(st.error().message, ErrorCode::kPortInUse);
     }
     return m.port;
   }

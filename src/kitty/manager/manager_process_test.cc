@@ -264,7 +264,7 @@ TEST_F(ManagerProcessTest, NeverHealthyTimesOutAndIsKilled) {
   const int pid = w->info().pid;
   ASSERT_TRUE(run_until([&] { return got.has_value(); }, 5s));
   ASSERT_FALSE(got->ok());
-  EXPECT_EQ(got->error().code, "start_timeout");
+  EXPECT_EQ(got->error().code, ErrorCode::kStartTimeout);
   EXPECT_NE(got->error().message.find("HTTP 503"), std::string::npos) << got->error().message;
   EXPECT_TRUE(run_until([&] { return GroupGone(pid); }, 3s));
 }

@@ -18,7 +18,7 @@ struct GroupMemory {
   std::vector<int> pids;
 };
 
-/// Memory of the live members of process group `pgid`. Error code "not_found" when the group
+/// Memory of the live members of process group `pgid`. Error code kFileNotFound when the group
 /// has no live member.
 Result<GroupMemory> ReadGroupMemory(int pgid);
 

@@ -5,11 +5,11 @@
 namespace kitty {
 
 Result<GroupMemory> ReadGroupMemory(int) {
-  return MakeError("process group memory is not implemented on this platform", "unsupported");
+  return MakeError("process group memory is not implemented on this platform", ErrorCode::kPlatformUnsupported);
 }
 
 Result<SystemMemory> ReadSystemMemory() {
-  return MakeError("system memory is not implemented on this platform", "unsupported");
+  return MakeError("system memory is not implemented on this platform", ErrorCode::kPlatformUnsupported);
 }
 
 }  // namespace kitty

@@ -74,7 +74,7 @@ Result<GroupMemory> ReadGroupMemory(int pgid) {
   }
   mem.process_count = static_cast<int>(mem.pids.size());
   if (mem.process_count == 0)
-    return MakeError("no process in group " + std::to_string(pgid), "not_found");
+    return MakeError("no process in group " + std::to_string(pgid), ErrorCode::kFileNotFound);
   if (!mem.pss_available) mem.pss_bytes = 0;
   return mem;
 }

@@ -59,7 +59,7 @@ TEST(ReadGroupMemory, CountsEveryMemberOfTheGroup) {
 TEST(ReadGroupMemory, EmptyGroupIsNotFound) {
   auto mem = ReadGroupMemory(0x3ffffff0);
   ASSERT_FALSE(mem.ok());
-  EXPECT_EQ(mem.error().code, "not_found");
+  EXPECT_EQ(mem.error().code, ErrorCode::kFileNotFound);
 }
 
 TEST(ReadSystemMemory, RealMachineIsSane) {

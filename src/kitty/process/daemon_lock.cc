@@ -44,7 +44,7 @@ Result<LockFile> AcquireDaemonLock(const std::string& state_dir) {
     close(fd);
     if (err == EWOULDBLOCK)
       return MakeError("another kittyd (pid " + holder + ") is using state dir " + state_dir,
-                       "already_running");
+                       ErrorCode::kAlreadyRunning);
     return MakeError("cannot lock " + path + ": " + strerror(err));
   }
   std::string pid = std::to_string(getpid()) + "\n";

@@ -25,7 +25,7 @@ TEST(DaemonLock, SecondInstanceIsRefusedUntilTheFirstReleases) {
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.error().message, "another kittyd (pid " + std::to_string(getpid()) +
                                         ") is using state dir " + state_dir);
-  EXPECT_EQ(second.error().code, "already_running");
+  EXPECT_EQ(second.error().code, ErrorCode::kAlreadyRunning);
 
   first.reset();
   EXPECT_TRUE(AcquireDaemonLock(state_dir).ok());

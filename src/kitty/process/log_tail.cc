@@ -42,6 +42,7 @@ void LogTail::push(std::string line) {
   lines_.push_back(std::move(line));
   ++total_;
   while (lines_.size() > max_lines_) lines_.pop_front();
+  if (observer_) observer_(lines_.back());
 }
 
 std::vector<std::string> LogTail::last(size_t n) const {

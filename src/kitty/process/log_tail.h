@@ -1,9 +1,11 @@
 // LogTail: the last lines a worker printed, kept in memory for error messages and the logs
-// API. Owned (shared) by the worker; appended to by the spawner on the loop thread.
+// API. Owned (shared) by the worker; appended to by the spawner and read on the control
+// thread only.
 #pragma once
 
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +32,9 @@ class LogTail {
   size_t total() const { return total_; }
   /// Lines with sequence number >= `from` still in memory (for following).
   std::vector<std::string> since(size_t from) const;
+  /// Called with every complete line as it arrives (the Worker watches a starting engine's
+  /// output for "listening"/"loaded" to probe at once). Null to stop.
+  void set_line_observer(std::function<void(const std::string&)> fn) { observer_ = std::move(fn); }
 
  private:
   void push(std::string line);
@@ -38,6 +43,7 @@ class LogTail {
   std::string pending_;
   size_t total_ = 0;      // lines ever pushed
   size_t run_start_ = 0;  // sequence number of the first line of the current run
+  std::function<void(const std::string&)> observer_;
 };
 
 }  // namespace kitty

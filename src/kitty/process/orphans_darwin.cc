@@ -10,14 +10,14 @@ Result<CleanupReport> CleanupOrphans(const std::string& state_path, const std::s
   CleanupReport report;
   auto state = ReadStateFile(state_path);
   if (!state.ok()) {
-    if (state.error().code == "not_found") return report;
+    if (state.error().code == ErrorCode::kFileNotFound) return report;
     return state.error();
   }
   if (state->token == my_token || state->workers.empty()) return report;
   return MakeError("orphan cleanup is not implemented on this platform; " +
                        std::to_string(state->workers.size()) +
                        " worker(s) of the previous kittyd may still run",
-                   "unsupported");
+                   ErrorCode::kPlatformUnsupported);
 }
 
 }  // namespace kitty

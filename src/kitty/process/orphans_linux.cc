@@ -49,7 +49,7 @@ Result<CleanupReport> CleanupOrphans(const std::string& state_path, const std::s
   CleanupReport report;
   auto state = ReadStateFile(state_path);
   if (!state.ok()) {
-    if (state.error().code == "not_found") return report;
+    if (state.error().code == ErrorCode::kFileNotFound) return report;
     return state.error();
   }
   report.had_state = true;
@@ -62,7 +62,7 @@ Result<CleanupReport> CleanupOrphans(const std::string& state_path, const std::s
       std::string dir = state_path.substr(0, state_path.find_last_of('/'));
       return MakeError("another kittyd (pid " + std::to_string(state->pid) +
                            ") is using state dir " + dir,
-                       "already_running");
+                       ErrorCode::kAlreadyRunning);
     }
   }
 

@@ -120,7 +120,7 @@ TEST(CleanupOrphans, RefusesWhileThePreviousDaemonStillRuns) {
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.error().message, "another kittyd (pid " + std::to_string(daemon) +
                                         ") is using state dir " + dir.path());
-  EXPECT_EQ(report.error().code, "already_running");
+  EXPECT_EQ(report.error().code, ErrorCode::kAlreadyRunning);
 }
 
 }  // namespace

@@ -94,7 +94,7 @@ Status CheckPortFree(const std::string& host, int port) {
     if (err == EADDRINUSE) {
       if (!SomeoneListens(*ai)) continue;
       return MakeError("port " + service + " on " + host + " is already in use by another process",
-                       "port_in_use");
+                       ErrorCode::kPortInUse);
     }
     return MakeError("cannot bind port " + service + " on " + host + ": " + strerror(err));
   }
@@ -118,11 +118,11 @@ Result<int> PickFreePort(const std::string& host, PortRange range, const std::se
       cursor = static_cast<unsigned>(port - range.first + 1);
       return port;
     }
-    if (st.error().code != "port_in_use") return st.error();  // e.g. host cannot be bound
+    if (st.error().code != ErrorCode::kPortInUse) return st.error();  // e.g. host cannot be bound
   }
   return MakeError("no free port in " + std::to_string(range.first) + "-" +
                        std::to_string(range.last) + " on " + host,
-                   "no_free_port");
+                   ErrorCode::kNoFreePort);
 }
 
 }  // namespace kitty

@@ -42,7 +42,7 @@ TEST(CheckPortFree, DetectsAListener) {
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().message, "port " + std::to_string(listener.port()) +
                                     " on 127.0.0.1 is already in use by another process");
-  EXPECT_EQ(st.error().code, "port_in_use");
+  EXPECT_EQ(st.error().code, ErrorCode::kPortInUse);
   // A wildcard bind collides with the loopback listener too.
   EXPECT_FALSE(CheckPortFree("0.0.0.0", listener.port()).ok());
 }
@@ -96,14 +96,14 @@ TEST(PickFreePort, SkipsExcludedAndBusyPortsAndRotates) {
     auto p = PickFreePort("127.0.0.1", range, {base + 1});
     if (!p.ok()) {
       // base+2 may be taken by some other process on the machine; then nothing is free.
-      EXPECT_EQ(p.error().code, "no_free_port");
+      EXPECT_EQ(p.error().code, ErrorCode::kNoFreePort);
       continue;
     }
     EXPECT_EQ(p.value(), base + 2);  // base is listened on, base+1 excluded
   }
   auto none = PickFreePort("127.0.0.1", range, {base + 1, base + 2});
   ASSERT_FALSE(none.ok());
-  EXPECT_EQ(none.error().code, "no_free_port");
+  EXPECT_EQ(none.error().code, ErrorCode::kNoFreePort);
 
   // With several free ports, consecutive picks differ.
   PortRange wide{base + 1, base + 2};

@@ -97,8 +97,8 @@ Result<std::string> ResolveExecutable(const std::string& name, const std::string
     if (colon == std::string::npos) break;
     start = colon + 1;
   }
-  if (err == EACCES) return MakeError("cannot execute '" + name + "': Permission denied", "start_failed");
-  return MakeError("cannot execute '" + name + "': not found in PATH", "start_failed");
+  if (err == EACCES) return MakeError("cannot execute '" + name + "': Permission denied", ErrorCode::kExecFailed);
+  return MakeError("cannot execute '" + name + "': not found in PATH", ErrorCode::kExecFailed);
 }
 
 // Everything the child needs, laid out before fork() so that the child only makes syscalls.
@@ -398,7 +398,7 @@ void PosixSpawner::reap_now() { core_->reap_now(); }
 Result<std::unique_ptr<Process>> PosixSpawner::spawn(const SpawnSpec& spec,
                                                      ExitCallback on_exit) {
   if (spec.argv.empty() || spec.argv[0].empty())
-    return MakeError("cannot start a worker: empty command", "start_failed");
+    return MakeError("cannot start a worker: empty command", ErrorCode::kLaunchInvalid);
 
   std::string path_env;
   if (auto it = spec.env.find("PATH"); it != spec.env.end()) {
@@ -419,11 +419,11 @@ Result<std::unique_ptr<Process>> PosixSpawner::spawn(const SpawnSpec& spec,
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
     if (ec)
       return MakeError("cannot create log directory " + parent.string() + ": " + ec.message(),
-                       "start_failed");
+                       ErrorCode::kExecFailed);
     log_fd = open(spec.log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (log_fd < 0)
       return MakeError("cannot open log file " + spec.log_path + ": " + Errno(errno),
-                       "start_failed");
+                       ErrorCode::kExecFailed);
   }
 
   int out[2] = {-1, -1};
@@ -440,13 +440,13 @@ Result<std::unique_ptr<Process>> PosixSpawner::spawn(const SpawnSpec& spec,
   if (PipeCloexec(out) != 0 || PipeCloexec(errp) != 0) {
     int err = errno;
     close_all();
-    return MakeError("cannot create pipe: " + Errno(err), "start_failed");
+    return MakeError("cannot create pipe: " + Errno(err), ErrorCode::kWorkerStartFailed);
   }
   devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (devnull < 0) {
     int err = errno;
     close_all();
-    return MakeError("cannot open /dev/null: " + Errno(err), "start_failed");
+    return MakeError("cannot open /dev/null: " + Errno(err), ErrorCode::kWorkerStartFailed);
   }
   long max_fd = sysconf(_SC_OPEN_MAX);
   if (max_fd < 256 || max_fd > 65536) max_fd = 65536;
@@ -457,7 +457,7 @@ Result<std::unique_ptr<Process>> PosixSpawner::spawn(const SpawnSpec& spec,
   if (pid < 0) {
     int err = errno;
     close_all();
-    return MakeError("cannot fork: " + Errno(err), "start_failed");
+    return MakeError("cannot fork: " + Errno(err), ErrorCode::kWorkerStartFailed);
   }
   if (pid == 0) ChildMain(plan, cwd, devnull, out[1], errp[1], parent, static_cast<int>(max_fd));
 
@@ -483,14 +483,14 @@ Result<std::unique_ptr<Process>> PosixSpawner::spawn(const SpawnSpec& spec,
       case ChildFailure::kChdir:
         return MakeError("cannot start '" + spec.argv[0] + "': cannot change directory to '" +
                              spec.cwd + "': " + why,
-                         "start_failed");
+                         ErrorCode::kExecFailed);
       case ChildFailure::kStdio:
         return MakeError("cannot start '" + spec.argv[0] + "': cannot set up stdio: " + why,
-                         "start_failed");
+                         ErrorCode::kExecFailed);
       case ChildFailure::kExec:
         break;
     }
-    return MakeError("cannot execute '" + plan.path + "': " + why, "start_failed");
+    return MakeError("cannot execute '" + plan.path + "': " + why, ErrorCode::kExecFailed);
   }
 
   auto child = std::make_shared<ChildState>(core_->io, pid, out[0]);

@@ -107,7 +107,7 @@ TEST_F(PosixSpawnerTest, MissingBinaryIsASpawnError) {
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.error().message,
             "cannot execute '/nonexistent/dir/llama-server': No such file or directory");
-  EXPECT_EQ(p.error().code, "start_failed");
+  EXPECT_EQ(p.error().code, ErrorCode::kExecFailed);
 
   spec.argv = {"kitty-no-such-binary-xyz"};
   p = spawner.spawn(spec, [](ExitStatus) {});

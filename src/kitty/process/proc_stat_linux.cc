@@ -32,9 +32,9 @@ Result<ProcStat> ParseProcStat(const std::string& text) {
 Result<ProcStat> ReadProcStat(int pid) {
   std::string path = "/proc/" + std::to_string(pid) + "/stat";
   std::ifstream in(path);
-  if (!in) return MakeError("cannot read " + path + ": " + strerror(errno), "not_found");
+  if (!in) return MakeError("cannot read " + path + ": " + strerror(errno), ErrorCode::kFileNotFound);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (text.empty()) return MakeError("cannot read " + path, "not_found");
+  if (text.empty()) return MakeError("cannot read " + path, ErrorCode::kFileNotFound);
   return ParseProcStat(text);
 }
 

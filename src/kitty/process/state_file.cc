@@ -93,7 +93,7 @@ Status StateFile::remove() {
 Result<DaemonState> ReadStateFile(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec) && !ec)
-    return MakeError("no state file " + path, "not_found");
+    return MakeError("no state file " + path, ErrorCode::kFileNotFound);
   std::ifstream in(path);
   if (!in) return MakeError("cannot read " + path + ": " + strerror(errno));
   nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);

@@ -48,7 +48,7 @@ class StateFile {
   DaemonState state_;
 };
 
-/// Reads a state file. Error code "not_found" when it does not exist.
+/// Reads a state file. Error code kFileNotFound when it does not exist.
 Result<DaemonState> ReadStateFile(const std::string& path);
 
 }  // namespace kitty

@@ -42,7 +42,7 @@ TEST(StateFile, RecordsAndForgetsWorkersAtomically) {
   ASSERT_EQ(s->workers.size(), 1u);
 
   ASSERT_TRUE(file.remove().ok());
-  EXPECT_EQ(ReadStateFile(path).error().code, "not_found");
+  EXPECT_EQ(ReadStateFile(path).error().code, ErrorCode::kFileNotFound);
   EXPECT_TRUE(file.remove().ok());  // already gone: fine
 }
 

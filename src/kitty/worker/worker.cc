@@ -20,7 +20,7 @@ constexpr size_t kErrorTailLines = 20;
 
 Error ForcedReleaseError(const std::string& id) {
   return MakeError("model '" + id + "' was released (forced) while serving this request",
-                   "worker_stopping");
+                   ErrorCode::kWorkerStopping);
 }
 
 std::string FormatSeconds(double s) {
@@ -83,7 +83,7 @@ void Lease::on_cut(std::function<void(const Error&)> fn) {
     it->second = std::move(fn);
   } else {
     // Already cut before the handler was installed: tell the caller now.
-    Error why = w->last_cut_ ? *w->last_cut_ : MakeError("request was cut", "worker_stopping");
+    Error why = w->last_cut_ ? *w->last_cut_ : MakeError("request was cut", ErrorCode::kWorkerStopping);
     w->deps_.clock->post([fn = std::move(fn), why] { fn(why); });
   }
 }
@@ -189,7 +189,7 @@ void Worker::wake_waiters() {
   }
   fail_waiters(last_error_
                    ? *last_error_
-                   : MakeError("model '" + config_.id + "' is not running", "worker_stopping"));
+                   : MakeError("model '" + config_.id + "' is not running", ErrorCode::kWorkerStopping));
 }
 
 void Worker::fail_waiters(const Error& e) {
@@ -214,7 +214,7 @@ void Worker::start() {
   auto fail_now = [this](const Error& e) {
     // Nothing was spawned: straight to failed.
     last_error_ = MakeError("model '" + config_.id + "' failed to start: " + e.message,
-                            e.code.empty() ? "worker_start_failed" : e.code);
+                            AsStartFailure(e.code));
     ++consecutive_failures_;
     failed_at_ = deps_.clock->now();
     state_ = WorkerState::kFailed;
@@ -299,14 +299,14 @@ void Worker::on_start_timeout(uint64_t run) {
                  " (last health probe of http://" + endpoint_.host + ":" +
                  std::to_string(endpoint_.port) + health_path_ + ": " +
                  (last_probe_.empty() ? "none answered" : last_probe_) + ")",
-             "start_timeout", /*kill_group=*/true);
+             ErrorCode::kStartTimeout, /*kill_group=*/true);
 }
 
-void Worker::fail_start(std::string reason, std::string code, bool kill_group) {
+void Worker::fail_start(std::string reason, ErrorCode code, bool kill_group) {
   std::string message = "model '" + config_.id + "' failed to start: " + reason;
   const std::string tail = log_tail_text();
   if (!tail.empty()) message += "\nlast log lines:\n" + tail;
-  last_error_ = MakeError(std::move(message), std::move(code));
+  last_error_ = MakeError(std::move(message), code);
   port_retries_ = 0;
   ++consecutive_failures_;
   failed_at_ = deps_.clock->now();
@@ -343,7 +343,7 @@ void Worker::on_exit(uint64_t run, ExitStatus status) {
         wait_group_gone();
         return;
       }
-      fail_start(status.describe() + " while starting", "worker_start_failed",
+      fail_start(status.describe() + " while starting", ErrorCode::kWorkerExited,
                  /*kill_group=*/false);
       return;
     case WorkerState::kReady: {
@@ -352,13 +352,13 @@ void Worker::on_exit(uint64_t run, ExitStatus status) {
       const std::string tail = log_tail_text();
       if (!tail.empty()) message += "\nlast log lines:\n" + tail;
       spdlog::error("{}", message);
-      last_error_ = MakeError(std::move(message), "worker_crashed");
+      last_error_ = MakeError(std::move(message), ErrorCode::kWorkerCrashed);
       after_stop_ = AfterStop::kCrashed;
       state_ = WorkerState::kStopping;
       idle_timer_.reset();
       cut_leases(MakeError(
           "model '" + config_.id + "': worker " + status.describe() + " while serving this request",
-          "upstream_error"));
+          ErrorCode::kWorkerCrashed));
       wait_group_gone();
       return;
     }
@@ -389,7 +389,7 @@ void Worker::release(bool force, DoneCallback done) {
     case WorkerState::kStarting: {
       // Abandon the start: whoever waited for it learns why.
       fail_waiters(
-          MakeError("model '" + config_.id + "' was released while starting", "worker_stopping"));
+          MakeError("model '" + config_.id + "' was released while starting", ErrorCode::kWorkerStopping));
       probe_timer_.reset();
       start_deadline_.reset();
       after_stop_ = AfterStop::kStopped;
@@ -415,7 +415,7 @@ void Worker::release(bool force, DoneCallback done) {
         // A start was about to be retried: abandon it instead.
         after_stop_ = AfterStop::kStopped;
         fail_waiters(
-            MakeError("model '" + config_.id + "' was released while starting", "worker_stopping"));
+            MakeError("model '" + config_.id + "' was released while starting", ErrorCode::kWorkerStopping));
         return;
       }
       if (force && draining_) {

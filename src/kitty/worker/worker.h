@@ -166,7 +166,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   void on_probe(uint64_t run, WorkerHttpResult r);
   void on_exit(uint64_t run, ExitStatus status);
   void on_start_timeout(uint64_t run);
-  void fail_start(std::string message, std::string code, bool kill_group);
+  void fail_start(std::string message, ErrorCode code, bool kill_group);
   void become_ready();
 
   void begin_idle_stop();

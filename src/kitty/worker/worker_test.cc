@@ -219,7 +219,7 @@ TEST_F(WorkerTest, ExitDuringStartFailsWithStatusAndLogTail) {
   clock_.run_pending();
   ASSERT_TRUE(got.has_value());
   ASSERT_FALSE(got->ok());
-  EXPECT_EQ(got->error().code, "worker_start_failed");
+  EXPECT_EQ(got->error().code, ErrorCode::kWorkerExited);
   EXPECT_NE(got->error().message.find("exited with status 1"), std::string::npos)
       << got->error().message;
   EXPECT_NE(got->error().message.find("failed to load model '/x.gguf'"), std::string::npos);
@@ -289,7 +289,7 @@ TEST_F(WorkerTest, StartTimeoutKillsAndFails) {
   clock_.advance(2s);
   ASSERT_TRUE(got.has_value());
   ASSERT_FALSE(got->ok());
-  EXPECT_EQ(got->error().code, "start_timeout");
+  EXPECT_EQ(got->error().code, ErrorCode::kStartTimeout);
   EXPECT_NE(got->error().message.find("HTTP 503"), std::string::npos) << got->error().message;
   EXPECT_EQ(spawner_.last().signals, std::vector<int>{SIGKILL});
   EXPECT_EQ(w->state(), WorkerState::kFailed);
@@ -298,7 +298,7 @@ TEST_F(WorkerTest, StartTimeoutKillsAndFails) {
 
 TEST_F(WorkerTest, PortErrorFailsWithoutSpawning) {
   port_error_ =
-      MakeError("port 7001 on 127.0.0.1 is already in use by another process", "port_in_use");
+      MakeError("port 7001 on 127.0.0.1 is already in use by another process", ErrorCode::kPortInUse);
   auto w = make();
   std::optional<Result<Lease>> got;
   w->acquire([&](Result<Lease> r) { got.emplace(std::move(r)); });
@@ -359,7 +359,7 @@ TEST_F(WorkerTest, ReleaseWhileStartingFailsWaiters) {
   w->release(false, [&] { done = true; });
   clock_.run_pending();
   ASSERT_TRUE(got.has_value() && !got->ok());
-  EXPECT_EQ(got->error().code, "worker_stopping");
+  EXPECT_EQ(got->error().code, ErrorCode::kWorkerStopping);
   EXPECT_TRUE(done);
   EXPECT_EQ(w->state(), WorkerState::kStopped);
 }
