@@ -10,7 +10,7 @@ import textwrap
 import time
 
 import pytest
-from conftest import Daemon, pid_alive, wait_until
+from kitty_testkit import Kittyd, pid_exists, wait_until
 
 from kitty_client import KittyClient, ModelNotFound
 
@@ -37,7 +37,7 @@ def test_hold_keeps_idle_model_alive_then_lets_it_go(client: KittyClient) -> Non
     assert h.hold_id not in hold_ids(client, "small")
     # Idle countdown starts when the hold is dropped: 1 s idle, then the worker is stopped.
     assert wait_until(lambda: client.worker("small")["status"] == "stopped", 15), client.worker("small")
-    assert wait_until(lambda: not pid_alive(pid), 5), f"pid {pid} still alive"
+    assert wait_until(lambda: not pid_exists(pid), 5), f"pid {pid} still alive"
 
 
 def test_hold_is_dropped_when_the_block_raises(client: KittyClient) -> None:
@@ -56,7 +56,7 @@ def test_hold_release_on_exit_stops_the_model(client: KittyClient) -> None:
         pid = h.worker["pid"]
         assert client.complete("second", "hi", max_tokens=3)
     assert client.worker("second")["status"] == "stopped"
-    assert not pid_alive(pid)
+    assert not pid_exists(pid)
 
 
 def test_release_inside_a_hold_is_not_undone(client: KittyClient) -> None:
@@ -66,7 +66,7 @@ def test_release_inside_a_hold_is_not_undone(client: KittyClient) -> None:
         assert client.release("second")["status"] == "stopped"
         time.sleep(1.0)  # several renewal ticks
         assert client.worker("second")["status"] == "stopped"
-    assert not pid_alive(pid)
+    assert not pid_exists(pid)
     assert client.worker("second")["status"] == "stopped"
 
 
@@ -76,7 +76,7 @@ def test_hold_unknown_model(client: KittyClient) -> None:
             pass
 
 
-def test_hold_expires_when_its_client_vanishes(kittyd: Daemon, client: KittyClient) -> None:
+def test_hold_expires_when_its_client_vanishes(kittyd: Kittyd, client: KittyClient) -> None:
     script = textwrap.dedent(f"""
         import sys, time
         from kitty_client import KittyClient
@@ -100,7 +100,7 @@ def test_hold_expires_when_its_client_vanishes(kittyd: Daemon, client: KittyClie
         assert wait_until(lambda: hold_id not in hold_ids(client, "small"), 1.5 + 5), \
             client.worker("small")
         assert wait_until(lambda: client.worker("small")["status"] == "stopped", 15)
-        assert wait_until(lambda: not pid_alive(pid), 5)
+        assert wait_until(lambda: not pid_exists(pid), 5)
     finally:
         if proc.poll() is None:
             proc.kill()
