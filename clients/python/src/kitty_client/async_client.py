@@ -7,7 +7,7 @@ from typing import Any, AsyncContextManager, AsyncIterator, Iterable, Mapping, S
 import httpx
 
 from . import _http
-from .errors import KittyError
+from .errors import KittyError, error_from_response
 from .hold import Hold, ahold
 
 
@@ -69,7 +69,7 @@ class AsyncKittyClient:
         except httpx.TransportError as exc:
             raise _http.transport_error(url, exc) from exc
         if resp.status_code >= 400:
-            raise _http.error_from_response(resp.status_code, resp.content, model=model)
+            raise error_from_response(resp.status_code, resp.content, model=model)
         return _http.decode_json(resp.content, url) if resp.content else None
 
     async def _get_json(self, path: str, *, params: Mapping[str, Any] | None = None,
@@ -88,7 +88,7 @@ class AsyncKittyClient:
                 "POST", path, json=body, headers=_http.headers(self._key_for(path))
             ) as resp:
                 if resp.status_code >= 400:
-                    raise _http.error_from_response(resp.status_code, await resp.aread(), model=model)
+                    raise error_from_response(resp.status_code, await resp.aread(), model=model)
                 if _http.is_json_response(resp.headers.get("content-type")):
                     text = _http.completion_text(_http.decode_json(await resp.aread(), url))
                     if text:

@@ -7,7 +7,7 @@ from typing import Any, ContextManager, Iterable, Iterator, Mapping, Self
 import httpx
 
 from . import _http
-from .errors import KittyError
+from .errors import KittyError, error_from_response
 from .hold import Hold, hold as _hold
 
 
@@ -74,7 +74,7 @@ class KittyClient:
         except httpx.TransportError as exc:
             raise _http.transport_error(url, exc) from exc
         if resp.status_code >= 400:
-            raise _http.error_from_response(resp.status_code, resp.content, model=model)
+            raise error_from_response(resp.status_code, resp.content, model=model)
         return _http.decode_json(resp.content, url) if resp.content else None
 
     def _get_json(self, path: str, *, params: Mapping[str, Any] | None = None, model: str | None = None) -> dict[str, Any]:
@@ -92,7 +92,7 @@ class KittyClient:
                 "POST", path, json=body, headers=_http.headers(self._key_for(path))
             ) as resp:
                 if resp.status_code >= 400:
-                    raise _http.error_from_response(resp.status_code, resp.read(), model=model)
+                    raise error_from_response(resp.status_code, resp.read(), model=model)
                 if _http.is_json_response(resp.headers.get("content-type")):
                     # A worker that ignores "stream": one JSON answer, one chunk.
                     text = _http.completion_text(_http.decode_json(resp.read(), url))
