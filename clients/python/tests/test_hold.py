@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import signal
 import subprocess
@@ -12,7 +13,7 @@ import time
 import pytest
 from kitty_testkit import Kittyd, pid_exists, wait_until
 
-from kitty_client import KittyClient, ModelNotFound
+from kitty_client import AsyncKittyClient, BadRequest, HoldNotFound, KittyClient, ModelNotFound
 
 
 def hold_ids(client: KittyClient, model: str) -> list[str]:
@@ -66,6 +67,8 @@ def test_release_inside_a_hold_is_not_undone(client: KittyClient) -> None:
         assert client.release("second")["status"] == "stopped"
         time.sleep(1.0)  # several renewal ticks
         assert client.worker("second")["status"] == "stopped"
+        # The renewer was told the hold is gone (404 hold_not_found) and stopped trying.
+        assert h.lost and isinstance(h.last_error, HoldNotFound), h
     assert not pid_exists(pid)
     assert client.worker("second")["status"] == "stopped"
 
@@ -105,3 +108,72 @@ def test_hold_expires_when_its_client_vanishes(kittyd: Kittyd, client: KittyClie
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# --- the public hold calls that hold() is built on --------------------------------------------
+
+
+def test_create_renew_drop_hold(client: KittyClient) -> None:
+    h = client.create_hold("second", lease_seconds=5, owner="pytest-public")
+    assert h["model_id"] == "second" and h["lease_seconds"] == 5
+    hold_id = h["hold_id"]
+    w = client.worker("second")
+    assert w["status"] == "ready"  # create_hold ensures the model
+    assert [(x["id"], x["owner"]) for x in w["holds"]] == [(hold_id, "pytest-public")]
+
+    r = client.renew_hold(hold_id)
+    assert r["hold_id"] == hold_id and r["model_id"] == "second"
+    assert 4 < r["expires_in_seconds"] <= 5
+
+    assert client.drop_hold(hold_id)["released"] is True
+    assert hold_id not in hold_ids(client, "second")
+    with pytest.raises(HoldNotFound):
+        client.renew_hold(hold_id)
+    with pytest.raises(HoldNotFound):
+        client.drop_hold(hold_id)
+    client.release("second")
+
+
+def test_create_hold_errors(client: KittyClient) -> None:
+    with pytest.raises(ModelNotFound) as ei:
+        client.create_hold("nope")
+    assert ei.value.model == "nope"
+    with pytest.raises(BadRequest) as eb:
+        client.create_hold("second", lease_seconds=-1)
+    assert eb.value.status == 400 and eb.value.code == "invalid_request"
+
+
+def test_create_hold_without_owner_sends_none(client: KittyClient) -> None:
+    h = client.create_hold("second", lease_seconds=5)
+    try:
+        [held] = client.worker("second")["holds"]
+        assert held["id"] == h["hold_id"] and not held.get("owner"), held
+    finally:
+        client.drop_hold(h["hold_id"])
+        client.release("second")
+
+
+async def test_async_create_renew_drop_hold(aclient: AsyncKittyClient) -> None:
+    h = await aclient.create_hold("second", lease_seconds=5, owner="pytest-async")
+    hold_id = h["hold_id"]
+    assert hold_id in [x["id"] for x in (await aclient.worker("second"))["holds"]]
+    assert (await aclient.renew_hold(hold_id))["hold_id"] == hold_id
+    assert (await aclient.drop_hold(hold_id))["released"] is True
+    with pytest.raises(HoldNotFound):
+        await aclient.renew_hold(hold_id)
+    await aclient.release("second")
+
+
+def test_hold_module_uses_only_public_client_calls() -> None:
+    # issue 8: hold.py reached into the client (client._post_json, client._request). Any
+    # attribute starting with "_" on a client object is that again.
+    import kitty_client.hold as hold_module
+
+    tree = ast.parse(open(hold_module.__file__).read())
+    private = [
+        f"line {node.lineno}: {ast.unparse(node)}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+        and "client" in ast.unparse(node.value)
+    ]
+    assert not private, private

@@ -64,6 +64,14 @@ def hold_path(hold_id: str, suffix: str = "") -> str:
     return f"/kitty/holds/{quote(hold_id, safe='')}{suffix}"
 
 
+def hold_body(lease_seconds: float, owner: str | None) -> dict[str, Any]:
+    """``POST /kitty/workers/{id}/hold``'s body; no ``owner`` key when there is none."""
+    body: dict[str, Any] = {"lease_seconds": lease_seconds}
+    if owner is not None:
+        body["owner"] = owner
+    return body
+
+
 def transport_error(url: str, exc: httpx.TransportError) -> DaemonUnavailable:
     """Map an httpx connection/timeout error to DaemonUnavailable with the URL tried."""
     if isinstance(exc, httpx.ConnectTimeout):

@@ -138,6 +138,22 @@ class AsyncKittyClient:
         data = await self._get_json(_http.worker_path(model, "/logs"), params={"tail": tail}, model=model)
         return [str(x) for x in data.get("lines", [])]
 
+    async def create_hold(
+        self, model: str, *, lease_seconds: float = _http.DEFAULT_LEASE_SECONDS, owner: str | None = None
+    ) -> dict[str, Any]:
+        """``POST /kitty/workers/{model}/hold`` -- see :meth:`KittyClient.create_hold`."""
+        return await self._post_json(_http.worker_path(model, "/hold"), _http.hold_body(lease_seconds, owner),
+                                     model=model)
+
+    async def renew_hold(self, hold_id: str) -> dict[str, Any]:
+        """``POST /kitty/holds/{hold_id}/renew`` -- see :meth:`KittyClient.renew_hold`."""
+        return await self._post_json(_http.hold_path(hold_id, "/renew"))
+
+    async def drop_hold(self, hold_id: str) -> dict[str, Any]:
+        """``DELETE /kitty/holds/{hold_id}`` -- see :meth:`KittyClient.drop_hold`."""
+        path = _http.hold_path(hold_id)
+        return _http.expect_object(await self._request("DELETE", path), self.base_url + path)
+
     def hold(
         self,
         model: str,

@@ -146,6 +146,38 @@ class KittyClient:
         data = self._get_json(_http.worker_path(model, "/logs"), params={"tail": tail}, model=model)
         return [str(x) for x in data.get("lines", [])]
 
+    def create_hold(
+        self, model: str, *, lease_seconds: float = _http.DEFAULT_LEASE_SECONDS, owner: str | None = None
+    ) -> dict[str, Any]:
+        """``POST /kitty/workers/{model}/hold``: start the model if needed, then hold it.
+
+        A held model is not idled out or evicted. The hold lasts ``lease_seconds`` (0.1 to
+        86400) unless :meth:`renew_hold` restarts the lease; :meth:`drop_hold` ends it. ``owner``
+        is free text shown in ``workers()``. Most code wants :meth:`hold`, which does all three.
+
+        Returns ``{"hold_id", "model_id", "lease_seconds", "expires_in_seconds"}``. Raises
+        ModelNotFound, WorkerStartFailed, WorkerStartTimeout, or BadRequest for a lease out of
+        range.
+        """
+        return self._post_json(_http.worker_path(model, "/hold"), _http.hold_body(lease_seconds, owner),
+                               model=model)
+
+    def renew_hold(self, hold_id: str) -> dict[str, Any]:
+        """``POST /kitty/holds/{hold_id}/renew``: restart the hold's lease.
+
+        Returns the same shape as :meth:`create_hold`. Raises HoldNotFound when the hold has
+        expired, was dropped, or its model was released.
+        """
+        return self._post_json(_http.hold_path(hold_id, "/renew"))
+
+    def drop_hold(self, hold_id: str) -> dict[str, Any]:
+        """``DELETE /kitty/holds/{hold_id}``: end the hold; the model's idle countdown starts now.
+
+        Returns ``{"released": true, ...}``. Raises HoldNotFound when the hold is already gone.
+        """
+        path = _http.hold_path(hold_id)
+        return _http.expect_object(self._request("DELETE", path), self.base_url + path)
+
     def hold(
         self,
         model: str,
