@@ -12,6 +12,8 @@ and in clients/python/pyproject.toml); import it as `kitty_testkit`.
 - time: `wait_until(pred, timeout)`
 - the daemon: `Kittyd` (one kittyd with its own config, logs and state under a temp dir)
 - the real engine: `real_engine()` (llama-server and the SmolLM2 model, or why they are missing)
+- the error contract: `documented_error_codes()` / `documented_error_reasons()`, read from
+  docs/API.md's two error tables
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shlex
 import signal
 import socket
@@ -300,3 +303,64 @@ def real_engine() -> tuple[Path, Path] | str:
     if not mp.is_file():
         return f"model not found at {mp} (KITTY_TEST_MODEL)"
     return sp, mp
+
+
+# --- the error contract ---------------------------------------------------------------------------
+# docs/API.md's error tables are the contract between kittyd and its clients; the unit tests of the
+# client's mapping and the end-to-end error tests both read them from the file, so that a code added
+# to the docs fails both until it is mapped and triggered.
+
+API_MD = REPO / "docs" / "API.md"
+
+
+def _md_table(text: str, header: re.Pattern[str]) -> list[list[str]]:
+    """The body rows, as cells, of the first markdown table whose header line matches `header`."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if header.match(line):
+            rows = []
+            for row in lines[i + 2:]:  # past the header and its | --- | line
+                if not row.startswith("|"):
+                    break
+                rows.append([c.strip() for c in row.strip().strip("|").split("|")])
+            return rows
+    raise AssertionError(f"no table with a header like {header.pattern!r} in {API_MD}")
+
+
+def _ticked(cell: str) -> list[str]:
+    """The `backticked` words of a table cell."""
+    return re.findall(r"`([a-z_]+)`", cell)
+
+
+def documented_error_codes() -> dict[str, int]:
+    """{code: HTTP status} from docs/API.md's `| status | `code` | when |` table, in its order."""
+    out: dict[str, int] = {}
+    for cells in _md_table(API_MD.read_text(), re.compile(r"^\|\s*status\s*\|\s*`code`\s*\|")):
+        codes = _ticked(cells[1])
+        assert cells[0].isdigit() and len(codes) == 1, f"unexpected row in the code table: {cells}"
+        assert codes[0] not in out, f"{codes[0]} is listed twice in {API_MD}"
+        out[codes[0]] = int(cells[0])
+    return out
+
+
+def documented_error_reasons() -> list[tuple[str, str]]:
+    """(code, reason) pairs from docs/API.md's `| `code` | `reason` | cause |` table; a row naming
+    several reasons gives one pair each."""
+    out: list[tuple[str, str]] = []
+    for cells in _md_table(API_MD.read_text(), re.compile(r"^\|\s*`code`\s*\|\s*`reason`\s*\|")):
+        codes, reasons = _ticked(cells[0]), _ticked(cells[1])
+        assert len(codes) == 1 and reasons, f"unexpected row in the reason table: {cells}"
+        out.extend((codes[0], r) for r in reasons)
+    return out
+
+
+# docs/API.md: "`type` follows OpenAI's names: `invalid_request_error` (400, 404, 405, 408, 413, 431),
+# `authentication_error` (401), `not_implemented_error` (501), `server_error` (5xx)".
+def documented_error_type(status: int) -> str:
+    if status == 401:
+        return "authentication_error"
+    if status == 501:
+        return "not_implemented_error"
+    if status >= 500:
+        return "server_error"
+    return "invalid_request_error"
