@@ -50,7 +50,12 @@ from kitty_testkit import (
     documented_error_codes,
     documented_error_reasons,
     documented_error_type,
+    in_thread,
+    joined,
     pid_alive,
+    post_head,
+    raw_request,
+    read_response,
     wait_until,
 )
 
@@ -113,76 +118,6 @@ def client_error(call):
     with pytest.raises(KittyError) as ei:
         call()
     return ei.value
-
-
-# --- raw HTTP, for what httpx will not send -------------------------------------------------------
-
-
-class RawResponse:
-    def __init__(self, status, headers, body, closed):
-        self.status, self.headers, self.body, self.closed = status, headers, body, closed
-
-
-def read_response(sock, timeout):
-    """Reads one HTTP response (kittyd's error answers carry Content-Length) from `sock`, then
-    whether the server closed the connection right after it (within 2 s)."""
-    sock.settimeout(timeout)
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        chunk = sock.recv(65536)
-        if not chunk:
-            pytest.fail(f"kittyd closed the connection without an answer (got {buf[:300]!r})")
-        buf += chunk
-    head, _, body = buf.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
-    length = int(headers.get("content-length", "0"))
-    while len(body) < length:
-        chunk = sock.recv(65536)
-        assert chunk, f"connection closed {length - len(body)} bytes short of the body"
-        body += chunk
-    sock.settimeout(2.0)
-    try:
-        closed = sock.recv(1) == b""
-    except socket.timeout:
-        closed = False
-    except ConnectionResetError:
-        closed = True
-    return RawResponse(status, headers, body[:length], closed)
-
-
-def raw_request(port, data, timeout=10.0):
-    """Sends `data` on a new connection and reads the answer."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(data)
-        return read_response(s, timeout)
-
-
-def post_head(path, length, extra=b""):
-    return (b"POST " + path + b" HTTP/1.1\r\nHost: kittyd\r\nContent-Type: application/json\r\n"
-            + extra + b"Content-Length: " + str(length).encode() + b"\r\n\r\n")
-
-
-def in_thread(fn):
-    """Runs fn() in a thread; returns (thread, box) where box gets "result" or "error"."""
-    box = {}
-
-    def run():
-        try:
-            box["result"] = fn()
-        except BaseException as exc:  # handed to the test, which asserts on it
-            box["error"] = exc
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    return t, box
-
-
-def joined(t, box, timeout=30):
-    t.join(timeout)
-    assert not t.is_alive(), "request still running"
-    return box
 
 
 # --- the module's daemon --------------------------------------------------------------------------

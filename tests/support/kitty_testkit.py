@@ -9,7 +9,8 @@ and in clients/python/pyproject.toml); import it as `kitty_testkit`.
 - ports: `free_port()`
 - processes: `pid_exists` (a zombie counts), `pid_alive` (running, not a zombie), `group_alive`,
   `children_of`, `pids_with_cmdline`
-- time: `wait_until(pred, timeout)`
+- time and threads: `wait_until(pred, timeout)`, `in_thread(fn)` / `joined(thread, box)`
+- raw HTTP, for requests no HTTP library will send: `raw_request`, `read_response`, `post_head`
 - the daemon: `Kittyd` (one kittyd with its own config, logs and state under a temp dir)
 - the real engine: `real_engine()` (llama-server and the SmolLM2 model, or why they are missing)
 - the error contract: `documented_error_codes()` / `documented_error_reasons()`, read from
@@ -26,10 +27,12 @@ import shlex
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
 import pytest
@@ -107,7 +110,7 @@ def pid_alive(pid: int) -> bool:
 
 
 def _live_stats() -> list[tuple[int, tuple[str, int, int]]]:
-    out = []
+    out: list[tuple[int, tuple[str, int, int]]] = []
     if not Path("/proc/self").exists():
         return out
     for entry in os.listdir("/proc"):
@@ -167,6 +170,83 @@ def wait_until(pred: Callable[[], T], timeout: float, interval: float = 0.05) ->
             return value
         time.sleep(interval)
     return pred()
+
+
+def in_thread(fn: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
+    """Runs fn() in a daemon thread; returns (thread, box). The box gets "result" or, if fn
+    raised, "error" (the exception, for the test to assert on)."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["result"] = fn()
+        except BaseException as exc:  # handed to the test, which asserts on it
+            box["error"] = exc
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t, box
+
+
+def joined(t: threading.Thread, box: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
+    """Waits for an `in_thread` thread; fails if it is still running after `timeout`."""
+    t.join(timeout)
+    assert not t.is_alive(), f"{t.name} still running after {timeout}s"
+    return box
+
+
+# --- raw HTTP -------------------------------------------------------------------------------------
+
+
+@dataclass
+class RawResponse:
+    status: int
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+    closed: bool  # the server closed the connection right after this response
+
+
+def read_response(sock: socket.socket, timeout: float) -> RawResponse:
+    """Reads one HTTP response with a Content-Length body (as kittyd's own answers have) from
+    `sock`, then whether the server closes the connection within 2 s. Fails the test if the
+    connection closes before a response."""
+    sock.settimeout(timeout)
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            pytest.fail(f"the server closed the connection without an answer (got {buf[:300]!r})")
+        buf += chunk
+    head, _, body = buf.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
+    length = int(headers.get("content-length", "0"))
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed {length - len(body)} bytes short of the body"
+        body += chunk
+    sock.settimeout(2.0)
+    try:
+        closed = sock.recv(1) == b""
+    except socket.timeout:
+        closed = False
+    except ConnectionResetError:
+        closed = True
+    return RawResponse(status, headers, body[:length], closed)
+
+
+def raw_request(port: int, data: bytes, timeout: float = 10.0) -> RawResponse:
+    """Sends `data` as is on a new loopback connection to `port` and reads the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        return read_response(s, timeout)
+
+
+def post_head(path: bytes, length: int, extra: bytes = b"") -> bytes:
+    """The header of a JSON POST of `length` bytes to `path`; `extra` is more header lines."""
+    return (b"POST " + path + b" HTTP/1.1\r\nHost: kittyd\r\nContent-Type: application/json\r\n"
+            + extra + b"Content-Length: " + str(length).encode() + b"\r\n\r\n")
 
 
 # --- the daemon -----------------------------------------------------------------------------------
