@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from kitty_e2e import free_tcp_port, pids_with_cmdline
+from kitty_testkit import free_port, pids_with_cmdline
 
 
 def write_config(tmp_path, body, fake):
@@ -19,7 +19,7 @@ def write_config(tmp_path, body, fake):
     (path, marker, text). The server section takes lines 1-4."""
     mark = f"e2e-{uuid.uuid4().hex[:10]}"
     text = (f"server:\n"
-            f"  listen: 127.0.0.1:{free_tcp_port()}\n"
+            f"  listen: 127.0.0.1:{free_port()}\n"
             f"  logs_dir: {tmp_path}/logs\n"
             f"  state_dir: {tmp_path}/state\n"
             f"models:\n" + body.format(FAKE=fake, MARK=mark))

@@ -5,7 +5,8 @@ import re
 import signal
 import subprocess
 
-from kitty_e2e import fake_model, group_alive, pid_alive, wait_for
+from kitty_e2e import fake_model
+from kitty_testkit import group_alive, pid_alive, wait_until
 
 
 def three_models(fake, *flags):
@@ -38,7 +39,7 @@ def test_sigkill_of_kittyd_takes_the_workers_down(start_kittyd, fake_bin):
     pids = start_three(d)
     d.proc.kill()
     d.proc.wait(5)
-    assert wait_for(lambda: not any(pid_alive(p) for p in pids.values()), 2.0), {
+    assert wait_until(lambda: not any(pid_alive(p) for p in pids.values()), 2.0), {
         m: p for m, p in pids.items() if pid_alive(p)}
 
 
@@ -54,19 +55,19 @@ def test_grandchild_left_by_a_killed_kittyd_is_cleaned_up_by_the_next_start(
         m = re.search(r"forked child pid=(\d+)", d1.worker_log("forky"))
         return int(m.group(1)) if m else None
 
-    assert wait_for(lambda: grandchild() is not None, 5), d1.worker_log("forky")
+    assert wait_until(lambda: grandchild() is not None, 5), d1.worker_log("forky")
     gc = grandchild()
     assert pid_alive(gc)
     d1.proc.kill()
     d1.proc.wait(5)
-    assert wait_for(lambda: not pid_alive(worker_pid), 2.0), f"worker {worker_pid} outlived SIGKILL"
+    assert wait_until(lambda: not pid_alive(worker_pid), 2.0), f"worker {worker_pid} outlived SIGKILL"
     # The grandchild may survive kittyd's SIGKILL (it has no death signal of its own) ...
     d1.seen_pids.discard(gc)
 
     # ... but the next kittyd on the same state dir kills what the previous one left behind.
     d2 = start_kittyd(models, name="second", state_dir=state)
     try:
-        assert wait_for(lambda: not pid_alive(gc), 3.0), (
+        assert wait_until(lambda: not pid_alive(gc), 3.0), (
             f"grandchild {gc} of the killed kittyd's worker survived the next start\n"
             f"{d2.log_text()}")
     finally:
@@ -95,7 +96,7 @@ def test_second_kittyd_on_the_same_state_dir_refuses_to_start(start_kittyd, kitt
 def test_preload_starts_the_model_without_a_request(start_kittyd, fake_bin):
     d = start_kittyd({"pre": fake_model(fake_bin, "pre", "--load-ms", "100", preload=True),
                       "lazy": fake_model(fake_bin, "lazy")})
-    assert wait_for(lambda: d.worker("pre")["status"] == "ready", 10), d.worker("pre")
+    assert wait_until(lambda: d.worker("pre")["status"] == "ready", 10), d.worker("pre")
     w = d.worker("pre")
     assert isinstance(w["pid"], int) and pid_alive(w["pid"])
     assert w["requests_total"] == 0

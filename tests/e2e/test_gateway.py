@@ -16,7 +16,8 @@ import httpx
 import pytest
 from openai import OpenAI
 
-from kitty_e2e import Kittyd, fake_model, group_alive, pid_alive, wait_for
+from kitty_e2e import Kittyd, fake_model
+from kitty_testkit import group_alive, pid_alive, wait_until
 
 PROMPT = "Say something deterministic"
 
@@ -274,7 +275,7 @@ def test_client_disconnect_mid_stream_cancels_the_upstream_request(gw):
         st = httpx.get(f"http://127.0.0.1:{port}/fake/stats", timeout=5).json()
         return ws["in_flight"] == 0 and st["cancelled"] >= 1 and st["in_flight"] == 0
 
-    assert wait_for(cancelled, 1.5), (gw.worker("slow"),
+    assert wait_until(cancelled, 1.5), (gw.worker("slow"),
                                       httpx.get(f"http://127.0.0.1:{port}/fake/stats").json())
     r = post(gw, "/v1/completions", {"model": "slow", "prompt": "again", "max_tokens": 2})
     assert r.status_code == 200, r.text
@@ -383,7 +384,7 @@ def test_forced_release_cuts_a_long_stream(gw):
 
     t = threading.Thread(target=consume)
     t.start()
-    assert wait_for(lambda: gw.worker("longstream")["in_flight"] == 1, 5)
+    assert wait_until(lambda: gw.worker("longstream")["in_flight"] == 1, 5)
     time.sleep(0.3)  # a few tokens out
     w = gw.release("longstream", force=True)
     assert w["status"] == "stopped"
@@ -444,8 +445,8 @@ def test_hold_keeps_an_idle_model_alive_while_renewed(gw):
     assert d.status_code == 200, d.text
     assert d.json()["released"] is True
     # Now the idle countdown runs and the model stops on its own.
-    assert wait_for(lambda: gw.worker("held")["status"] == "stopped", 6), gw.worker("held")
-    assert wait_for(lambda: not pid_alive(pid), 2)
+    assert wait_until(lambda: gw.worker("held")["status"] == "stopped", 6), gw.worker("held")
+    assert wait_until(lambda: not pid_alive(pid), 2)
 
 
 def test_renew_of_an_unknown_hold_is_404(gw):

@@ -2,8 +2,8 @@
 
 Binaries: $KITTYCTL else build/kittyctl, $KITTYD else build/kittyd, $FAKE_ENGINE else
 build/fake_engine (relative paths are taken from the repository root); a missing one fails the
-test, as in the other e2e suites. Standard library only (this file; the directory's conftest.py
-needs httpx, or run with --noconftest).
+test, as in the other e2e suites. Standard library and tests/support/kitty_testkit.py only (the
+directory's conftest.py needs httpx; without it, run with --noconftest).
 
 One kittyd per test module (fixture `daemon`); tests that need a model stopped release it first,
 so their order does not matter. The unreachable-daemon tests use a port nothing listens on.
@@ -13,126 +13,43 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
-import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-START_WAIT_S = 30.0
-STOP_WAIT_S = 10.0
+from kitty_testkit import Kittyd, free_port, pid_exists, require_binary, wait_until
 
 
-def binary(env, rel):
-    p = Path(os.environ[env]) if os.environ.get(env) else Path(rel)
-    p = p if p.is_absolute() else REPO / p
-    if not (p.is_file() and os.access(p, os.X_OK)):
-        pytest.fail(f"{p} not found or not executable: build it (ninja -C build {p.name}) "
-                    f"or set ${env}")
-    return p
+def daemon_models(fake):
+    f = str(fake)
+    return {
+        "a": {"backend": "command", "aliases": ["alpha"],
+              "command": [f, "--port", "${PORT}", "--model-id", "a", "--load-ms", "100"],
+              "shutdown_path": "/shutdown"},
+        "b": {"backend": "command",
+              "command": [f, "--port", "${PORT}", "--model-id", "b", "--log-requests"],
+              "shutdown_path": "/shutdown"},
+        "broken": {"backend": "command",
+                   "command": [f, "--port", "${PORT}", "--model-id", "broken", "--fail-on-start"]},
+    }
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def wait_until(pred, timeout, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(interval)
-    return bool(pred())
-
-
-class Daemon:
-    """One kittyd with its own config, logs and state under a temp dir. Teardown: SIGTERM, then
-    SIGKILL after 10 s."""
-
-    def __init__(self, kittyd, fake, workdir):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = workdir / "kittyd.log"
-        f = str(fake)
-        config = {
-            "server": {"listen": f"127.0.0.1:{self.port}", "logs_dir": str(workdir / "logs"),
-                       "state_dir": str(workdir / "state")},
-            "models": {
-                "a": {"backend": "command", "aliases": ["alpha"],
-                      "command": [f, "--port", "${PORT}", "--model-id", "a", "--load-ms", "100"],
-                      "shutdown_path": "/shutdown"},
-                "b": {"backend": "command",
-                      "command": [f, "--port", "${PORT}", "--model-id", "b", "--log-requests"],
-                      "shutdown_path": "/shutdown"},
-                "broken": {"backend": "command",
-                           "command": [f, "--port", "${PORT}", "--model-id", "broken",
-                                       "--fail-on-start"]},
-            },
-        }
-        # JSON is YAML: no YAML library needed and no quoting surprises.
-        self.config_path = workdir / "kitty.yaml"
-        self.config_path.write_text(json.dumps(config, indent=2))
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([str(kittyd), "--config", str(self.config_path)],
-                                     stdout=self._log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, cwd=workdir)
-        if not wait_until(self._healthy, START_WAIT_S):
-            self.stop()
-            pytest.fail(f"kittyd at {self.url} not healthy after {START_WAIT_S}s\n"
-                        f"{self.log_text()}")
-
-    def _healthy(self):
-        if self.proc.poll() is not None:
-            pytest.fail(f"kittyd exited with {self.proc.returncode}\n{self.log_text()}")
-        try:
-            with urllib.request.urlopen(self.url + "/health", timeout=1) as r:
-                return r.status == 200
-        except (urllib.error.URLError, OSError):
-            return False
-
-    def log_text(self, last=60):
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-last:])
-        except OSError as exc:
-            return f"(no log: {exc})"
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(STOP_WAIT_S)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
+def start_daemon(workdir):
+    kittyd = require_binary("KITTYD", "build/kittyd")
+    fake = require_binary("FAKE_ENGINE", "build/fake_engine")
+    return Kittyd(kittyd, workdir, daemon_models(fake))
 
 
 @pytest.fixture(scope="module")
 def kittyctl():
-    return binary("KITTYCTL", "build/kittyctl")
+    return require_binary("KITTYCTL", "build/kittyctl")
 
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory):
-    kittyd = binary("KITTYD", "build/kittyd")
-    fake = binary("FAKE_ENGINE", "build/fake_engine")
-    d = Daemon(kittyd, fake, tmp_path_factory.mktemp("kittyd"))
+    d = start_daemon(tmp_path_factory.mktemp("kittyd"))
     yield d
     d.stop()
 
@@ -208,7 +125,7 @@ def test_ensure_then_ps_shows_ready_with_pid_and_release_stops_it(kittyctl, daem
     m = re.fullmatch(r"a ready \(pid (\d+), port (\d+), loaded in \d+\.\ds\)\n", p.stdout)
     assert m, p.stdout
     pid = int(m.group(1))
-    assert pid_alive(pid)
+    assert pid_exists(pid)
 
     _, rows = table(ctl(kittyctl, "ps", url=daemon.url).stdout)
     assert rows["a"]["STATUS"] == "ready"
@@ -221,7 +138,7 @@ def test_ensure_then_ps_shows_ready_with_pid_and_release_stops_it(kittyctl, daem
     assert r.returncode == 0, r.stderr
     assert r.stdout == "a stopped\n"
     # release returns once the process group is gone; the pid must be reaped, not a zombie.
-    assert wait_until(lambda: not pid_alive(pid), 5), f"pid {pid} still alive after release"
+    assert wait_until(lambda: not pid_exists(pid), 5), f"pid {pid} still alive after release"
     assert workers(kittyctl, daemon)["a"]["status"] == "stopped"
 
 
@@ -249,7 +166,7 @@ def test_release_all(kittyctl, daemon):
     r = ctl(kittyctl, "release-all", "--force", url=daemon.url)
     assert r.returncode == 0, r.stderr
     assert "a stopped" in r.stdout.splitlines() and "b stopped" in r.stdout.splitlines()
-    assert wait_until(lambda: not any(pid_alive(p) for p in pids), 5)
+    assert wait_until(lambda: not any(pid_exists(p) for p in pids), 5)
     ws = workers(kittyctl, daemon)
     assert ws["a"]["status"] == "stopped" and ws["b"]["status"] == "stopped"
 
@@ -385,9 +302,7 @@ def test_health_ok_then_failed_model_then_unreachable(kittyctl, daemon):
 
 
 def test_health_exits_2_once_the_daemon_is_stopped(kittyctl, tmp_path):
-    kittyd = binary("KITTYD", "build/kittyd")
-    fake = binary("FAKE_ENGINE", "build/fake_engine")
-    d = Daemon(kittyd, fake, tmp_path)
+    d = start_daemon(tmp_path)
     try:
         assert ctl(kittyctl, "health", url=d.url).returncode == 0
     finally:

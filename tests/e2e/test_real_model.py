@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -17,29 +16,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-pytestmark = pytest.mark.real_model
+from kitty_testkit import free_port, pid_exists, real_engine, require_binary
 
-REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.real_model
 
 
 def _engine() -> tuple[str, str]:
-    env = dict(os.environ)
-    env_file = Path(os.environ.get("KITTY_CACHE_DIR", Path.home() / ".cache/kitty")) / "engine.env"
-    if env_file.exists():
-        for line in env_file.read_text().splitlines():
-            if "=" in line and not line.startswith("#"):
-                k, v = line.split("=", 1)
-                env.setdefault(k.strip(), v.strip().strip('"'))
-    server, model = env.get("KITTY_LLAMA_SERVER"), env.get("KITTY_TEST_MODEL")
-    if not server or not model or not Path(server).exists() or not Path(model).exists():
-        pytest.skip("real engine not installed (run scripts/install_engine.sh)")
-    return server, model
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    eng = real_engine()
+    if isinstance(eng, str):
+        pytest.skip(eng)
+    return str(eng[0]), str(eng[1])
 
 
 def _mem_available() -> int:
@@ -47,14 +33,6 @@ def _mem_available() -> int:
         if line.startswith("MemAvailable:"):
             return int(line.split()[1]) * 1024
     raise RuntimeError("no MemAvailable")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def _llama_server_pids() -> list[int]:
@@ -78,7 +56,7 @@ def daemon(tmp_path_factory):
         dst.write(src.read(1 << 20))  # a valid GGUF header, tensor data cut off
     not_gguf = tmp / "not_a_model.gguf"
     not_gguf.write_bytes(b"this is not a model\n" * 100)
-    port = _free_port()
+    port = free_port()
     common = {"backend": "llama_server", "llama_server_bin": server, "threads": 2,
               "parallel": 1, "start_timeout_seconds": 120, "stop_timeout_seconds": 10}
     config = {
@@ -93,7 +71,7 @@ def daemon(tmp_path_factory):
     }
     cfg = tmp / "kitty.yaml"
     cfg.write_text(json.dumps(config))  # JSON is YAML
-    kittyd = os.environ.get("KITTYD", str(REPO / "build" / "kittyd"))
+    kittyd = str(require_binary("KITTYD", "build/kittyd"))
     log = open(tmp / "kittyd.log", "wb")
     proc = subprocess.Popen([kittyd, "--config", str(cfg)], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -192,7 +170,7 @@ def test_release_frees_the_memory(daemon):
             anon = int(line.split()[1]) * 1024
     r = httpx.post(f"{daemon}/kitty/workers/smol/release", timeout=60)
     assert r.status_code == 200 and r.json()["status"] == "stopped"
-    assert not _alive(pid)
+    assert not pid_exists(pid)
     with pytest.raises(ProcessLookupError):
         os.killpg(pid, 0)
     time.sleep(0.5)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from kitty_testkit import free_port, wait_until
+
 REPO = Path(__file__).resolve().parents[2]
 BUILD_DIR = Path(os.environ.get("KITTY_BUILD_DIR", "build"))
 if not BUILD_DIR.is_absolute():
@@ -25,24 +27,8 @@ BINARY = BUILD_DIR / "fake_engine"
 ECHO_BYTES = 32
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def expected_tokens(prompt, n):
     return ["echo: " + prompt[:ECHO_BYTES]] + [f" tok{i}" for i in range(1, n)]
-
-
-def wait_until(predicate, timeout=5.0, interval=0.01):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
 
 
 class Engine:
@@ -443,7 +429,7 @@ def test_fork_child_leaves_a_grandchild_in_the_process_group(start):
             return Path(f"/proc/{child}/stat").read_text().split(")")[1].split()[0] == "Z"
         except (ProcessLookupError, FileNotFoundError):
             return True
-    assert wait_until(gone)
+    assert wait_until(gone, 5.0)
 
 
 # --- cancellation --------------------------------------------------------------------------------
@@ -459,7 +445,7 @@ def test_client_disconnect_mid_stream_is_counted(start):
         received += s.recv(65536)
     assert e.stats()["in_flight"] == 1
     s.close()
-    assert wait_until(lambda: e.stats()["cancelled"] == 1)
+    assert wait_until(lambda: e.stats()["cancelled"] == 1, 5.0)
     stats = e.stats()
     assert stats["in_flight"] == 0
     assert stats["completed"] == 0
@@ -469,4 +455,4 @@ def test_client_disconnect_mid_stream_is_counted(start):
 def test_log_requests(start):
     e = start("--log-requests")
     e.request("GET", "/v1/models")
-    assert wait_until(lambda: "GET /v1/models 200" in e.stdout)
+    assert wait_until(lambda: "GET /v1/models 200" in e.stdout, 5.0)

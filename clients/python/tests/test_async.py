@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import pid_alive
+from kitty_testkit import pid_exists
 
 from kitty_client import AsyncKittyClient
 
@@ -37,7 +37,7 @@ async def test_async_admin_and_completion(aclient: AsyncKittyClient) -> None:
     assert await aclient.chat("second", [{"role": "user", "content": "hi"}], max_tokens=4)
     r = await aclient.release("second")
     assert r["status"] == "stopped"
-    assert not pid_alive(w["pid"])
+    assert not pid_exists(w["pid"])
 
 
 async def test_async_hold_keeps_model_and_drops_hold(aclient: AsyncKittyClient) -> None:

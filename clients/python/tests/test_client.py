@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Daemon, pid_alive
+from kitty_testkit import Kittyd, pid_exists
 
 from kitty_client import KittyClient
 
@@ -36,10 +36,10 @@ def test_ensure_then_release_stops_the_process(client: KittyClient) -> None:
     w = client.ensure("second")
     assert w["status"] == "ready"
     pid = w["pid"]
-    assert pid_alive(pid)
+    assert pid_exists(pid)
     r = client.release("second")
     assert r["status"] == "stopped"
-    assert not pid_alive(pid), f"worker pid {pid} still exists after release returned"
+    assert not pid_exists(pid), f"worker pid {pid} still exists after release returned"
     assert client.worker("second")["status"] == "stopped"
 
 
@@ -48,7 +48,7 @@ def test_release_all(client: KittyClient) -> None:
     states = client.release_all()
     by_id = {w["model_id"]: w for w in states}
     assert by_id["second"]["status"] == "stopped" and by_id["streamer"]["status"] == "stopped"
-    assert not any(pid_alive(p) for p in pids)
+    assert not any(pid_exists(p) for p in pids)
 
 
 def test_logs_of_a_worker(client: KittyClient) -> None:
@@ -58,7 +58,7 @@ def test_logs_of_a_worker(client: KittyClient) -> None:
     client.release("second")
 
 
-def test_base_url_with_v1_suffix_is_accepted(kittyd: Daemon) -> None:
+def test_base_url_with_v1_suffix_is_accepted(kittyd: Kittyd) -> None:
     with KittyClient(kittyd.url + "/v1/") as c:
         assert c.base_url == kittyd.url
         assert c.health()["status"] == "ok"

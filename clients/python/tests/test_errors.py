@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import free_port
+from kitty_testkit import free_port
 
 from kitty_client import (
     AsyncKittyClient,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Daemon, load_example, pid_alive
+from conftest import load_example
+from kitty_testkit import Kittyd, pid_exists
 
 from kitty_client import KittyClient
 
@@ -18,7 +19,7 @@ def check_research_graph(client: KittyClient, model: str) -> None:
     assert isinstance(pid, int) and pid > 0
     assert out["released"]["status"] == "stopped"
     # Seed §9.3: after the graph completes, the worker's pid is dead ...
-    assert not pid_alive(pid), f"worker pid {pid} is still alive after the graph released it"
+    assert not pid_exists(pid), f"worker pid {pid} is still alive after the graph released it"
     # ... and workers() shows it stopped.
     by_id = {w["model_id"]: w for w in client.workers()}
     canonical = out["worker"]["model_id"]
@@ -30,7 +31,7 @@ def test_research_graph_releases_worker_fake(client: KittyClient) -> None:
 
 
 @pytest.mark.real_model
-def test_research_graph_releases_worker_real_model(real_kittyd: Daemon) -> None:
+def test_research_graph_releases_worker_real_model(real_kittyd: Kittyd) -> None:
     with KittyClient(real_kittyd.url, timeout=300) as client:
         check_research_graph(client, "smol")
         # Also by its id, as the README's default config names it.
@@ -62,10 +63,10 @@ class SpyClient(KittyClient):
     def _observe(self) -> None:
         assert self.big_pid is not None
         self.observed.append({"big_status": self.worker(self.big)["status"],
-                              "big_pid_alive": pid_alive(self.big_pid)})
+                              "big_pid_alive": pid_exists(self.big_pid)})
 
 
-def test_two_phase_graph_first_model_gone_before_second_answers(kittyd: Daemon) -> None:
+def test_two_phase_graph_first_model_gone_before_second_answers(kittyd: Kittyd) -> None:
     mod = load_example("two_phase_graph")
     with SpyClient(kittyd.url, "big", "second") as spy:
         out = mod.build_two_phase_graph(spy, "big", "second", max_tokens=8).invoke({"topic": "memory"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import signal
 import subprocess
@@ -10,9 +11,9 @@ import textwrap
 import time
 
 import pytest
-from conftest import Daemon, pid_alive, wait_until
+from kitty_testkit import Kittyd, pid_exists, wait_until
 
-from kitty_client import KittyClient, ModelNotFound
+from kitty_client import AsyncKittyClient, BadRequest, HoldNotFound, KittyClient, ModelNotFound
 
 
 def hold_ids(client: KittyClient, model: str) -> list[str]:
@@ -37,7 +38,7 @@ def test_hold_keeps_idle_model_alive_then_lets_it_go(client: KittyClient) -> Non
     assert h.hold_id not in hold_ids(client, "small")
     # Idle countdown starts when the hold is dropped: 1 s idle, then the worker is stopped.
     assert wait_until(lambda: client.worker("small")["status"] == "stopped", 15), client.worker("small")
-    assert wait_until(lambda: not pid_alive(pid), 5), f"pid {pid} still alive"
+    assert wait_until(lambda: not pid_exists(pid), 5), f"pid {pid} still alive"
 
 
 def test_hold_is_dropped_when_the_block_raises(client: KittyClient) -> None:
@@ -56,7 +57,7 @@ def test_hold_release_on_exit_stops_the_model(client: KittyClient) -> None:
         pid = h.worker["pid"]
         assert client.complete("second", "hi", max_tokens=3)
     assert client.worker("second")["status"] == "stopped"
-    assert not pid_alive(pid)
+    assert not pid_exists(pid)
 
 
 def test_release_inside_a_hold_is_not_undone(client: KittyClient) -> None:
@@ -66,7 +67,9 @@ def test_release_inside_a_hold_is_not_undone(client: KittyClient) -> None:
         assert client.release("second")["status"] == "stopped"
         time.sleep(1.0)  # several renewal ticks
         assert client.worker("second")["status"] == "stopped"
-    assert not pid_alive(pid)
+        # The renewer was told the hold is gone (404 hold_not_found) and stopped trying.
+        assert h.lost and isinstance(h.last_error, HoldNotFound), h
+    assert not pid_exists(pid)
     assert client.worker("second")["status"] == "stopped"
 
 
@@ -76,7 +79,7 @@ def test_hold_unknown_model(client: KittyClient) -> None:
             pass
 
 
-def test_hold_expires_when_its_client_vanishes(kittyd: Daemon, client: KittyClient) -> None:
+def test_hold_expires_when_its_client_vanishes(kittyd: Kittyd, client: KittyClient) -> None:
     script = textwrap.dedent(f"""
         import sys, time
         from kitty_client import KittyClient
@@ -100,8 +103,77 @@ def test_hold_expires_when_its_client_vanishes(kittyd: Daemon, client: KittyClie
         assert wait_until(lambda: hold_id not in hold_ids(client, "small"), 1.5 + 5), \
             client.worker("small")
         assert wait_until(lambda: client.worker("small")["status"] == "stopped", 15)
-        assert wait_until(lambda: not pid_alive(pid), 5)
+        assert wait_until(lambda: not pid_exists(pid), 5)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# --- the public hold calls that hold() is built on --------------------------------------------
+
+
+def test_create_renew_drop_hold(client: KittyClient) -> None:
+    h = client.create_hold("second", lease_seconds=5, owner="pytest-public")
+    assert h["model_id"] == "second" and h["lease_seconds"] == 5
+    hold_id = h["hold_id"]
+    w = client.worker("second")
+    assert w["status"] == "ready"  # create_hold ensures the model
+    assert [(x["id"], x["owner"]) for x in w["holds"]] == [(hold_id, "pytest-public")]
+
+    r = client.renew_hold(hold_id)
+    assert r["hold_id"] == hold_id and r["model_id"] == "second"
+    assert 4 < r["expires_in_seconds"] <= 5
+
+    assert client.drop_hold(hold_id)["released"] is True
+    assert hold_id not in hold_ids(client, "second")
+    with pytest.raises(HoldNotFound):
+        client.renew_hold(hold_id)
+    with pytest.raises(HoldNotFound):
+        client.drop_hold(hold_id)
+    client.release("second")
+
+
+def test_create_hold_errors(client: KittyClient) -> None:
+    with pytest.raises(ModelNotFound) as ei:
+        client.create_hold("nope")
+    assert ei.value.model == "nope"
+    with pytest.raises(BadRequest) as eb:
+        client.create_hold("second", lease_seconds=-1)
+    assert eb.value.status == 400 and eb.value.code == "invalid_request"
+
+
+def test_create_hold_without_owner_sends_none(client: KittyClient) -> None:
+    h = client.create_hold("second", lease_seconds=5)
+    try:
+        [held] = client.worker("second")["holds"]
+        assert held["id"] == h["hold_id"] and not held.get("owner"), held
+    finally:
+        client.drop_hold(h["hold_id"])
+        client.release("second")
+
+
+async def test_async_create_renew_drop_hold(aclient: AsyncKittyClient) -> None:
+    h = await aclient.create_hold("second", lease_seconds=5, owner="pytest-async")
+    hold_id = h["hold_id"]
+    assert hold_id in [x["id"] for x in (await aclient.worker("second"))["holds"]]
+    assert (await aclient.renew_hold(hold_id))["hold_id"] == hold_id
+    assert (await aclient.drop_hold(hold_id))["released"] is True
+    with pytest.raises(HoldNotFound):
+        await aclient.renew_hold(hold_id)
+    await aclient.release("second")
+
+
+def test_hold_module_uses_only_public_client_calls() -> None:
+    # issue 8: hold.py reached into the client (client._post_json, client._request). Any
+    # attribute starting with "_" on a client object is that again.
+    import kitty_client.hold as hold_module
+
+    tree = ast.parse(open(hold_module.__file__).read())
+    private = [
+        f"line {node.lineno}: {ast.unparse(node)}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+        and "client" in ast.unparse(node.value)
+    ]
+    assert not private, private

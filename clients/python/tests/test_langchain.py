@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import Daemon, pid_alive
+from kitty_testkit import Kittyd, pid_exists
 from langchain_openai import ChatOpenAI
 
 from kitty_client import AsyncKittyClient, KittyClient
@@ -24,10 +24,10 @@ def test_nodes_ensure_and_release(client: KittyClient) -> None:
     update = ensure({})
     assert update is not None and update["w"]["status"] == "ready"
     assert release({}) is None
-    assert not pid_alive(update["w"]["pid"])
+    assert not pid_exists(update["w"]["pid"])
 
 
-async def test_async_nodes(kittyd: Daemon) -> None:
+async def test_async_nodes(kittyd: Kittyd) -> None:
     async with AsyncKittyClient(kittyd.url) as ac:
         upd = await ensure_node("second", ac, state_key="w")({})
         assert upd is not None and upd["w"]["status"] == "ready"
@@ -53,7 +53,7 @@ async def test_langchain_tools_async(client: KittyClient) -> None:
     await tools["kitty_release_model"].ainvoke({"model_id": "second"})
 
 
-def test_chat_openai_against_kittyd(kittyd: Daemon) -> None:
+def test_chat_openai_against_kittyd(kittyd: Kittyd) -> None:
     # Plain LangChain, nothing from kitty_client: kittyd is OpenAI-compatible.
     llm = ChatOpenAI(base_url=kittyd.url + "/v1", model="big", api_key="unused")  # type: ignore[arg-type]
     msg = llm.invoke("Say hello")

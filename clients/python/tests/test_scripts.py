@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 from kitty_client import KittyClient
-from conftest import REPO, Daemon, binary, free_port
+from kitty_testkit import REPO, Kittyd, binary, free_port
 
 
 def _kittyctl_env() -> dict[str, str]:
@@ -23,7 +23,7 @@ def run(script: str, *args: str, env: dict[str, str]) -> subprocess.CompletedPro
                           text=True, timeout=60)
 
 
-def test_list_workers(kittyd: Daemon) -> None:
+def test_list_workers(kittyd: Kittyd) -> None:
     env = _kittyctl_env()
     p = run("list_workers.sh", "--url", kittyd.url, env=env)
     assert p.returncode == 0, p.stderr
@@ -33,7 +33,7 @@ def test_list_workers(kittyd: Daemon) -> None:
     assert "big" in json.dumps(json.loads(pj.stdout))
 
 
-def test_memory_health(kittyd: Daemon) -> None:
+def test_memory_health(kittyd: Kittyd) -> None:
     env = _kittyctl_env()
     p = run("memory_health.sh", "--url", kittyd.url, env=env)
     # The session daemon's 'broken' model may have failed in an earlier test: the health

@@ -1,29 +1,23 @@
 """Transport-independent pieces shared by the sync and async clients.
 
-Both clients build requests the same way, map errors the same way and parse the same SSE
-stream; only the I/O differs. Nothing here does I/O.
+Both clients build requests the same way and parse the same SSE stream (errors are mapped by
+:func:`kitty_client.errors.error_from_payload`); only the I/O differs. Nothing here does I/O.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 from typing import Any, Iterable, Iterator, Mapping
 from urllib.parse import quote
 
 import httpx
 
 from .errors import (
-    AuthenticationError,
     DaemonUnavailable,
-    HoldNotFound,
     KittyError,
-    ModelNotFound,
     UpstreamError,
-    WorkerStartFailed,
-    WorkerStartTimeout,
-    WorkerStopping,
+    error_from_payload,
 )
 
 DEFAULT_URL = "http://127.0.0.1:7700"
@@ -70,6 +64,14 @@ def hold_path(hold_id: str, suffix: str = "") -> str:
     return f"/kitty/holds/{quote(hold_id, safe='')}{suffix}"
 
 
+def hold_body(lease_seconds: float, owner: str | None) -> dict[str, Any]:
+    """``POST /kitty/workers/{id}/hold``'s body; no ``owner`` key when there is none."""
+    body: dict[str, Any] = {"lease_seconds": lease_seconds}
+    if owner is not None:
+        body["owner"] = owner
+    return body
+
+
 def transport_error(url: str, exc: httpx.TransportError) -> DaemonUnavailable:
     """Map an httpx connection/timeout error to DaemonUnavailable with the URL tried."""
     if isinstance(exc, httpx.ConnectTimeout):
@@ -85,63 +87,6 @@ def transport_error(url: str, exc: httpx.TransportError) -> DaemonUnavailable:
     err = DaemonUnavailable(url, reason)
     err.__cause__ = exc
     return err
-
-
-_AVAILABLE_RE = re.compile(r"available:\s*(.*)$")
-
-
-def _available_from(err: Mapping[str, Any]) -> list[str]:
-    avail = err.get("available")
-    if isinstance(avail, list):
-        return [str(a) for a in avail]
-    # Older daemons only list them in the message: "...; available: a, b".
-    m = _AVAILABLE_RE.search(str(err.get("message", "")))
-    if m:
-        return [a.strip() for a in m.group(1).split(",") if a.strip()]
-    return []
-
-
-def error_from_payload(
-    status: int | None, payload: Any, *, model: str | None = None, fallback_text: str = ""
-) -> KittyError:
-    """Turn an error response (parsed JSON or None) into the matching KittyError subclass."""
-    err: dict[str, Any] = {}
-    if isinstance(payload, dict):
-        e = payload.get("error")
-        if isinstance(e, dict):
-            err = e
-        elif isinstance(e, str):
-            err = {"message": e}
-    code = err.get("code") if isinstance(err.get("code"), str) else None
-    message = str(err.get("message") or fallback_text or f"HTTP {status}")
-    if model is None and isinstance(err.get("model"), str):
-        model = err["model"]
-
-    if code == "model_not_found":
-        return ModelNotFound(model, _available_from(err), status=status, body=err)
-    if code in ("worker_start_failed", "start_timeout"):
-        tail = err.get("log_tail")
-        lines = [str(x) for x in tail] if isinstance(tail, list) else []
-        cls = WorkerStartTimeout if code == "start_timeout" else WorkerStartFailed
-        return cls(model, message, lines, status=status, code=code, body=err)
-    if code == "hold_not_found":
-        return HoldNotFound(message, status=status, code=code, body=err)
-    if code == "invalid_api_key" or status == 401:
-        return AuthenticationError(message, status=status, code=code, body=err)
-    if code == "upstream_error" or status == 502:
-        return UpstreamError(message, status=status, code=code, body=err)
-    if code in ("worker_stopping", "shutting_down"):
-        return WorkerStopping(message, status=status, code=code, body=err)
-    return KittyError(message, status=status, code=code, body=err)
-
-
-def error_from_response(status: int, content: bytes, *, model: str | None = None) -> KittyError:
-    text = content.decode("utf-8", errors="replace").strip()
-    try:
-        payload = json.loads(text) if text else None
-    except ValueError:
-        payload = None
-    return error_from_payload(status, payload, model=model, fallback_text=text[:500])
 
 
 def decode_json(content: bytes, url: str) -> Any:
@@ -256,10 +201,13 @@ class SSEParser:
         except ValueError as exc:
             raise KittyError(f"malformed stream event from kittyd: {data[:200]!r}") from exc
         if isinstance(obj, dict) and "error" in obj:
+            # Mapped like an HTTP error answer (docs/API.md: the event carries the same error
+            # object); there is no status, the 200 went out when the stream began.
             err = error_from_payload(None, obj, model=self.model)
             if type(err) is KittyError:
-                # An error event after the stream began means the worker broke mid-answer.
-                err = UpstreamError(err.message, code=err.code, body=err.body)
+                # A code this client does not know, after the stream began: the worker broke
+                # mid-answer, whatever the daemon calls it.
+                err = UpstreamError(err.message, code=err.code, reason=err.reason, body=err.body)
             raise err
         return obj
 

@@ -7,7 +7,7 @@ from typing import Any, AsyncContextManager, AsyncIterator, Iterable, Mapping, S
 import httpx
 
 from . import _http
-from .errors import KittyError
+from .errors import KittyError, error_from_response
 from .hold import Hold, ahold
 
 
@@ -69,7 +69,7 @@ class AsyncKittyClient:
         except httpx.TransportError as exc:
             raise _http.transport_error(url, exc) from exc
         if resp.status_code >= 400:
-            raise _http.error_from_response(resp.status_code, resp.content, model=model)
+            raise error_from_response(resp.status_code, resp.content, model=model)
         return _http.decode_json(resp.content, url) if resp.content else None
 
     async def _get_json(self, path: str, *, params: Mapping[str, Any] | None = None,
@@ -88,7 +88,7 @@ class AsyncKittyClient:
                 "POST", path, json=body, headers=_http.headers(self._key_for(path))
             ) as resp:
                 if resp.status_code >= 400:
-                    raise _http.error_from_response(resp.status_code, await resp.aread(), model=model)
+                    raise error_from_response(resp.status_code, await resp.aread(), model=model)
                 if _http.is_json_response(resp.headers.get("content-type")):
                     text = _http.completion_text(_http.decode_json(await resp.aread(), url))
                     if text:
@@ -137,6 +137,22 @@ class AsyncKittyClient:
     async def logs(self, model: str, tail: int = 100) -> list[str]:
         data = await self._get_json(_http.worker_path(model, "/logs"), params={"tail": tail}, model=model)
         return [str(x) for x in data.get("lines", [])]
+
+    async def create_hold(
+        self, model: str, *, lease_seconds: float = _http.DEFAULT_LEASE_SECONDS, owner: str | None = None
+    ) -> dict[str, Any]:
+        """``POST /kitty/workers/{model}/hold`` -- see :meth:`KittyClient.create_hold`."""
+        return await self._post_json(_http.worker_path(model, "/hold"), _http.hold_body(lease_seconds, owner),
+                                     model=model)
+
+    async def renew_hold(self, hold_id: str) -> dict[str, Any]:
+        """``POST /kitty/holds/{hold_id}/renew`` -- see :meth:`KittyClient.renew_hold`."""
+        return await self._post_json(_http.hold_path(hold_id, "/renew"))
+
+    async def drop_hold(self, hold_id: str) -> dict[str, Any]:
+        """``DELETE /kitty/holds/{hold_id}`` -- see :meth:`KittyClient.drop_hold`."""
+        path = _http.hold_path(hold_id)
+        return _http.expect_object(await self._request("DELETE", path), self.base_url + path)
 
     def hold(
         self,

@@ -7,7 +7,7 @@ from typing import Any, ContextManager, Iterable, Iterator, Mapping, Self
 import httpx
 
 from . import _http
-from .errors import KittyError
+from .errors import KittyError, error_from_response
 from .hold import Hold, hold as _hold
 
 
@@ -74,7 +74,7 @@ class KittyClient:
         except httpx.TransportError as exc:
             raise _http.transport_error(url, exc) from exc
         if resp.status_code >= 400:
-            raise _http.error_from_response(resp.status_code, resp.content, model=model)
+            raise error_from_response(resp.status_code, resp.content, model=model)
         return _http.decode_json(resp.content, url) if resp.content else None
 
     def _get_json(self, path: str, *, params: Mapping[str, Any] | None = None, model: str | None = None) -> dict[str, Any]:
@@ -92,7 +92,7 @@ class KittyClient:
                 "POST", path, json=body, headers=_http.headers(self._key_for(path))
             ) as resp:
                 if resp.status_code >= 400:
-                    raise _http.error_from_response(resp.status_code, resp.read(), model=model)
+                    raise error_from_response(resp.status_code, resp.read(), model=model)
                 if _http.is_json_response(resp.headers.get("content-type")):
                     # A worker that ignores "stream": one JSON answer, one chunk.
                     text = _http.completion_text(_http.decode_json(resp.read(), url))
@@ -145,6 +145,38 @@ class KittyClient:
         """The last ``tail`` lines of the worker's log."""
         data = self._get_json(_http.worker_path(model, "/logs"), params={"tail": tail}, model=model)
         return [str(x) for x in data.get("lines", [])]
+
+    def create_hold(
+        self, model: str, *, lease_seconds: float = _http.DEFAULT_LEASE_SECONDS, owner: str | None = None
+    ) -> dict[str, Any]:
+        """``POST /kitty/workers/{model}/hold``: start the model if needed, then hold it.
+
+        A held model is not idled out or evicted. The hold lasts ``lease_seconds`` (0.1 to
+        86400) unless :meth:`renew_hold` restarts the lease; :meth:`drop_hold` ends it. ``owner``
+        is free text shown in ``workers()``. Most code wants :meth:`hold`, which does all three.
+
+        Returns ``{"hold_id", "model_id", "lease_seconds", "expires_in_seconds"}``. Raises
+        ModelNotFound, WorkerStartFailed, WorkerStartTimeout, or BadRequest for a lease out of
+        range.
+        """
+        return self._post_json(_http.worker_path(model, "/hold"), _http.hold_body(lease_seconds, owner),
+                               model=model)
+
+    def renew_hold(self, hold_id: str) -> dict[str, Any]:
+        """``POST /kitty/holds/{hold_id}/renew``: restart the hold's lease.
+
+        Returns the same shape as :meth:`create_hold`. Raises HoldNotFound when the hold has
+        expired, was dropped, or its model was released.
+        """
+        return self._post_json(_http.hold_path(hold_id, "/renew"))
+
+    def drop_hold(self, hold_id: str) -> dict[str, Any]:
+        """``DELETE /kitty/holds/{hold_id}``: end the hold; the model's idle countdown starts now.
+
+        Returns ``{"released": true, ...}``. Raises HoldNotFound when the hold is already gone.
+        """
+        path = _http.hold_path(hold_id)
+        return _http.expect_object(self._request("DELETE", path), self.base_url + path)
 
     def hold(
         self,

@@ -1,7 +1,8 @@
 """Holds: keep a model from being idled out or evicted while a block of code works with it.
 
-kittyd side (docs/API.md): ``POST /kitty/workers/{id}/hold`` ensures the model and returns a hold
-with a lease; ``POST /kitty/holds/{hold_id}/renew`` restarts the lease; ``DELETE`` drops it. A
+kittyd side (docs/API.md; the clients' ``create_hold``, ``renew_hold`` and ``drop_hold``):
+``POST /kitty/workers/{id}/hold`` ensures the model and returns a hold with a lease;
+``POST /kitty/holds/{hold_id}/renew`` restarts the lease; ``DELETE`` drops it. A
 hold that is not renewed expires when its lease runs out, so a client that vanishes (killed,
 suspended, network gone) cannot pin a model forever.
 
@@ -22,7 +23,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator
 
-from ._http import DEFAULT_LEASE_SECONDS, hold_path, worker_path
+from ._http import DEFAULT_LEASE_SECONDS
 from .errors import DaemonUnavailable, HoldNotFound, KittyError
 
 if TYPE_CHECKING:
@@ -66,10 +67,6 @@ def renew_interval(lease_seconds: float) -> float:
     return max(lease_seconds / 3.0, MIN_RENEW_INTERVAL)
 
 
-def _hold_body(lease_seconds: float, owner: str) -> dict[str, Any]:
-    return {"lease_seconds": lease_seconds, "owner": owner}
-
-
 def _apply(h: Hold, resp: dict[str, Any]) -> None:
     h.hold_id = str(resp.get("hold_id", h.hold_id))
     h.lease_seconds = float(resp.get("lease_seconds", h.lease_seconds))
@@ -107,7 +104,7 @@ class _Renewer(threading.Thread):
         h = self._hold
         while not self._stop_event.wait(renew_interval(h.lease_seconds)):
             try:
-                _apply(h, self._client._post_json(hold_path(h.hold_id, "/renew")))
+                _apply(h, self._client.renew_hold(h.hold_id))
                 h.renewals += 1
                 h.last_error = None
             except HoldNotFound as exc:
@@ -130,7 +127,7 @@ def _drop_sync(client: "KittyClient", h: Hold, *, raising: bool) -> None:
     if h.lost:
         return
     try:
-        client._request("DELETE", hold_path(h.hold_id))
+        client.drop_hold(h.hold_id)
     except (HoldNotFound, DaemonUnavailable) as exc:
         # Both end the same way: the hold is gone, or its lease will run out without us.
         log.warning("dropping hold %s on %s: %s", h.hold_id, h.model_id, exc)
@@ -152,7 +149,7 @@ def hold(
     """Sync hold; see :meth:`KittyClient.hold`."""
     lease = float(lease_seconds or DEFAULT_LEASE_SECONDS)
     who = owner or default_owner()
-    resp = client._post_json(worker_path(model, "/hold"), _hold_body(lease, who), model=model)
+    resp = client.create_hold(model, lease_seconds=lease, owner=who)
     h = _new_hold(model, resp, lease, who)
     renewer = _Renewer(client, h)
     renewer.start()
@@ -182,7 +179,7 @@ async def _renew_forever(client: "AsyncKittyClient", h: Hold) -> None:
     while True:
         await asyncio.sleep(renew_interval(h.lease_seconds))
         try:
-            _apply(h, await client._post_json(hold_path(h.hold_id, "/renew")))
+            _apply(h, await client.renew_hold(h.hold_id))
             h.renewals += 1
             h.last_error = None
         except HoldNotFound as exc:
@@ -197,7 +194,7 @@ async def _drop_async(client: "AsyncKittyClient", h: Hold, *, raising: bool) -> 
     if h.lost:
         return
     try:
-        await client._request("DELETE", hold_path(h.hold_id))
+        await client.drop_hold(h.hold_id)
     except (HoldNotFound, DaemonUnavailable) as exc:
         log.warning("dropping hold %s on %s: %s", h.hold_id, h.model_id, exc)
     except KittyError:
@@ -218,7 +215,7 @@ async def ahold(
     """Async hold; see :meth:`AsyncKittyClient.hold`."""
     lease = float(lease_seconds or DEFAULT_LEASE_SECONDS)
     who = owner or default_owner()
-    resp = await client._post_json(worker_path(model, "/hold"), _hold_body(lease, who), model=model)
+    resp = await client.create_hold(model, lease_seconds=lease, owner=who)
     h = _new_hold(model, resp, lease, who)
     task = asyncio.create_task(_renew_forever(client, h), name=f"kitty-hold-{model}")
     ok = False
