@@ -11,6 +11,9 @@ namespace kitty::platform {
 
 bool ChildSetParentDeathSignal(pid_t expected_parent) { return getppid() == expected_parent; }
 
+// pthread_setname_np names only the calling thread, and ps shows argv anyway.
+void ChildSetProcessName(const char*) {}
+
 void ChildCloseFdsExcept(int keep, int max_fd) {
   for (int fd = 3; fd < max_fd; ++fd)
     if (fd != keep) close(fd);
