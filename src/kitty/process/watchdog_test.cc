@@ -1,6 +1,6 @@
 // The watchdog on real processes: process trees (a `sh -c` with grandchildren, an engine that
-// forks) registered with a real watchdog, kittyd's death simulated by closing the channel;
-// plus the wire protocol on plain bytes.
+// forks) registered with a real watchdog, kittyd's death simulated by closing the channel and
+// by SIGKILLing a forked "daemon"; plus the wire protocol on plain bytes.
 #include "kitty/process/watchdog.h"
 
 #include <arpa/inet.h>
@@ -25,6 +25,7 @@
 
 #include "kitty/process/daemon_lock.h"
 #include "kitty/process/platform.h"
+#include "kitty/process/posix_spawner.h"
 #include "kitty/process/spawner_test_util.h"
 #include "kitty/process/watchdog_protocol.h"
 
@@ -433,6 +434,131 @@ TEST_F(WatchdogTest, AWatchdogThatStopsReadingIsKilledAndReplaced) {
   ASSERT_TRUE((*wd)->add_group(t.leader).ok());
   wd.value().reset();
   EXPECT_LT(WaitGone({&t}, Clock::now()), 1s);
+}
+
+TEST_F(WatchdogTest, SpawnerRegistersEachGroupFromForkUntilItIsGone) {
+  auto wd = Watchdog::Start();
+  ASSERT_TRUE(wd.ok()) << wd.error().message;
+  strays_.push_back((*wd)->pid());
+  {
+    boost::asio::io_context io;
+    PosixSpawner spawner(io, "tok", wd->get());
+    auto tail = std::make_shared<LogTail>();
+    SpawnSpec spec;
+    spec.argv = {"sh", "-c", "sleep 0.3 & echo $!; exit 0"};
+    spec.tail = tail;
+    bool exited = false;
+    auto p = spawner.spawn(spec, [&](ExitStatus) { exited = true; });
+    ASSERT_TRUE(p.ok()) << p.error().message;
+    EXPECT_EQ((*wd)->groups(), (std::set<int>{(*p)->pid()}));
+    ASSERT_TRUE(RunUntil(io, [&] { return exited; }));
+    // The leader is gone but its child still runs in the group: still registered.
+    EXPECT_EQ((*wd)->groups().count((*p)->pid()), 1u);
+    ASSERT_TRUE(RunUntil(io, [&] { return !(*p)->group_alive(); }));
+    EXPECT_TRUE((*wd)->groups().empty());
+
+    // A failed exec leaves nothing registered.
+    spec.argv = {"/nonexistent/engine"};
+    auto bad = spawner.spawn(spec, [](ExitStatus) {});
+    EXPECT_FALSE(bad.ok());
+    EXPECT_TRUE((*wd)->groups().empty());
+
+    // A worker that leaves no one behind is forgotten as soon as it is reaped.
+    spec.argv = {"sh", "-c", "exit 3"};
+    exited = false;
+    auto quick = spawner.spawn(spec, [&](ExitStatus) { exited = true; });
+    ASSERT_TRUE(quick.ok()) << quick.error().message;
+    ASSERT_TRUE(RunUntil(io, [&] { return exited; }));
+    EXPECT_TRUE((*wd)->groups().empty());
+  }
+}
+
+// kittyd's own SIGKILL, with the real spawner: a forked "daemon" starts a watchdog and two
+// workers (a `shell: true` worker with grandchildren, an engine that forks), then is killed.
+TEST_F(WatchdogTest, EveryWorkerTreeDiesWithASigkilledDaemonWithinOneSecond) {
+  TempDir dir;
+  const std::string shell_log = dir.path() + "/shell.log";
+  const std::string engine_log = dir.path() + "/engine.log";
+  int report[2];
+  ASSERT_EQ(pipe(report), 0);
+  pid_t daemon = fork();
+  ASSERT_GE(daemon, 0);
+  if (daemon == 0) {
+    close(report[0]);
+    auto wd = Watchdog::Start();
+    if (!wd.ok()) _exit(2);
+    boost::asio::io_context io;
+    (*wd)->watch(io);
+    PosixSpawner spawner(io, "tok", wd->get());
+    SpawnSpec shell;
+    shell.argv = {"/bin/sh", "-c", kShellTree};
+    shell.log_path = shell_log;
+    SpawnSpec engine;
+    engine.argv = {KITTY_FAKE_ENGINE_PATH, "--port", "0", "--fork-child"};
+    engine.log_path = engine_log;
+    auto a = spawner.spawn(shell, [](ExitStatus) {});
+    auto b = spawner.spawn(engine, [](ExitStatus) {});
+    int pids[3] = {(*wd)->pid(), a.ok() ? (*a)->pid() : -1, b.ok() ? (*b)->pid() : -1};
+    if (write(report[1], pids, sizeof pids) != static_cast<ssize_t>(sizeof pids)) _exit(2);
+    io.run();  // until killed
+    _exit(3);
+  }
+  daemons_.push_back(daemon);
+  close(report[1]);
+  int pids[3] = {0, 0, 0};
+  ssize_t n = read(report[0], pids, sizeof pids);
+  close(report[0]);
+  ASSERT_EQ(n, static_cast<ssize_t>(sizeof pids));
+  const int wd_pid = pids[0];
+  strays_ = {wd_pid, pids[1], pids[2]};
+  ASSERT_GT(pids[1], 0);
+  ASSERT_GT(pids[2], 0);
+
+  // The workers are the daemon's children, not ours: track them by pid.
+  auto read_file = [](const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  std::vector<int> everyone = {pids[1], pids[2]};
+  auto deadline = Clock::now() + 10s;
+  std::vector<int> shell_kids, engine_kids;
+  while (Clock::now() < deadline) {
+    shell_kids = PidsIn(read_file(shell_log));
+    engine_kids = PidsIn(read_file(engine_log));
+    if (shell_kids.size() == 3 && engine_kids.size() == 1) break;
+    usleep(10 * 1000);
+  }
+  everyone.insert(everyone.end(), shell_kids.begin(), shell_kids.end());
+  everyone.insert(everyone.end(), engine_kids.begin(), engine_kids.end());
+  strays_.insert(strays_.end(), everyone.begin(), everyone.end());
+  ASSERT_EQ(shell_kids.size(), 3u) << read_file(shell_log);
+  ASSERT_EQ(engine_kids.size(), 1u) << read_file(engine_log);
+  for (int p : everyone) ASSERT_TRUE(platform::ProcessRunning(p)) << p;
+
+  auto t0 = Clock::now();
+  ASSERT_EQ(kill(daemon, SIGKILL), 0);
+  Clock::duration took = 5s;
+  while (Clock::now() - t0 < 5s) {
+    bool any = false;
+    for (int p : everyone) any = any || platform::ProcessRunning(p);
+    if (!any) {
+      took = Clock::now() - t0;
+      break;
+    }
+    usleep(1000);
+  }
+  std::vector<int> left;
+  for (int p : everyone)
+    if (platform::ProcessRunning(p)) left.push_back(p);
+  EXPECT_TRUE(left.empty()) << ::testing::PrintToString(left) << " outlived the daemon";
+  EXPECT_LT(took, 1s);
+  std::printf("[ measured ] daemon SIGKILLed -> all %zu worker processes gone: %.1f ms\n",
+              everyone.size(), Ms(took));
+  deadline = Clock::now() + 2s;
+  while (platform::ProcessRunning(wd_pid) && Clock::now() < deadline) usleep(1000);
+  EXPECT_FALSE(platform::ProcessRunning(wd_pid)) << "the watchdog outlived its sweep";
 }
 
 }  // namespace
