@@ -1,5 +1,6 @@
 // macOS: no parent-death signal, no subreaper, no /proc. Workers of a SIGKILLed daemon are
-// cleaned up by orphan cleanup at the next start instead.
+// killed by its watchdog (watchdog.h), which needs nothing from this file; orphan cleanup at
+// the next start is not implemented here yet (orphans_darwin.cc).
 #include <signal.h>
 #include <unistd.h>
 
