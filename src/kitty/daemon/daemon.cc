@@ -19,10 +19,18 @@
 #include "kitty/process/port_probe.h"
 #include "kitty/process/posix_spawner.h"
 #include "kitty/process/state_file.h"
+#include "kitty/process/watchdog.h"
 
 namespace kitty {
 
 int RunDaemon(const Config& config, const DaemonOptions& opts) {
+  // First, while kittyd has no thread and few descriptors: kills our workers' groups when we
+  // die, however we die. The spawner registers every group with it.
+  auto watchdog = Watchdog::Start();
+  if (!watchdog) {
+    spdlog::error("{}", watchdog.error().message);
+    return 1;
+  }
   const ServerConfig& sc = config.server;
   std::error_code fs_ec;
   std::filesystem::create_directories(sc.logs_dir, fs_ec);
@@ -53,8 +61,9 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
   if (Status st = state.save(); !st) spdlog::warn("state file: {}", st.error().message);
 
   boost::asio::io_context io(1);
+  (*watchdog)->watch(io);
   AsioClock clock(io);
-  PosixSpawner spawner(io, token);
+  PosixSpawner spawner(io, token, watchdog->get());
   web::WorkerHttpClient worker_http(io);
   web::Gateway* gateway_ptr = nullptr;
 

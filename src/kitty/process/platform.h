@@ -22,6 +22,10 @@ bool ChildSetParentDeathSignal(pid_t expected_parent);
 /// (computed before fork) for when the OS offers nothing better than a loop.
 void ChildCloseFdsExcept(int keep, int max_fd);
 
+/// Child: names this process `name` (at most 15 characters) for ps and top (Linux
+/// PR_SET_NAME). No-op where the OS offers no such call: there it shows kittyd's name.
+void ChildSetProcessName(const char* name);
+
 /// Makes this process adopt orphaned descendants instead of init (Linux
 /// PR_SET_CHILD_SUBREAPER), so a worker's grandchildren are reaped by kittyd. No-op elsewhere.
 Status SetChildSubreaper(bool on);

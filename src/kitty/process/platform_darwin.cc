@@ -1,5 +1,6 @@
 // macOS: no parent-death signal, no subreaper, no /proc. Workers of a SIGKILLed daemon are
-// cleaned up by orphan cleanup at the next start instead.
+// killed by its watchdog (watchdog.h), which needs nothing from this file; orphan cleanup at
+// the next start is not implemented here yet (orphans_darwin.cc).
 #include <signal.h>
 #include <unistd.h>
 
@@ -10,6 +11,9 @@
 namespace kitty::platform {
 
 bool ChildSetParentDeathSignal(pid_t expected_parent) { return getppid() == expected_parent; }
+
+// pthread_setname_np names only the calling thread, and ps shows argv anyway.
+void ChildSetProcessName(const char*) {}
 
 void ChildCloseFdsExcept(int keep, int max_fd) {
   for (int fd = 3; fd < max_fd; ++fd)

@@ -22,6 +22,8 @@ bool ChildSetParentDeathSignal(pid_t expected_parent) {
   return getppid() == expected_parent;
 }
 
+void ChildSetProcessName(const char* name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
+
 namespace {
 struct LinuxDirent64 {
   uint64_t d_ino;

@@ -21,6 +21,7 @@
 #include <set>
 
 #include "kitty/process/platform.h"
+#include "kitty/process/watchdog.h"
 
 extern char** environ;
 
@@ -184,10 +185,12 @@ struct ChildState {
 };
 
 struct PosixSpawner::Core : std::enable_shared_from_this<Core> {
-  explicit Core(asio::io_context& io) : io(io), sigchld(io, SIGCHLD) {}
+  Core(asio::io_context& io, Watchdog* watchdog)
+      : io(io), sigchld(io, SIGCHLD), watchdog(watchdog) {}
 
   asio::io_context& io;
   asio::signal_set sigchld;
+  Watchdog* watchdog;  // may be null
   std::map<int, std::shared_ptr<ChildState>> running;  // leaders not yet reaped, by pid
   std::set<std::shared_ptr<ChildState>> live;          // not yet (reaped, drained, notified)
   bool closed = false;
@@ -218,6 +221,9 @@ struct PosixSpawner::Core : std::enable_shared_from_this<Core> {
       running.erase(it);
       child->reaped = true;
       child->status = DecodeWaitStatus(st);
+      // Most workers leave no one behind: tell the watchdog now, while the pgid can only just
+      // have become free, rather than at the Worker's next look at the group.
+      if (kill(-pid, 0) != 0 && errno == ESRCH) mark_group_gone(*child);
       if (child->eof) {
         // reap_now() may run inside Process::group_alive(): never call back re-entrantly.
         asio::post(io, [weak = weak_from_this(), child] {
@@ -232,6 +238,14 @@ struct PosixSpawner::Core : std::enable_shared_from_this<Core> {
         });
       }
     }
+  }
+
+  // Once the leader is reaped and no member is left, the pgid is free for any new process:
+  // we never signal it again, and the watchdog must forget it at once.
+  void mark_group_gone(ChildState& child) {
+    if (child.group_gone) return;
+    child.group_gone = true;
+    if (watchdog) watchdog->remove_group(child.pid);
   }
 
   void notify(std::shared_ptr<ChildState> child) {  // by value: erase() may drop the last ref
@@ -256,7 +270,7 @@ struct PosixSpawner::Core : std::enable_shared_from_this<Core> {
       if (!self || self->closed || ec || child->eof) return;
       self->reap_now();
       if (kill(-child->pid, 0) != 0 && errno == ESRCH) {
-        child->group_gone = true;
+        self->mark_group_gone(*child);
         self->drain_and_close(child);
       } else {
         self->poll_group(child);
@@ -354,8 +368,7 @@ class PosixProcess : public Process {
 
   void signal_group(int sig) override {
     if (child_->group_gone) return;
-    if (kill(-child_->pid, sig) != 0 && errno == ESRCH && child_->reaped)
-      child_->group_gone = true;
+    if (kill(-child_->pid, sig) != 0 && errno == ESRCH && child_->reaped) mark_group_gone();
   }
 
   bool group_alive() const override {
@@ -363,21 +376,29 @@ class PosixProcess : public Process {
     if (auto core = core_.lock(); core && !core->closed) core->reap_now();
     if (kill(-child_->pid, 0) == 0 || errno == EPERM) return true;
     // Only once the leader is reaped may its pid (hence the pgid) be reused by a stranger.
-    if (child_->reaped) child_->group_gone = true;
+    if (child_->reaped) mark_group_gone();
     return false;
   }
 
   bool exited() const override { return child_->reaped; }
 
  private:
+  void mark_group_gone() const {
+    if (auto core = core_.lock()) {
+      core->mark_group_gone(*child_);
+    } else {
+      child_->group_gone = true;  // the spawner, hence the watchdog it was given, may be gone
+    }
+  }
+
   std::shared_ptr<ChildState> child_;
   std::weak_ptr<PosixSpawner::Core> core_;
 };
 
 }  // namespace
 
-PosixSpawner::PosixSpawner(asio::io_context& io, std::string daemon_token)
-    : token_(std::move(daemon_token)), core_(std::make_shared<Core>(io)) {
+PosixSpawner::PosixSpawner(asio::io_context& io, std::string daemon_token, Watchdog* watchdog)
+    : token_(std::move(daemon_token)), core_(std::make_shared<Core>(io, watchdog)) {
   if (g_subreaper_users++ == 0) {
     // Without it grandchildren still die with their group; they are just reaped by init.
     (void)platform::SetChildSubreaper(true);
@@ -464,6 +485,23 @@ Result<std::unique_ptr<Process>> PosixSpawner::spawn(const SpawnSpec& spec,
   // Both sides call setpgid so that no signal_group() can miss the child (EACCES once it
   // has exec'd means the child already did it).
   setpgid(pid, pid);
+  // Registered before the child can exec, hence before anything in its group can fork: a
+  // kittyd killed from here on takes the whole group with it. (After spawn() returns would
+  // leave a window where a `sh -c` has already forked; on macOS, with no parent-death signal,
+  // one where the worker itself would survive.) Until we reap the child its pid cannot be
+  // reused, so the group registered is ours.
+  if (core_->watchdog) {
+    if (Status st = core_->watchdog->add_group(pid); !st) {
+      kill(-pid, SIGKILL);
+      kill(pid, SIGKILL);
+      int st_ignored;
+      while (waitpid(pid, &st_ignored, 0) < 0 && errno == EINTR) {
+      }
+      close_all();
+      return MakeError("cannot start '" + spec.argv[0] + "': " + st.error().message,
+                       ErrorCode::kWorkerStartFailed);
+    }
+  }
   CloseFd(out[1]);
   CloseFd(errp[1]);
   CloseFd(devnull);
@@ -473,6 +511,9 @@ Result<std::unique_ptr<Process>> PosixSpawner::spawn(const SpawnSpec& spec,
   while (n < 0 && errno == EINTR);
   CloseFd(errp[0]);
   if (n == static_cast<ssize_t>(sizeof failure)) {
+    // The child only _exit()s from here (it never exec'd, so nothing of its own runs): forget
+    // the group before reaping frees its pid.
+    if (core_->watchdog) core_->watchdog->remove_group(pid);
     int st;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }

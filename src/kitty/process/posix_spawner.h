@@ -25,6 +25,8 @@
 
 namespace kitty {
 
+class Watchdog;
+
 /// Name of the environment variable carrying the daemon instance's token into every worker,
 /// so orphan cleanup can tell the processes we started from a reused pid.
 inline constexpr const char* kDaemonTokenEnv = "KITTY_DAEMON_TOKEN";
@@ -33,8 +35,11 @@ class PosixSpawner : public Spawner {
  public:
   /// `daemon_token` is a random id of this daemon instance, exported to every worker as
   /// KITTY_DAEMON_TOKEN. Registers a SIGCHLD handler on `io` (and, on Linux, makes this
-  /// process a child subreaper while any PosixSpawner exists).
-  PosixSpawner(boost::asio::io_context& io, std::string daemon_token);
+  /// process a child subreaper while any PosixSpawner exists). With a `watchdog` (which must
+  /// outlive the spawner), every worker's group is registered with it from fork() until the
+  /// spawner sees the group gone, so the group dies with kittyd (watchdog.h).
+  PosixSpawner(boost::asio::io_context& io, std::string daemon_token,
+               Watchdog* watchdog = nullptr);
   /// Stops reading pipes and drops pending on_exit callbacks. Kills nothing.
   ~PosixSpawner() override;
   PosixSpawner(const PosixSpawner&) = delete;
