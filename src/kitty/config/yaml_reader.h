@@ -16,6 +16,12 @@
 
 namespace kitty {
 
+/// Stores a successful read (`Set(field, r.String(v, key))`); a failed one left its error.
+template <class T>
+void Set(T& field, std::optional<T> v) {
+  if (v) field = std::move(*v);
+}
+
 class YamlReader {
  public:
   YamlReader(std::string file, EnvLookup env) : file_(std::move(file)), env_(std::move(env)) {}
