@@ -3,14 +3,11 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdint>
-#include <cstring>
-#include <fstream>
 #include <functional>
 #include <map>
-#include <sstream>
 
+#include "kitty/config/config_file.h"
 #include "kitty/config/model_keys.h"
 #include "kitty/config/suggest.h"
 #include "kitty/config/value_parse.h"
@@ -386,16 +383,9 @@ Result<Config> LoadConfigString(std::string_view yaml, const std::string& name) 
 }
 
 Result<Config> LoadConfigFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    int err = errno;
-    return MakeError("cannot read config file '" + path + "': " + std::strerror(err),
-                     err == ENOENT ? "config_not_found" : "config_invalid");
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return MakeError("cannot read config file '" + path + "'", "config_invalid");
-  return LoadConfigString(text.str(), path);
+  auto text = ReadConfigFile(path);
+  if (!text.ok()) return text.error();
+  return LoadConfigString(text.value(), path);
 }
 
 }  // namespace kitty
