@@ -11,6 +11,7 @@
 #include "kitty/config/model_keys.h"
 #include "kitty/config/suggest.h"
 #include "kitty/config/value_parse.h"
+#include "kitty/config/yaml_document.h"
 #include "kitty/config/yaml_reader.h"
 
 namespace kitty {
@@ -78,16 +79,9 @@ class Loader {
 
 Result<Config> Loader::Load(std::string_view text) {
   config_.path = r_.file();
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(text));
-  } catch (const YAML::ParserException& e) {
-    r_.Error(e.mark.line + 1, "",
-             "YAML syntax error at column " + std::to_string(e.mark.column + 1) + ": " + e.msg);
-  } catch (const YAML::Exception& e) {
-    r_.Error(e.mark.line + 1, "", std::string("YAML error: ") + e.what());
-  }
-  if (r_.errors().empty()) {
+  std::optional<YAML::Node> parsed = ParseOneDocument(text, r_);
+  if (parsed) {
+    const YAML::Node& root = *parsed;
     if (!root.IsNull() && !root.IsMap()) {
       r_.Error(root, "", "expected a map with sections server, defaults, models; got " +
                              YamlReader::Describe(root));

@@ -368,13 +368,28 @@ TEST(ConfigLoaderTest, UnknownTopLevelSection) {
 }
 
 TEST(ConfigLoaderTest, YamlSyntaxErrorHasLine) {
-  auto errors = Errors("models:\n  a:\n    model_path: /a\n    port: [1, 2\n");
+  // Where the unclosed '[' opened (line 4), and where yaml-cpp stopped (the end of the file).
+  EXPECT_THAT(Errors("models:\n  a:\n    model_path: /a\n    port: [1, 2\n"),
+              ElementsAre("kitty.yaml:4: YAML syntax error: unclosed '[' opened here at column 11 (parsing "
+                          "stopped at line 5, column 1: end of sequence flow not found)"));
+  auto errors = Errors("models:\n  a: {model_path: /a\n  b: 1\n\tc: 2\n");
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_THAT(errors[0], HasSubstr("kitty.yaml:"));
-  EXPECT_THAT(errors[0], HasSubstr("YAML syntax error at column"));
-  auto errors2 = Errors("models:\n  a: {model_path: /a\n  b: 1\n\tc: 2\n");
-  ASSERT_EQ(errors2.size(), 1u);
-  EXPECT_THAT(errors2[0], HasSubstr("YAML syntax error"));
+  EXPECT_THAT(errors[0], HasSubstr("kitty.yaml:2: YAML syntax error: unclosed '{' opened here at column 6"));
+  // Nothing open: only where it stopped.
+  EXPECT_THAT(Errors("models:\n  a: b: c\n"),
+              ElementsAre("kitty.yaml:2: YAML syntax error at column 7: illegal map value"));
+}
+
+TEST(ConfigLoaderTest, SecondDocumentAndRunawayQuoteAreRefused) {
+  // Both used to load silently: the second document was ignored, and the quote swallowed
+  // the rest of the file into model_path.
+  EXPECT_THAT(Errors("models:\n  a: {model_path: /a}\n---\nmodels:\n  b: {model_path: /b}\n"),
+              ElementsAre("kitty.yaml:3: a second YAML document starts here, but a config file holds one "
+                          "document (kittyd would ignore this one)"));
+  EXPECT_THAT(Errors("models:\n  a:\n    model_path: \"/a\n    threads: 4\n"),
+              ElementsAre("kitty.yaml:3: YAML syntax error: unclosed '\"' opened here at column 17 (the string "
+                          "runs to the end of the file)"));
+  EXPECT_EQ(Load("---\nmodels:\n  a: {model_path: /a}\n...\n").models.size(), 1u);
 }
 
 TEST(ConfigLoaderTest, EmptyOrAbsentModelsIsAllowed) {
