@@ -24,6 +24,21 @@ std::string UnknownKeyMessage(const std::string& key, const std::vector<std::str
   return near.empty() ? "unknown key" : "unknown key (did you mean '" + near + "'?)";
 }
 
+// Deadlines are whole-connection timers: a day is far past any sane value, and the bound keeps
+// a typo (an extra zero or five) from disabling the protection.
+constexpr double kMaxTimeoutSeconds = 86400;
+constexpr int64_t kMaxConnections = 1'000'000;
+constexpr int64_t kMaxIoThreads = 1024;
+
+std::optional<double> Timeout(YamlReader& r, const YAML::Node& v, const std::string& key) {
+  auto s = r.Seconds(v, key, /*positive=*/true);
+  if (s && *s > kMaxTimeoutSeconds) {
+    r.Error(v, key, "must be at most 86400 (a day), got " + v.Scalar());
+    return std::nullopt;
+  }
+  return s;
+}
+
 bool Contains(const std::vector<std::string_view>& v, std::string_view s) {
   for (auto x : v)
     if (x == s) return true;
@@ -63,6 +78,7 @@ class Loader {
 
  private:
   void LoadServer(const YAML::Node& n);
+  void SetListen(const HostPort& hp, std::string source);
   void LoadModelKeys(const YAML::Node& n, const std::string& path, ModelDraft& d);
   void LoadModels(const YAML::Node& n);
   void CheckModel(const ModelDraft& d);
@@ -73,47 +89,43 @@ class Loader {
   Config config_;
   ModelDraft defaults_;
   std::vector<ModelDraft> drafts_;
-  int server_port_line_ = 0;
-  bool server_port_set_ = false;
+  std::string server_port_source_;  // where kittyd's port was set ("server at kitty.yaml:2"); "" = default
 };
 
 Result<Config> Loader::Load(std::string_view text) {
   config_.path = r_.file();
-  std::optional<YAML::Node> parsed = ParseOneDocument(text, r_);
-  if (parsed) {
-    const YAML::Node& root = *parsed;
-    if (!root.IsNull() && !root.IsMap()) {
-      r_.Error(root, "", "expected a map with sections server, defaults, models; got " +
-                             YamlReader::Describe(root));
-    } else if (root.IsMap()) {
-      YAML::Node server, defaults, models;
-      ForEachEntry(r_, root, "", [&](const YAML::Node& k, const YAML::Node& v, const std::string& name) {
-        if (name == "server") {
-          server = v;
-        } else if (name == "defaults") {
-          defaults = v;
-        } else if (name == "models") {
-          models = v;
-        } else {
-          std::string msg = "unknown section (valid: server, defaults, models)";
-          std::string near = NearestWord(name, kSections);
-          if (!near.empty()) msg += "; did you mean '" + near + "'?";
-          else if (Contains(ModelKeys(), name)) msg += "; model keys go under defaults: or models.<id>:";
-          r_.Error(k, name, msg);
-        }
-      });
-      // Defaults first: models inherit them wherever the sections appear in the file.
-      if (server.IsDefined() && !server.IsNull()) LoadServer(server);
-      if (defaults.IsDefined() && !defaults.IsNull()) {
-        if (!defaults.IsMap())
-          r_.Error(defaults, "defaults", "expected a map of model keys, got " + YamlReader::Describe(defaults));
-        else
-          LoadModelKeys(defaults, "defaults", defaults_);
+  YAML::Node server, defaults, models;
+  if (std::optional<YAML::Node> root = ParseOneDocument(text, r_); !root) {
+    // The error is recorded.
+  } else if (!root->IsNull() && !root->IsMap()) {
+    r_.Error(*root, "", "expected a map with sections server, defaults, models; got " + YamlReader::Describe(*root));
+  } else if (root->IsMap()) {
+    ForEachEntry(r_, *root, "", [&](const YAML::Node& k, const YAML::Node& v, const std::string& name) {
+      if (name == "server") {
+        server = v;
+      } else if (name == "defaults") {
+        defaults = v;
+      } else if (name == "models") {
+        models = v;
+      } else {
+        std::string msg = "unknown section (valid: server, defaults, models)";
+        std::string near = NearestWord(name, kSections);
+        if (!near.empty()) msg += "; did you mean '" + near + "'?";
+        else if (Contains(ModelKeys(), name)) msg += "; model keys go under defaults: or models.<id>:";
+        r_.Error(k, name, msg);
       }
-      if (models.IsDefined() && !models.IsNull()) LoadModels(models);
-      CheckCrossModel();
-    }
+    });
   }
+  if (server.IsDefined() && !server.IsNull()) LoadServer(server);
+  // Defaults first: models inherit them wherever the sections appear in the file.
+  if (defaults.IsDefined() && !defaults.IsNull()) {
+    if (!defaults.IsMap())
+      r_.Error(defaults, "defaults", "expected a map of model keys, got " + YamlReader::Describe(defaults));
+    else
+      LoadModelKeys(defaults, "defaults", defaults_);
+  }
+  if (models.IsDefined() && !models.IsNull()) LoadModels(models);
+  CheckCrossModel();
   ApplyDirDefaults();
   if (!r_.errors().empty()) {
     std::string joined;
@@ -138,14 +150,8 @@ void Loader::LoadServer(const YAML::Node& n) {
       auto str = r_.Scalar(v, key, "\"host:port\"");
       if (!str) return;
       auto hp = ParseListen(*str);
-      if (!hp.ok()) {
-        r_.Error(v, key, hp.error().message);
-        return;
-      }
-      s.host = hp->host;
-      s.port = hp->port;
-      server_port_set_ = true;
-      server_port_line_ = listen_line;
+      if (!hp.ok()) r_.Error(v, key, hp.error().message);
+      else SetListen(*hp, "server at " + r_.Where(listen_line));
     } else if (name == "host") {
       host_port_line = YamlReader::Line(k);
       Set(s.host, r_.String(v, key));
@@ -153,8 +159,7 @@ void Loader::LoadServer(const YAML::Node& n) {
       host_port_line = YamlReader::Line(k);
       if (auto p = r_.Int(v, key, 1, 65535)) {
         s.port = static_cast<int>(*p);
-        server_port_set_ = true;
-        server_port_line_ = host_port_line;
+        server_port_source_ = "server at " + r_.Where(host_port_line);
       }
     } else if (name == "api_keys") {
       Set(s.api_keys, r_.StringList(v, key));
@@ -192,6 +197,16 @@ void Loader::LoadServer(const YAML::Node& n) {
       Set(s.logs_dir, r_.Path(v, key));
     } else if (name == "state_dir") {
       Set(s.state_dir, r_.Path(v, key));
+    } else if (name == "header_timeout_seconds") {
+      Set(s.header_timeout_seconds, Timeout(r_, v, key));
+    } else if (name == "body_timeout_seconds") {
+      Set(s.body_timeout_seconds, Timeout(r_, v, key));
+    } else if (name == "keep_alive_seconds") {
+      Set(s.keep_alive_seconds, Timeout(r_, v, key));
+    } else if (name == "max_connections") {
+      if (auto n = r_.Int(v, key, 1, kMaxConnections)) s.max_connections = static_cast<int>(*n);
+    } else if (name == "io_threads") {
+      if (auto n = r_.Int(v, key, 0, kMaxIoThreads)) s.io_threads = static_cast<int>(*n);
     } else {
       std::string msg = UnknownKeyMessage(name, ServerKeys());
       if (msg == "unknown key" && Contains(ModelKeys(), name))
@@ -202,6 +217,13 @@ void Loader::LoadServer(const YAML::Node& n) {
   if (listen_line > 0 && host_port_line > 0)
     r_.Error(host_port_line, "server", "set either listen or host/port, not both (listen is at " +
                                            r_.Where(listen_line) + ")");
+}
+
+// Where server.listen's value lands, and where it came from for later errors.
+void Loader::SetListen(const HostPort& hp, std::string source) {
+  config_.server.host = hp.host;
+  config_.server.port = hp.port;
+  server_port_source_ = std::move(source);
 }
 
 void Loader::LoadModelKeys(const YAML::Node& n, const std::string& path, ModelDraft& d) {
@@ -299,8 +321,8 @@ void Loader::CheckCrossModel() {
     }
     if (d.m.port == config_.server.port)
       r_.Error(line, key,
-               "port " + std::to_string(d.m.port) + " is kittyd's own listen port" +
-                   (server_port_set_ ? " (server at " + r_.Where(server_port_line_) + ")" : " (the default)"));
+               "port " + std::to_string(d.m.port) + " is kittyd's own listen port (" +
+                   (server_port_source_.empty() ? "the default" : server_port_source_) + ")");
   }
   // Names the gateway routes: ids first, then aliases; each must pick one model.
   struct Owner {
@@ -352,8 +374,9 @@ void Loader::ApplyDirDefaults() {
 
 const std::vector<std::string_view>& ServerKeys() {
   static const std::vector<std::string_view> kNames = {
-      "listen",     "host",       "port",     "api_keys", "admin_keys", "max_body_bytes",
-      "log_bodies", "auto_ports", "logs_dir", "state_dir"};
+      "listen",     "host",       "port",     "api_keys",  "admin_keys", "max_body_bytes",
+      "log_bodies", "auto_ports", "logs_dir", "state_dir", "header_timeout_seconds",
+      "body_timeout_seconds",     "keep_alive_seconds",    "max_connections",   "io_threads"};
   return kNames;
 }
 

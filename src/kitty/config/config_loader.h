@@ -11,7 +11,9 @@
 //
 // Errors: all problems are collected, one per line, each "file:line: key.path: message", e.g.
 //   kitty.yaml:7: models.qwen_32b.treads: unknown key (did you mean 'threads'?)
-// and returned as one Error with code "config_invalid" (or "config_not_found").
+// and returned as one Error with code "config_invalid" (or "config_not_found"). A YAML syntax
+// error names the line where an unclosed bracket or quote opened as well as where parsing
+// stopped; a second YAML document in the file is an error (see yaml_document.h).
 #pragma once
 
 #include <string>
@@ -23,7 +25,8 @@
 
 namespace kitty {
 
-/// Reads and loads the file at `path`; errors name it as given.
+/// Reads and loads the file at `path` (a regular file of at most 4 MiB holding one YAML
+/// document, see config_file.h); errors name it as given.
 Result<Config> LoadConfigFile(const std::string& path);
 
 /// Loads YAML text; `name` is used in error messages and as Config::path.
