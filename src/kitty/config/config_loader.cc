@@ -72,13 +72,15 @@ void ForEachEntry(YamlReader& r, const YAML::Node& n, const std::string& path,
 
 class Loader {
  public:
-  Loader(std::string file, EnvLookup env) : r_(std::move(file), std::move(env)) {}
+  Loader(std::string file, EnvLookup env, ConfigOverrides overrides)
+      : r_(std::move(file), std::move(env)), overrides_(std::move(overrides)) {}
 
   Result<Config> Load(std::string_view text);
 
  private:
   void LoadServer(const YAML::Node& n);
   void SetListen(const HostPort& hp, std::string source);
+  void ApplyOverrides();
   void LoadModelKeys(const YAML::Node& n, const std::string& path, ModelDraft& d);
   void LoadModels(const YAML::Node& n);
   void CheckModel(const ModelDraft& d);
@@ -86,6 +88,7 @@ class Loader {
   void ApplyDirDefaults();
 
   YamlReader r_;
+  ConfigOverrides overrides_;
   Config config_;
   ModelDraft defaults_;
   std::vector<ModelDraft> drafts_;
@@ -96,7 +99,7 @@ Result<Config> Loader::Load(std::string_view text) {
   config_.path = r_.file();
   YAML::Node server, defaults, models;
   if (std::optional<YAML::Node> root = ParseOneDocument(text, r_); !root) {
-    // The error is recorded.
+    // The error is recorded; flags are still checked below, so every problem shows at once.
   } else if (!root->IsNull() && !root->IsMap()) {
     r_.Error(*root, "", "expected a map with sections server, defaults, models; got " + YamlReader::Describe(*root));
   } else if (root->IsMap()) {
@@ -117,6 +120,7 @@ Result<Config> Loader::Load(std::string_view text) {
     });
   }
   if (server.IsDefined() && !server.IsNull()) LoadServer(server);
+  ApplyOverrides();
   // Defaults first: models inherit them wherever the sections appear in the file.
   if (defaults.IsDefined() && !defaults.IsNull()) {
     if (!defaults.IsMap())
@@ -219,11 +223,19 @@ void Loader::LoadServer(const YAML::Node& n) {
                                            r_.Where(listen_line) + ")");
 }
 
-// Where server.listen's value lands, and where it came from for later errors.
+// server.listen's parser has one caller per source: the file's key and kittyd's --listen.
 void Loader::SetListen(const HostPort& hp, std::string source) {
   config_.server.host = hp.host;
   config_.server.port = hp.port;
   server_port_source_ = std::move(source);
+}
+
+void Loader::ApplyOverrides() {
+  if (!overrides_.listen.empty()) {
+    auto hp = ParseListen(overrides_.listen);
+    if (!hp.ok()) r_.ErrorAt("--listen", "", hp.error().message);
+    else SetListen(*hp, "--listen");
+  }
 }
 
 void Loader::LoadModelKeys(const YAML::Node& n, const std::string& path, ModelDraft& d) {
@@ -386,23 +398,24 @@ Result<std::string> DefaultStateDir(const EnvLookup& env) {
   return ExpandHome("~/.local/state/kitty", env);
 }
 
-Result<Config> LoadConfigString(std::string_view yaml, const std::string& name, const EnvLookup& env) {
+Result<Config> LoadConfigString(std::string_view yaml, const std::string& name, const EnvLookup& env,
+                                const ConfigOverrides& overrides) {
   try {
-    return Loader(name, env).Load(yaml);
+    return Loader(name, env, overrides).Load(yaml);
   } catch (const std::exception& e) {
     // yaml-cpp may throw from node access on malformed input; report, never let it escape.
     return MakeError(name + ": cannot load config: " + e.what(), "config_invalid");
   }
 }
 
-Result<Config> LoadConfigString(std::string_view yaml, const std::string& name) {
-  return LoadConfigString(yaml, name, ProcessEnv());
+Result<Config> LoadConfigString(std::string_view yaml, const std::string& name, const ConfigOverrides& overrides) {
+  return LoadConfigString(yaml, name, ProcessEnv(), overrides);
 }
 
-Result<Config> LoadConfigFile(const std::string& path) {
+Result<Config> LoadConfigFile(const std::string& path, const ConfigOverrides& overrides) {
   auto text = ReadConfigFile(path);
   if (!text.ok()) return text.error();
-  return LoadConfigString(text.value(), path);
+  return LoadConfigString(text.value(), path, overrides);
 }
 
 }  // namespace kitty

@@ -1,4 +1,4 @@
-// The `server:` section (config_loader.cc).
+// The `server:` section and kittyd's --listen override (config_loader.cc).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -147,6 +147,52 @@ TEST(ConfigServerTest, BodyTimeoutGrowsPerMiB) {
   // A declared length near 2^64 stays a finite, representable deadline.
   s.body_timeout_seconds = 86400;
   EXPECT_EQ(s.BodyTimeout(UINT64_MAX), 1e9);
+}
+
+TEST(ConfigServerTest, ListenOverrideReplacesTheFilesListen) {
+  ConfigOverrides flag{"0.0.0.0:9100"};
+  Config c = Load("server:\n  listen: 127.0.0.1:7700\n", kEnv, flag);
+  EXPECT_EQ(c.server.host, "0.0.0.0");
+  EXPECT_EQ(c.server.port, 9100);
+  Config hp = Load("server:\n  host: ::1\n  port: 7800\n", kEnv, ConfigOverrides{"[::1]:9101"});
+  EXPECT_EQ(hp.server.host, "::1");
+  EXPECT_EQ(hp.server.port, 9101);
+  Config none = Load("", kEnv, ConfigOverrides{});
+  EXPECT_EQ(none.server.port, 7700);
+  // The embedded default goes through the same path (kittyd without --config).
+  auto d = LoadConfigString("server: {listen: 127.0.0.1:7700}\n", "<embedded default>", ConfigOverrides{"h:1"});
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->server.host, "h");
+  EXPECT_EQ(d->server.port, 1);
+}
+
+TEST(ConfigServerTest, ListenOverrideHasServerListensChecks) {
+  // The same messages as server.listen's, naming the flag instead of file:line.
+  for (const char* bad : {"127.0.0.1", ":7700", "host:", "::1:7700", "[::1]7700", "h:x"})
+    EXPECT_THAT(Errors("", kEnv, ConfigOverrides{bad}),
+                ElementsAre(std::string("--listen: expected \"host:port\" (e.g. \"127.0.0.1:7700\" or "
+                                        "\"[::1]:7700\"), got \"") +
+                            bad + "\""))
+        << bad;
+  EXPECT_THAT(Errors("", kEnv, ConfigOverrides{"h:0"}),
+              ElementsAre("--listen: port 0 is outside 1..65535 in \"h:0\""));
+  EXPECT_THAT(Errors("server:\n  listen: 127.0.0.1\n", kEnv, ConfigOverrides{"h:70000"}),
+              ElementsAre("kitty.yaml:2: server.listen: expected \"host:port\" (e.g. \"127.0.0.1:7700\" or "
+                          "\"[::1]:7700\"), got \"127.0.0.1\"",
+                          "--listen: port 70000 is outside 1..65535 in \"h:70000\""));
+  // A model's fixed port against kittyd's own, where the flag put it.
+  EXPECT_THAT(Errors("models:\n  a: {model_path: /a, port: 7701}\n", kEnv, ConfigOverrides{"127.0.0.1:7701"}),
+              ElementsAre("kitty.yaml:2: models.a.port: port 7701 is kittyd's own listen port (--listen)"));
+  // ... and the flag moving kittyd off a model's port clears the clash.
+  Config moved = Load("server: {listen: 127.0.0.1:7701}\nmodels:\n  a: {model_path: /a, port: 7701}\n", kEnv,
+                      ConfigOverrides{"127.0.0.1:7702"});
+  EXPECT_EQ(moved.server.port, 7702);
+  // A YAML error in the file and a bad flag are both reported.
+  EXPECT_THAT(Errors("models: [\n", kEnv, ConfigOverrides{"nope"}),
+              ElementsAre("kitty.yaml:1: YAML syntax error: unclosed '[' opened here at column 9 (parsing stopped "
+                          "at line 2, column 1: end of sequence flow not found)",
+                          "--listen: expected \"host:port\" (e.g. \"127.0.0.1:7700\" or \"[::1]:7700\"), got "
+                          "\"nope\""));
 }
 
 }  // namespace

@@ -23,15 +23,16 @@ inline EnvLookup MapEnv(std::map<std::string, std::string> vars) {
 
 inline const EnvLookup kEnv = MapEnv({{"HOME", "/home/t"}});
 
-inline Config Load(std::string_view yaml, const EnvLookup& env = kEnv) {
-  auto c = LoadConfigString(yaml, "kitty.yaml", env);
+inline Config Load(std::string_view yaml, const EnvLookup& env = kEnv, const ConfigOverrides& overrides = {}) {
+  auto c = LoadConfigString(yaml, "kitty.yaml", env, overrides);
   EXPECT_TRUE(c.ok()) << c.error().message;
   return c.ok() ? std::move(c).value() : Config{};
 }
 
 /// The error lines of a config that must fail (each "kitty.yaml:line: key: message").
-inline std::vector<std::string> Errors(std::string_view yaml, const EnvLookup& env = kEnv) {
-  auto c = LoadConfigString(yaml, "kitty.yaml", env);
+inline std::vector<std::string> Errors(std::string_view yaml, const EnvLookup& env = kEnv,
+                                       const ConfigOverrides& overrides = {}) {
+  auto c = LoadConfigString(yaml, "kitty.yaml", env, overrides);
   EXPECT_FALSE(c.ok()) << "config loaded but should not have";
   if (c.ok()) return {};
   EXPECT_EQ(c.error().code, "config_invalid");

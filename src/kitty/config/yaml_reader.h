@@ -37,6 +37,8 @@ class YamlReader {
   std::string Where(int line) const;
 
   void Error(int line, const std::string& key, const std::string& message);
+  /// For a value from elsewhere than the file (a command-line flag): "where: key: message".
+  void ErrorAt(const std::string& where, const std::string& key, const std::string& message);
   /// At `at`'s line; for a null value (whose mark yaml-cpp puts on the next token's line) or
   /// one without a mark, at the context line (the key's).
   void Error(const YAML::Node& at, const std::string& key, const std::string& message) {
