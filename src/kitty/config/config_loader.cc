@@ -24,16 +24,19 @@ std::string UnknownKeyMessage(const std::string& key, const std::vector<std::str
   return near.empty() ? "unknown key" : "unknown key (did you mean '" + near + "'?)";
 }
 
-// Deadlines are whole-connection timers: a day is far past any sane value, and the bound keeps
-// a typo (an extra zero or five) from disabling the protection.
-constexpr double kMaxTimeoutSeconds = 86400;
+// Upper bounds of the server's connection keys. A day is far past any sane deadline for a
+// header, a MiB of body or an idle connection: a larger value is a typo (extra zeros) that
+// would quietly turn the protection off. The counts are far above what one machine's fds and
+// cores allow.
+constexpr int kMaxTimeoutSeconds = 86400;
 constexpr int64_t kMaxConnections = 1'000'000;
 constexpr int64_t kMaxIoThreads = 1024;
 
+// server.*_seconds: > 0 (0 would mean "no deadline", which these keys exist to prevent).
 std::optional<double> Timeout(YamlReader& r, const YAML::Node& v, const std::string& key) {
   auto s = r.Seconds(v, key, /*positive=*/true);
   if (s && *s > kMaxTimeoutSeconds) {
-    r.Error(v, key, "must be at most 86400 (a day), got " + v.Scalar());
+    r.Error(v, key, "must be at most " + std::to_string(kMaxTimeoutSeconds) + " (a day), got " + v.Scalar());
     return std::nullopt;
   }
   return s;
