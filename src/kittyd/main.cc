@@ -34,27 +34,15 @@ int main(int argc, char** argv) {
     std::cout << kitty::EmbeddedDefaultConfig();
     return 0;
   }
+  // --listen goes through server.listen's own parser and checks (a model on that port is an
+  // error too); its problems are reported with the file's.
+  const kitty::ConfigOverrides overrides{listen};
   auto config = config_path.empty() ? kitty::LoadConfigString(kitty::EmbeddedDefaultConfig(),
-                                                              kitty::kEmbeddedDefaultName)
-                                    : kitty::LoadConfigFile(config_path);
+                                                              kitty::kEmbeddedDefaultName, overrides)
+                                    : kitty::LoadConfigFile(config_path, overrides);
   if (!config) {
     std::cerr << "kittyd: invalid configuration:\n" << config.error().message << "\n";
     return 2;
-  }
-  if (!listen.empty()) {
-    const auto colon = listen.rfind(':');
-    int port = 0;
-    try {
-      port = colon == std::string::npos ? -1 : std::stoi(listen.substr(colon + 1));
-    } catch (const std::exception&) {
-      port = -1;
-    }
-    if (port < 0 || port > 65535) {
-      std::cerr << "kittyd: --listen: expected host:port, got '" << listen << "'\n";
-      return 2;
-    }
-    config->server.host = listen.substr(0, colon);
-    config->server.port = port;
   }
   if (check) {
     std::cout << "kittyd: " << config->path << ": OK (" << config->models.size() << " models)\n";

@@ -87,6 +87,18 @@ struct ServerConfig {
   PortRange auto_ports;
   std::string logs_dir;   // per-worker logs; default: $XDG_STATE_HOME/kitty/logs or ~/.local/state/kitty/logs
   std::string state_dir;  // daemon state file (orphan cleanup); default: alongside logs
+
+  // Slow or hostile clients must not hold connections for long (issue 8: 1,000 half-sent
+  // requests used to hold 1,000 fds for 300 s each).
+  double header_timeout_seconds = 10;  // for a request's whole header to arrive
+  double body_timeout_seconds = 10;    // for its body, per MiB of declared size: see BodyTimeout
+  double keep_alive_seconds = 300;     // an idle keep-alive connection is closed after this
+  int max_connections = 4096;          // concurrent client connections
+  int io_threads = 0;                  // the gateway's I/O threads; 0 = one per CPU core
+
+  /// Seconds allowed for a body of `bytes` (its declared length): body_timeout_seconds per
+  /// MiB, the MiB rounded up, at least one (an empty body gets one).
+  double BodyTimeout(uint64_t bytes) const;
 };
 
 struct Config {

@@ -3,203 +3,43 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdint>
-#include <cstring>
-#include <fstream>
 #include <functional>
 #include <map>
-#include <set>
-#include <sstream>
 
+#include "kitty/config/config_file.h"
+#include "kitty/config/model_keys.h"
 #include "kitty/config/suggest.h"
 #include "kitty/config/value_parse.h"
+#include "kitty/config/yaml_document.h"
 #include "kitty/config/yaml_reader.h"
 
 namespace kitty {
 namespace {
-
-// A model being built: the config plus where each key was set (for cross-model errors).
-struct ModelDraft {
-  ModelConfig m;
-  std::map<std::string, int> key_lines;  // key → line it was set on (model or defaults)
-  bool command_is_string = false;
-};
-
-using ModelKeyFn = std::function<void(YamlReader&, ModelDraft&, const YAML::Node&, const std::string&)>;
-
-struct ModelKey {
-  std::string_view name;
-  ModelKeyFn apply;
-};
-
-template <class T>
-void Set(T& field, std::optional<T> v) {
-  if (v) field = std::move(*v);
-}
-
-ModelKeyFn IntKey(std::optional<int> ModelConfig::*field, int64_t min) {
-  return [field, min](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
-    if (auto n = r.Int(v, key, min, INT32_MAX)) d.m.*field = static_cast<int>(*n);
-  };
-}
-ModelKeyFn StringKey(std::string ModelConfig::*field) {
-  return [field](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
-    Set(d.m.*field, r.String(v, key));
-  };
-}
-ModelKeyFn PathKey(std::string ModelConfig::*field) {
-  return [field](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
-    Set(d.m.*field, r.Path(v, key));
-  };
-}
-ModelKeyFn UrlPathKey(std::string ModelConfig::*field) {
-  return [field](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
-    auto s = r.String(v, key);
-    if (!s) return;
-    if (!s->empty() && (*s)[0] != '/') {
-      r.Error(v, key, "must start with '/', got \"" + *s + "\"");
-      return;
-    }
-    d.m.*field = *s;
-  };
-}
-ModelKeyFn BoolKey(bool ModelConfig::*field) {
-  return [field](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
-    Set(d.m.*field, r.Bool(v, key));
-  };
-}
-ModelKeyFn SecondsKey(double ModelConfig::*field, bool positive = false) {
-  return [field, positive](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
-    Set(d.m.*field, r.Seconds(v, key, positive));
-  };
-}
-
-std::optional<Backend> ParseBackend(std::string_view s) {
-  if (s == "llama_server" || s == "llama_worker" || s == "llama-server") return Backend::kLlamaServer;
-  if (s == "command") return Backend::kCommand;
-  if (s == "ollama") return Backend::kOllama;
-  return std::nullopt;
-}
-
-const std::vector<ModelKey>& ModelKeyTable() {
-  static const std::vector<ModelKey> kKeys = {
-      {"backend",
-       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
-         auto s = r.Scalar(v, key, "a backend name");
-         if (!s) return;
-         if (auto b = ParseBackend(*s)) {
-           d.m.backend = *b;
-           return;
-         }
-         std::string msg = "unknown backend '" + *s + "' (valid: llama_server, llama_worker, command, ollama)";
-         std::string near = NearestWord(*s, {"llama_server", "llama_worker", "command", "ollama"});
-         if (!near.empty()) msg += "; did you mean '" + near + "'?";
-         r.Error(v, key, msg);
-       }},
-      {"model_path", PathKey(&ModelConfig::model_path)},
-      {"host",
-       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
-         auto s = r.String(v, key);
-         if (s && s->empty()) r.Error(v, key, "must not be empty");
-         else Set(d.m.host, std::move(s));
-       }},
-      {"port",
-       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
-         auto s = r.Scalar(v, key, "an integer or \"auto\"");
-         if (!s) return;
-         if (*s == "auto") {
-           d.m.port = 0;
-           return;
-         }
-         auto n = ParseInteger(*s);
-         if (!n.ok()) {
-           r.Error(v, key, "expected an integer or \"auto\", got \"" + *s + "\"");
-         } else if (*n < 1 || *n > 65535) {
-           r.Error(v, key, "port " + std::to_string(*n) + " is outside 1..65535 (use \"auto\" for a free port)");
-         } else {
-           d.m.port = static_cast<int>(*n);
-         }
-       }},
-      // -1 is llama-server's "auto" for threads.
-      {"threads", IntKey(&ModelConfig::threads, -1)},
-      {"ngl", IntKey(&ModelConfig::ngl, -1)},
-      {"ctx", IntKey(&ModelConfig::ctx, 0)},
-      {"batch", IntKey(&ModelConfig::batch, 1)},
-      {"ubatch", IntKey(&ModelConfig::ubatch, 1)},
-      {"parallel", IntKey(&ModelConfig::parallel, 1)},
-      {"flash_attn",
-       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
-         auto s = r.Scalar(v, key, "true, false, \"on\", \"off\" or \"auto\"");
-         if (!s) return;
-         if (*s == "auto") {
-           d.m.flash_attn.reset();
-           return;
-         }
-         auto b = ParseBool(*s);
-         if (!b.ok())
-           r.Error(v, key, "expected true, false, \"on\", \"off\" or \"auto\", got \"" + *s + "\"");
-         else
-           d.m.flash_attn = *b;
-       }},
-      {"jinja", BoolKey(&ModelConfig::jinja)},
-      {"mmproj", PathKey(&ModelConfig::mmproj)},
-      {"alias", StringKey(&ModelConfig::alias)},
-      {"aliases",
-       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
-         Set(d.m.aliases, r.StringList(v, key));
-       }},
-      {"extra_args",
-       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
-         Set(d.m.extra_args, r.StringList(v, key));
-       }},
-      {"env",
-       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
-         // Merged over the defaults' env: a model adds or overrides variables.
-         if (auto env = r.StringMap(v, key))
-           for (auto& [k, val] : *env) d.m.env[k] = val;
-       }},
-      {"cwd", PathKey(&ModelConfig::cwd)},
-      {"command",
-       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
-         if (v.IsScalar()) {
-           if (auto s = r.String(v, key)) {
-             d.m.command = {*s};
-             d.command_is_string = true;
-           }
-           return;
-         }
-         d.command_is_string = false;
-         Set(d.m.command, r.StringList(v, key));
-       }},
-      {"shell", BoolKey(&ModelConfig::shell)},
-      {"health_path", UrlPathKey(&ModelConfig::health_path)},
-      {"shutdown_path", UrlPathKey(&ModelConfig::shutdown_path)},
-      {"idle_shutdown_seconds", SecondsKey(&ModelConfig::idle_shutdown_seconds)},
-      {"stop_timeout_seconds", SecondsKey(&ModelConfig::stop_timeout_seconds)},
-      {"start_timeout_seconds", SecondsKey(&ModelConfig::start_timeout_seconds, /*positive=*/true)},
-      {"preload", BoolKey(&ModelConfig::preload)},
-      {"llama_server_bin", PathKey(&ModelConfig::llama_server_bin)},
-      {"ollama_model", StringKey(&ModelConfig::ollama_model)},
-      {"ollama_url",
-       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
-         auto s = r.String(v, key);
-         if (!s) return;
-         if (s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0) {
-           r.Error(v, key, "expected an http:// or https:// URL, got \"" + *s + "\"");
-           return;
-         }
-         d.m.ollama_url = *s;
-       }},
-  };
-  return kKeys;
-}
 
 const std::vector<std::string_view> kSections = {"server", "defaults", "models"};
 
 std::string UnknownKeyMessage(const std::string& key, const std::vector<std::string_view>& valid) {
   std::string near = NearestWord(key, valid);
   return near.empty() ? "unknown key" : "unknown key (did you mean '" + near + "'?)";
+}
+
+// Upper bounds of the server's connection keys. A day is far past any sane deadline for a
+// header, a MiB of body or an idle connection: a larger value is a typo (extra zeros) that
+// would quietly turn the protection off. The counts are far above what one machine's fds and
+// cores allow.
+constexpr int kMaxTimeoutSeconds = 86400;
+constexpr int64_t kMaxConnections = 1'000'000;
+constexpr int64_t kMaxIoThreads = 1024;
+
+// server.*_seconds: > 0 (0 would mean "no deadline", which these keys exist to prevent).
+std::optional<double> Timeout(YamlReader& r, const YAML::Node& v, const std::string& key) {
+  auto s = r.Seconds(v, key, /*positive=*/true);
+  if (s && *s > kMaxTimeoutSeconds) {
+    r.Error(v, key, "must be at most " + std::to_string(kMaxTimeoutSeconds) + " (a day), got " + v.Scalar());
+    return std::nullopt;
+  }
+  return s;
 }
 
 bool Contains(const std::vector<std::string_view>& v, std::string_view s) {
@@ -235,12 +75,15 @@ void ForEachEntry(YamlReader& r, const YAML::Node& n, const std::string& path,
 
 class Loader {
  public:
-  Loader(std::string file, EnvLookup env) : r_(std::move(file), std::move(env)) {}
+  Loader(std::string file, EnvLookup env, ConfigOverrides overrides)
+      : r_(std::move(file), std::move(env)), overrides_(std::move(overrides)) {}
 
   Result<Config> Load(std::string_view text);
 
  private:
   void LoadServer(const YAML::Node& n);
+  void SetListen(const HostPort& hp, std::string source);
+  void ApplyOverrides();
   void LoadModelKeys(const YAML::Node& n, const std::string& path, ModelDraft& d);
   void LoadModels(const YAML::Node& n);
   void CheckModel(const ModelDraft& d);
@@ -248,57 +91,48 @@ class Loader {
   void ApplyDirDefaults();
 
   YamlReader r_;
+  ConfigOverrides overrides_;
   Config config_;
   ModelDraft defaults_;
   std::vector<ModelDraft> drafts_;
-  int server_port_line_ = 0;
-  bool server_port_set_ = false;
+  std::string server_port_source_;  // where kittyd's port was set ("server at kitty.yaml:2"); "" = default
 };
 
 Result<Config> Loader::Load(std::string_view text) {
   config_.path = r_.file();
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(text));
-  } catch (const YAML::ParserException& e) {
-    r_.Error(e.mark.line + 1, "",
-             "YAML syntax error at column " + std::to_string(e.mark.column + 1) + ": " + e.msg);
-  } catch (const YAML::Exception& e) {
-    r_.Error(e.mark.line + 1, "", std::string("YAML error: ") + e.what());
-  }
-  if (r_.errors().empty()) {
-    if (!root.IsNull() && !root.IsMap()) {
-      r_.Error(root, "", "expected a map with sections server, defaults, models; got " +
-                             YamlReader::Describe(root));
-    } else if (root.IsMap()) {
-      YAML::Node server, defaults, models;
-      ForEachEntry(r_, root, "", [&](const YAML::Node& k, const YAML::Node& v, const std::string& name) {
-        if (name == "server") {
-          server = v;
-        } else if (name == "defaults") {
-          defaults = v;
-        } else if (name == "models") {
-          models = v;
-        } else {
-          std::string msg = "unknown section (valid: server, defaults, models)";
-          std::string near = NearestWord(name, kSections);
-          if (!near.empty()) msg += "; did you mean '" + near + "'?";
-          else if (Contains(ModelKeys(), name)) msg += "; model keys go under defaults: or models.<id>:";
-          r_.Error(k, name, msg);
-        }
-      });
-      // Defaults first: models inherit them wherever the sections appear in the file.
-      if (server.IsDefined() && !server.IsNull()) LoadServer(server);
-      if (defaults.IsDefined() && !defaults.IsNull()) {
-        if (!defaults.IsMap())
-          r_.Error(defaults, "defaults", "expected a map of model keys, got " + YamlReader::Describe(defaults));
-        else
-          LoadModelKeys(defaults, "defaults", defaults_);
+  YAML::Node server, defaults, models;
+  if (std::optional<YAML::Node> root = ParseOneDocument(text, r_); !root) {
+    // The error is recorded; flags are still checked below, so every problem shows at once.
+  } else if (!root->IsNull() && !root->IsMap()) {
+    r_.Error(*root, "", "expected a map with sections server, defaults, models; got " + YamlReader::Describe(*root));
+  } else if (root->IsMap()) {
+    ForEachEntry(r_, *root, "", [&](const YAML::Node& k, const YAML::Node& v, const std::string& name) {
+      if (name == "server") {
+        server = v;
+      } else if (name == "defaults") {
+        defaults = v;
+      } else if (name == "models") {
+        models = v;
+      } else {
+        std::string msg = "unknown section (valid: server, defaults, models)";
+        std::string near = NearestWord(name, kSections);
+        if (!near.empty()) msg += "; did you mean '" + near + "'?";
+        else if (Contains(ModelKeys(), name)) msg += "; model keys go under defaults: or models.<id>:";
+        r_.Error(k, name, msg);
       }
-      if (models.IsDefined() && !models.IsNull()) LoadModels(models);
-      CheckCrossModel();
-    }
+    });
   }
+  if (server.IsDefined() && !server.IsNull()) LoadServer(server);
+  ApplyOverrides();
+  // Defaults first: models inherit them wherever the sections appear in the file.
+  if (defaults.IsDefined() && !defaults.IsNull()) {
+    if (!defaults.IsMap())
+      r_.Error(defaults, "defaults", "expected a map of model keys, got " + YamlReader::Describe(defaults));
+    else
+      LoadModelKeys(defaults, "defaults", defaults_);
+  }
+  if (models.IsDefined() && !models.IsNull()) LoadModels(models);
+  CheckCrossModel();
   ApplyDirDefaults();
   if (!r_.errors().empty()) {
     std::string joined;
@@ -323,14 +157,8 @@ void Loader::LoadServer(const YAML::Node& n) {
       auto str = r_.Scalar(v, key, "\"host:port\"");
       if (!str) return;
       auto hp = ParseListen(*str);
-      if (!hp.ok()) {
-        r_.Error(v, key, hp.error().message);
-        return;
-      }
-      s.host = hp->host;
-      s.port = hp->port;
-      server_port_set_ = true;
-      server_port_line_ = listen_line;
+      if (!hp.ok()) r_.Error(v, key, hp.error().message);
+      else SetListen(*hp, "server at " + r_.Where(listen_line));
     } else if (name == "host") {
       host_port_line = YamlReader::Line(k);
       Set(s.host, r_.String(v, key));
@@ -338,8 +166,7 @@ void Loader::LoadServer(const YAML::Node& n) {
       host_port_line = YamlReader::Line(k);
       if (auto p = r_.Int(v, key, 1, 65535)) {
         s.port = static_cast<int>(*p);
-        server_port_set_ = true;
-        server_port_line_ = host_port_line;
+        server_port_source_ = "server at " + r_.Where(host_port_line);
       }
     } else if (name == "api_keys") {
       Set(s.api_keys, r_.StringList(v, key));
@@ -377,6 +204,16 @@ void Loader::LoadServer(const YAML::Node& n) {
       Set(s.logs_dir, r_.Path(v, key));
     } else if (name == "state_dir") {
       Set(s.state_dir, r_.Path(v, key));
+    } else if (name == "header_timeout_seconds") {
+      Set(s.header_timeout_seconds, Timeout(r_, v, key));
+    } else if (name == "body_timeout_seconds") {
+      Set(s.body_timeout_seconds, Timeout(r_, v, key));
+    } else if (name == "keep_alive_seconds") {
+      Set(s.keep_alive_seconds, Timeout(r_, v, key));
+    } else if (name == "max_connections") {
+      if (auto n = r_.Int(v, key, 1, kMaxConnections)) s.max_connections = static_cast<int>(*n);
+    } else if (name == "io_threads") {
+      if (auto n = r_.Int(v, key, 0, kMaxIoThreads)) s.io_threads = static_cast<int>(*n);
     } else {
       std::string msg = UnknownKeyMessage(name, ServerKeys());
       if (msg == "unknown key" && Contains(ModelKeys(), name))
@@ -387,6 +224,21 @@ void Loader::LoadServer(const YAML::Node& n) {
   if (listen_line > 0 && host_port_line > 0)
     r_.Error(host_port_line, "server", "set either listen or host/port, not both (listen is at " +
                                            r_.Where(listen_line) + ")");
+}
+
+// server.listen's parser has one caller per source: the file's key and kittyd's --listen.
+void Loader::SetListen(const HostPort& hp, std::string source) {
+  config_.server.host = hp.host;
+  config_.server.port = hp.port;
+  server_port_source_ = std::move(source);
+}
+
+void Loader::ApplyOverrides() {
+  if (!overrides_.listen.empty()) {
+    auto hp = ParseListen(overrides_.listen);
+    if (!hp.ok()) r_.ErrorAt("--listen", "", hp.error().message);
+    else SetListen(*hp, "--listen");
+  }
 }
 
 void Loader::LoadModelKeys(const YAML::Node& n, const std::string& path, ModelDraft& d) {
@@ -484,8 +336,8 @@ void Loader::CheckCrossModel() {
     }
     if (d.m.port == config_.server.port)
       r_.Error(line, key,
-               "port " + std::to_string(d.m.port) + " is kittyd's own listen port" +
-                   (server_port_set_ ? " (server at " + r_.Where(server_port_line_) + ")" : " (the default)"));
+               "port " + std::to_string(d.m.port) + " is kittyd's own listen port (" +
+                   (server_port_source_.empty() ? "the default" : server_port_source_) + ")");
   }
   // Names the gateway routes: ids first, then aliases; each must pick one model.
   struct Owner {
@@ -535,19 +387,11 @@ void Loader::ApplyDirDefaults() {
 
 }  // namespace
 
-const std::vector<std::string_view>& ModelKeys() {
-  static const std::vector<std::string_view> kNames = [] {
-    std::vector<std::string_view> names;
-    for (const auto& k : ModelKeyTable()) names.push_back(k.name);
-    return names;
-  }();
-  return kNames;
-}
-
 const std::vector<std::string_view>& ServerKeys() {
   static const std::vector<std::string_view> kNames = {
-      "listen",     "host",       "port",     "api_keys", "admin_keys", "max_body_bytes",
-      "log_bodies", "auto_ports", "logs_dir", "state_dir"};
+      "listen",     "host",       "port",     "api_keys",  "admin_keys", "max_body_bytes",
+      "log_bodies", "auto_ports", "logs_dir", "state_dir", "header_timeout_seconds",
+      "body_timeout_seconds",     "keep_alive_seconds",    "max_connections",   "io_threads"};
   return kNames;
 }
 
@@ -557,30 +401,24 @@ Result<std::string> DefaultStateDir(const EnvLookup& env) {
   return ExpandHome("~/.local/state/kitty", env);
 }
 
-Result<Config> LoadConfigString(std::string_view yaml, const std::string& name, const EnvLookup& env) {
+Result<Config> LoadConfigString(std::string_view yaml, const std::string& name, const EnvLookup& env,
+                                const ConfigOverrides& overrides) {
   try {
-    return Loader(name, env).Load(yaml);
+    return Loader(name, env, overrides).Load(yaml);
   } catch (const std::exception& e) {
     // yaml-cpp may throw from node access on malformed input; report, never let it escape.
     return MakeError(name + ": cannot load config: " + e.what(), ErrorCode::kConfigInvalid);
   }
 }
 
-Result<Config> LoadConfigString(std::string_view yaml, const std::string& name) {
-  return LoadConfigString(yaml, name, ProcessEnv());
+Result<Config> LoadConfigString(std::string_view yaml, const std::string& name, const ConfigOverrides& overrides) {
+  return LoadConfigString(yaml, name, ProcessEnv(), overrides);
 }
 
-Result<Config> LoadConfigFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    int err = errno;
-    return MakeError("cannot read config file '" + path + "': " + std::strerror(err),
-                     err == ENOENT ? ErrorCode::kFileNotFound : ErrorCode::kConfigInvalid);
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return MakeError("cannot read config file '" + path + "'", ErrorCode::kConfigInvalid);
-  return LoadConfigString(text.str(), path);
+Result<Config> LoadConfigFile(const std::string& path, const ConfigOverrides& overrides) {
+  auto text = ReadConfigFile(path);
+  if (!text.ok()) return text.error();
+  return LoadConfigString(text.value(), path, overrides);
 }
 
 }  // namespace kitty

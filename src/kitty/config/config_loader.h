@@ -11,7 +11,9 @@
 //
 // Errors: all problems are collected, one per line, each "file:line: key.path: message", e.g.
 //   kitty.yaml:7: models.qwen_32b.treads: unknown key (did you mean 'threads'?)
-// and returned as one Error with code kConfigInvalid.
+// and returned as one Error with code kConfigInvalid (kFileNotFound when the file is missing). A YAML syntax
+// error names the line where an unclosed bracket or quote opened as well as where parsing
+// stopped; a second YAML document in the file is an error (see yaml_document.h).
 #pragma once
 
 #include <string>
@@ -23,14 +25,24 @@
 
 namespace kitty {
 
-/// Reads and loads the file at `path`; errors name it as given.
-Result<Config> LoadConfigFile(const std::string& path);
+/// Command-line settings that replace the file's. Each goes through the parser and checks of
+/// the key it replaces (and the checks across keys, e.g. a model's fixed port against kittyd's
+/// own); its errors name the flag: "--listen: expected \"host:port\" ...".
+struct ConfigOverrides {
+  std::string listen;  // kittyd --listen HOST:PORT, for server.listen; empty: none
+};
+
+/// Reads and loads the file at `path` (a regular file of at most 4 MiB holding one YAML
+/// document, see config_file.h); errors name it as given.
+Result<Config> LoadConfigFile(const std::string& path, const ConfigOverrides& overrides = {});
 
 /// Loads YAML text; `name` is used in error messages and as Config::path.
-Result<Config> LoadConfigString(std::string_view yaml, const std::string& name);
+Result<Config> LoadConfigString(std::string_view yaml, const std::string& name,
+                                const ConfigOverrides& overrides = {});
 
 /// As above with an explicit environment (tests; ${VAR}, HOME, KITTY_STATE_DIR, XDG_STATE_HOME).
-Result<Config> LoadConfigString(std::string_view yaml, const std::string& name, const EnvLookup& env);
+Result<Config> LoadConfigString(std::string_view yaml, const std::string& name, const EnvLookup& env,
+                                const ConfigOverrides& overrides = {});
 
 /// Default server.state_dir: $KITTY_STATE_DIR, else $XDG_STATE_HOME/kitty, else
 /// ~/.local/state/kitty. The default logs_dir is "<state_dir>/logs".

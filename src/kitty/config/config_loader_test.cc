@@ -3,42 +3,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <map>
-#include <sstream>
+#include "kitty/config/config_test_util.h"
 
 namespace kitty {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-EnvLookup MapEnv(std::map<std::string, std::string> vars) {
-  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
-    auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
-}
-
-const EnvLookup kEnv = MapEnv({{"HOME", "/home/t"}});
-
-Config Load(std::string_view yaml, const EnvLookup& env = kEnv) {
-  auto c = LoadConfigString(yaml, "kitty.yaml", env);
-  EXPECT_TRUE(c.ok()) << c.error().message;
-  return c.ok() ? std::move(c).value() : Config{};
-}
-
-// The error lines of a config that must fail.
-std::vector<std::string> Errors(std::string_view yaml, const EnvLookup& env = kEnv) {
-  auto c = LoadConfigString(yaml, "kitty.yaml", env);
-  EXPECT_FALSE(c.ok()) << "config loaded but should not have";
-  if (c.ok()) return {};
-  EXPECT_EQ(c.error().code, ErrorCode::kConfigInvalid);
-  std::vector<std::string> lines;
-  std::istringstream in(c.error().message);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
+using config_test::Errors;
+using config_test::Load;
+using config_test::MapEnv;
 
 TEST(ConfigLoaderTest, SeedModelsYamlLoadsUnchanged) {
   auto c = LoadConfigFile(std::string(KITTY_SOURCE_DIR) + "/config/seed_models.yaml");
@@ -368,13 +342,28 @@ TEST(ConfigLoaderTest, UnknownTopLevelSection) {
 }
 
 TEST(ConfigLoaderTest, YamlSyntaxErrorHasLine) {
-  auto errors = Errors("models:\n  a:\n    model_path: /a\n    port: [1, 2\n");
+  // Where the unclosed '[' opened (line 4), and where yaml-cpp stopped (the end of the file).
+  EXPECT_THAT(Errors("models:\n  a:\n    model_path: /a\n    port: [1, 2\n"),
+              ElementsAre("kitty.yaml:4: YAML syntax error: unclosed '[' opened here at column 11 (parsing "
+                          "stopped at line 5, column 1: end of sequence flow not found)"));
+  auto errors = Errors("models:\n  a: {model_path: /a\n  b: 1\n\tc: 2\n");
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_THAT(errors[0], HasSubstr("kitty.yaml:"));
-  EXPECT_THAT(errors[0], HasSubstr("YAML syntax error at column"));
-  auto errors2 = Errors("models:\n  a: {model_path: /a\n  b: 1\n\tc: 2\n");
-  ASSERT_EQ(errors2.size(), 1u);
-  EXPECT_THAT(errors2[0], HasSubstr("YAML syntax error"));
+  EXPECT_THAT(errors[0], HasSubstr("kitty.yaml:2: YAML syntax error: unclosed '{' opened here at column 6"));
+  // Nothing open: only where it stopped.
+  EXPECT_THAT(Errors("models:\n  a: b: c\n"),
+              ElementsAre("kitty.yaml:2: YAML syntax error at column 7: illegal map value"));
+}
+
+TEST(ConfigLoaderTest, SecondDocumentAndRunawayQuoteAreRefused) {
+  // Both used to load silently: the second document was ignored, and the quote swallowed
+  // the rest of the file into model_path.
+  EXPECT_THAT(Errors("models:\n  a: {model_path: /a}\n---\nmodels:\n  b: {model_path: /b}\n"),
+              ElementsAre("kitty.yaml:3: a second YAML document starts here, but a config file holds one "
+                          "document (kittyd would ignore this one)"));
+  EXPECT_THAT(Errors("models:\n  a:\n    model_path: \"/a\n    threads: 4\n"),
+              ElementsAre("kitty.yaml:3: YAML syntax error: unclosed '\"' opened here at column 17 (the string "
+                          "runs to the end of the file)"));
+  EXPECT_EQ(Load("---\nmodels:\n  a: {model_path: /a}\n...\n").models.size(), 1u);
 }
 
 TEST(ConfigLoaderTest, EmptyOrAbsentModelsIsAllowed) {
@@ -461,59 +450,6 @@ TEST(ConfigLoaderTest, StateAndLogsDirDefaults) {
   EXPECT_EQ(c4.server.logs_dir, "/h/s/logs");
   Config c5 = Load("server: {logs_dir: /l}\n", MapEnv({{"HOME", "/h"}}));
   EXPECT_EQ(c5.server.logs_dir, "/l");
-}
-
-TEST(ConfigLoaderTest, ServerSection) {
-  Config c = Load(R"(
-server:
-  listen: 0.0.0.0:8080
-  api_keys: [a, b]
-  admin_keys: [root]
-  max_body_bytes: 64MiB
-  log_bodies: true
-  auto_ports: 42000-42010
-)");
-  EXPECT_EQ(c.server.host, "0.0.0.0");
-  EXPECT_EQ(c.server.port, 8080);
-  EXPECT_THAT(c.server.api_keys, ElementsAre("a", "b"));
-  EXPECT_THAT(c.server.admin_keys, ElementsAre("root"));
-  EXPECT_EQ(c.server.max_body_bytes, 64ull << 20);
-  EXPECT_TRUE(c.server.log_bodies);
-  EXPECT_EQ(c.server.auto_ports.first, 42000);
-  EXPECT_EQ(c.server.auto_ports.last, 42010);
-
-  Config d = Load("server:\n  host: ::1\n  port: 7800\n  max_body_bytes: 1000\n  auto_ports: [5000, 5001]\n");
-  EXPECT_EQ(d.server.host, "::1");
-  EXPECT_EQ(d.server.port, 7800);
-  EXPECT_EQ(d.server.max_body_bytes, 1000u);
-  EXPECT_EQ(d.server.auto_ports.first, 5000);
-  EXPECT_EQ(d.server.auto_ports.last, 5001);
-
-  Config e = Load("server:\n  listen: '[::1]:7701'\n");
-  EXPECT_EQ(e.server.host, "::1");
-  EXPECT_EQ(e.server.port, 7701);
-}
-
-TEST(ConfigLoaderTest, ServerErrors) {
-  EXPECT_THAT(Errors(R"(server:
-  listen: 127.0.0.1
-  max_body_bytes: lots
-  auto_ports: 42010-42000
-  port: 70000
-models:
-  a: {model_path: /a, port: 7701}
-)"),
-              ElementsAre("kitty.yaml:2: server.listen: expected \"host:port\" (e.g. \"127.0.0.1:7700\" or "
-                          "\"[::1]:7700\"), got \"127.0.0.1\"",
-                          "kitty.yaml:3: server.max_body_bytes: expected a byte size such as 1048576, \"32MiB\" or "
-                          "\"1GB\", got \"lots\"",
-                          "kitty.yaml:4: server.auto_ports: first port 42010 is above last port 42000",
-                          "kitty.yaml:5: server.port: must be in 1..65535, got 70000",
-                          "kitty.yaml:5: server: set either listen or host/port, not both (listen is at "
-                          "kitty.yaml:2)"));
-  EXPECT_THAT(Errors("server:\n  listen: 127.0.0.1:7701\nmodels:\n  a: {model_path: /a, port: 7701}\n"),
-              ElementsAre("kitty.yaml:4: models.a.port: port 7701 is kittyd's own listen port (server at "
-                          "kitty.yaml:2)"));
 }
 
 TEST(ConfigLoaderTest, BadModelIdsAndShapes) {

@@ -69,5 +69,12 @@ TEST(DefaultConfigTest, ExampleConfigLoads) {
   EXPECT_GE(c->models.size(), 3u);
 }
 
+TEST(DefaultConfigTest, ExampleConfigShowsEveryKey) {
+  // The README promises that config/example.yaml shows every key; a new key must be added there.
+  std::string text = ReadFile(std::string(KITTY_SOURCE_DIR) + "/config/example.yaml");
+  for (auto key : ServerKeys()) EXPECT_NE(text.find(" " + std::string(key) + ":"), std::string::npos) << key;
+  for (auto key : ModelKeys()) EXPECT_NE(text.find(" " + std::string(key) + ":"), std::string::npos) << key;
+}
+
 }  // namespace
 }  // namespace kitty

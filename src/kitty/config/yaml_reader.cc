@@ -19,7 +19,11 @@ std::string YamlReader::Where(const YAML::Node& n) const {
 }
 
 void YamlReader::Error(int line, const std::string& key, const std::string& message) {
-  errors_.push_back(Where(line) + ": " + (key.empty() ? "" : key + ": ") + message);
+  ErrorAt(Where(line), key, message);
+}
+
+void YamlReader::ErrorAt(const std::string& where, const std::string& key, const std::string& message) {
+  errors_.push_back(where + ": " + (key.empty() ? "" : key + ": ") + message);
 }
 
 std::string YamlReader::Describe(const YAML::Node& v) {

@@ -16,6 +16,12 @@
 
 namespace kitty {
 
+/// Stores a successful read (`Set(field, r.String(v, key))`); a failed one left its error.
+template <class T>
+void Set(T& field, std::optional<T> v) {
+  if (v) field = std::move(*v);
+}
+
 class YamlReader {
  public:
   YamlReader(std::string file, EnvLookup env) : file_(std::move(file)), env_(std::move(env)) {}
@@ -31,6 +37,8 @@ class YamlReader {
   std::string Where(int line) const;
 
   void Error(int line, const std::string& key, const std::string& message);
+  /// For a value from elsewhere than the file (a command-line flag): "where: key: message".
+  void ErrorAt(const std::string& where, const std::string& key, const std::string& message);
   /// At `at`'s line; for a null value (whose mark yaml-cpp puts on the next token's line) or
   /// one without a mark, at the context line (the key's).
   void Error(const YAML::Node& at, const std::string& key, const std::string& message) {

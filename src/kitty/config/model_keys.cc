@@ -1,0 +1,180 @@
+#include "kitty/config/model_keys.h"
+
+#include <cstdint>
+
+#include "kitty/config/config_loader.h"
+#include "kitty/config/suggest.h"
+#include "kitty/config/value_parse.h"
+
+namespace kitty {
+namespace {
+
+ModelKeyFn IntKey(std::optional<int> ModelConfig::*field, int64_t min) {
+  return [field, min](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+    if (auto n = r.Int(v, key, min, INT32_MAX)) d.m.*field = static_cast<int>(*n);
+  };
+}
+ModelKeyFn StringKey(std::string ModelConfig::*field) {
+  return [field](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+    Set(d.m.*field, r.String(v, key));
+  };
+}
+ModelKeyFn PathKey(std::string ModelConfig::*field) {
+  return [field](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+    Set(d.m.*field, r.Path(v, key));
+  };
+}
+ModelKeyFn UrlPathKey(std::string ModelConfig::*field) {
+  return [field](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+    auto s = r.String(v, key);
+    if (!s) return;
+    if (!s->empty() && (*s)[0] != '/') {
+      r.Error(v, key, "must start with '/', got \"" + *s + "\"");
+      return;
+    }
+    d.m.*field = *s;
+  };
+}
+ModelKeyFn BoolKey(bool ModelConfig::*field) {
+  return [field](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+    Set(d.m.*field, r.Bool(v, key));
+  };
+}
+ModelKeyFn SecondsKey(double ModelConfig::*field, bool positive = false) {
+  return [field, positive](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+    Set(d.m.*field, r.Seconds(v, key, positive));
+  };
+}
+
+std::optional<Backend> ParseBackend(std::string_view s) {
+  if (s == "llama_server" || s == "llama_worker" || s == "llama-server") return Backend::kLlamaServer;
+  if (s == "command") return Backend::kCommand;
+  if (s == "ollama") return Backend::kOllama;
+  return std::nullopt;
+}
+
+}  // namespace
+
+const std::vector<ModelKey>& ModelKeyTable() {
+  static const std::vector<ModelKey> kKeys = {
+      {"backend",
+       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+         auto s = r.Scalar(v, key, "a backend name");
+         if (!s) return;
+         if (auto b = ParseBackend(*s)) {
+           d.m.backend = *b;
+           return;
+         }
+         std::string msg = "unknown backend '" + *s + "' (valid: llama_server, llama_worker, command, ollama)";
+         std::string near = NearestWord(*s, {"llama_server", "llama_worker", "command", "ollama"});
+         if (!near.empty()) msg += "; did you mean '" + near + "'?";
+         r.Error(v, key, msg);
+       }},
+      {"model_path", PathKey(&ModelConfig::model_path)},
+      {"host",
+       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+         auto s = r.String(v, key);
+         if (s && s->empty()) r.Error(v, key, "must not be empty");
+         else Set(d.m.host, std::move(s));
+       }},
+      {"port",
+       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+         auto s = r.Scalar(v, key, "an integer or \"auto\"");
+         if (!s) return;
+         if (*s == "auto") {
+           d.m.port = 0;
+           return;
+         }
+         auto n = ParseInteger(*s);
+         if (!n.ok()) {
+           r.Error(v, key, "expected an integer or \"auto\", got \"" + *s + "\"");
+         } else if (*n < 1 || *n > 65535) {
+           r.Error(v, key, "port " + std::to_string(*n) + " is outside 1..65535 (use \"auto\" for a free port)");
+         } else {
+           d.m.port = static_cast<int>(*n);
+         }
+       }},
+      // -1 is llama-server's "auto" for threads.
+      {"threads", IntKey(&ModelConfig::threads, -1)},
+      {"ngl", IntKey(&ModelConfig::ngl, -1)},
+      {"ctx", IntKey(&ModelConfig::ctx, 0)},
+      {"batch", IntKey(&ModelConfig::batch, 1)},
+      {"ubatch", IntKey(&ModelConfig::ubatch, 1)},
+      {"parallel", IntKey(&ModelConfig::parallel, 1)},
+      {"flash_attn",
+       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+         auto s = r.Scalar(v, key, "true, false, \"on\", \"off\" or \"auto\"");
+         if (!s) return;
+         if (*s == "auto") {
+           d.m.flash_attn.reset();
+           return;
+         }
+         auto b = ParseBool(*s);
+         if (!b.ok())
+           r.Error(v, key, "expected true, false, \"on\", \"off\" or \"auto\", got \"" + *s + "\"");
+         else
+           d.m.flash_attn = *b;
+       }},
+      {"jinja", BoolKey(&ModelConfig::jinja)},
+      {"mmproj", PathKey(&ModelConfig::mmproj)},
+      {"alias", StringKey(&ModelConfig::alias)},
+      {"aliases",
+       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+         Set(d.m.aliases, r.StringList(v, key));
+       }},
+      {"extra_args",
+       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+         Set(d.m.extra_args, r.StringList(v, key));
+       }},
+      {"env",
+       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+         // Merged over the defaults' env: a model adds or overrides variables.
+         if (auto env = r.StringMap(v, key))
+           for (auto& [k, val] : *env) d.m.env[k] = val;
+       }},
+      {"cwd", PathKey(&ModelConfig::cwd)},
+      {"command",
+       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+         if (v.IsScalar()) {
+           if (auto s = r.String(v, key)) {
+             d.m.command = {*s};
+             d.command_is_string = true;
+           }
+           return;
+         }
+         d.command_is_string = false;
+         Set(d.m.command, r.StringList(v, key));
+       }},
+      {"shell", BoolKey(&ModelConfig::shell)},
+      {"health_path", UrlPathKey(&ModelConfig::health_path)},
+      {"shutdown_path", UrlPathKey(&ModelConfig::shutdown_path)},
+      {"idle_shutdown_seconds", SecondsKey(&ModelConfig::idle_shutdown_seconds)},
+      {"stop_timeout_seconds", SecondsKey(&ModelConfig::stop_timeout_seconds)},
+      {"start_timeout_seconds", SecondsKey(&ModelConfig::start_timeout_seconds, /*positive=*/true)},
+      {"preload", BoolKey(&ModelConfig::preload)},
+      {"llama_server_bin", PathKey(&ModelConfig::llama_server_bin)},
+      {"ollama_model", StringKey(&ModelConfig::ollama_model)},
+      {"ollama_url",
+       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+         auto s = r.String(v, key);
+         if (!s) return;
+         if (s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0) {
+           r.Error(v, key, "expected an http:// or https:// URL, got \"" + *s + "\"");
+           return;
+         }
+         d.m.ollama_url = *s;
+       }},
+  };
+  return kKeys;
+}
+
+const std::vector<std::string_view>& ModelKeys() {
+  static const std::vector<std::string_view> kNames = [] {
+    std::vector<std::string_view> names;
+    for (const auto& k : ModelKeyTable()) names.push_back(k.name);
+    return names;
+  }();
+  return kNames;
+}
+
+}  // namespace kitty
