@@ -161,7 +161,7 @@ def refused(kittyd, tmp_path, *args):
     for extra in (["--check"], []):
         argv = [str(kittyd), *extra, *map(str, args)]
         if "--listen" not in args:
-            argv += ["--listen", f"127.0.0.1:{free_tcp_port()}"]
+            argv += ["--listen", f"127.0.0.1:{free_port()}"]
         t0 = time.monotonic()
         p = subprocess.run(argv, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL, env=env)
         said = p.stdout + p.stderr
@@ -281,7 +281,7 @@ def test_bad_listen_flag_gets_server_listens_message(listen, message, kittyd_bin
 
 
 def test_listen_flag_on_a_models_port_is_refused(kittyd_bin, fake_bin, tmp_path):
-    port = free_tcp_port()
+    port = free_port()
     body = GOOD_MODEL + f"  fixed:\n    backend: command\n    command: [{{FAKE}}]\n    port: {port}\n"
     path, mark, text = write_config(tmp_path, body, fake_bin)
     line = line_of(text, f"port: {port}")

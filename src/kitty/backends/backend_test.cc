@@ -152,7 +152,7 @@ TEST_F(BackendTest, ModelFileChecks) {
   m.model_path = dir_ + "/missing.gguf";
   auto r = PlanLaunchWithEnv(m, 41000, Env());
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, ErrorCode::kLaunchInvalid);
+  EXPECT_EQ(r.error().code, ErrorCode::kModelFileInvalid);
   EXPECT_THAT(r.error().message, HasSubstr("'" + dir_ + "/missing.gguf' does not exist"));
 
   m.model_path = dir_ + "/not.gguf";

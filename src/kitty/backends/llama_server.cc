@@ -84,9 +84,11 @@ Result<std::string> FindLlamaServer(const ModelConfig& m) { return FindLlamaServ
 // Builds the llama_server plan; PlanLaunchWithEnv adds what every backend shares.
 Result<LaunchPlan> PlanLlamaServer(const ModelConfig& m, int port, const EnvLookup& env) {
   if (m.model_path.empty()) return LaunchInvalid("model '" + m.id + "' has no model_path");
-  if (Status st = CheckGgufFile(m.model_path); !st.ok()) return LaunchInvalid(st.error().message);
+  // A bad model file keeps its own code (model_file_invalid), not the generic launch_invalid.
+  if (Status st = CheckGgufFile(m.model_path); !st.ok()) return st.error();
   if (!m.mmproj.empty())
-    if (Status st = CheckGgufFile(m.mmproj); !st.ok()) return LaunchInvalid("mmproj: " + st.error().message);
+    if (Status st = CheckGgufFile(m.mmproj); !st.ok())
+      return MakeError("mmproj: " + st.error().message, st.error().code);
   auto bin = FindLlamaServerWithEnv(m, env);
   if (!bin.ok()) return bin.error();
   LaunchPlan plan;

@@ -10,7 +10,7 @@
 #include <fstream>
 
 #include "kitty/config/config_loader.h"
-#include "kitty/process/spawner_test_util.h"
+#include "kitty/testing/temp_dir.h"
 
 namespace kitty {
 namespace {

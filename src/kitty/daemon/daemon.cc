@@ -2,26 +2,56 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
+#include <sys/resource.h>
 
 #include <filesystem>
-#include <map>
 
 #include "kitty/base/asio_clock.h"
-#include "kitty/gguf/gguf.h"
-#include "kitty/http/gateway.h"
+#include "kitty/base/blocking_pool.h"
+#include "kitty/base/env.h"
+#include "kitty/base/file_system.h"
+#include "kitty/daemon/model_info_cache.h"
+#include "kitty/events/bus.h"
+#include "kitty/http/io_threads.h"
+#include "kitty/http/router.h"
 #include "kitty/http/server.h"
+#include "kitty/http/upstream_pool.h"
 #include "kitty/http/worker_http_client.h"
 #include "kitty/manager/manager.h"
-#include "kitty/memory/process_memory.h"
+#include "kitty/memory/memory_probe.h"
 #include "kitty/process/daemon_lock.h"
 #include "kitty/process/orphans.h"
-#include "kitty/process/port_probe.h"
+#include "kitty/process/port_allocator.h"
 #include "kitty/process/posix_spawner.h"
 #include "kitty/process/state_file.h"
 #include "kitty/process/watchdog.h"
 
 namespace kitty {
+namespace {
+
+// Descriptors kittyd keeps for itself beyond client connections: the listener, the control
+// loop, log pipes, state and lock files, upstream connections (one per busy client at most,
+// counted with the client), a margin.
+constexpr rlim_t kReservedFds = 256;
+
+// Raises the soft descriptor limit to the hard one (10,000 clients need 10,000 descriptors;
+// the usual soft default is 1,024) and returns the limit now in force.
+rlim_t RaiseFileLimit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit want = rl;
+    want.rlim_cur = rl.rlim_max;
+#ifdef __APPLE__
+    want.rlim_cur = std::min<rlim_t>(want.rlim_cur, OPEN_MAX);  // macOS refuses more
+#endif
+    if (setrlimit(RLIMIT_NOFILE, &want) == 0) rl = want;
+    else spdlog::warn("cannot raise the open-file limit from {}: {}", rl.rlim_cur, strerror(errno));
+  }
+  return rl.rlim_cur;
+}
+
+}  // namespace
 
 int RunDaemon(const Config& config, const DaemonOptions& opts) {
   // First, while kittyd has no thread and few descriptors: kills our workers' groups when we
@@ -39,7 +69,8 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
     return 1;
   }
 
-  // One daemon per state dir; then clean up what a crashed predecessor left running.
+  // One daemon per state dir; then clean up what a crashed predecessor left running. Only a
+  // live predecessor stops the start: anything else is logged, and we go on (issue 8).
   auto lock = AcquireDaemonLock(sc.state_dir);
   if (!lock) {
     spdlog::error("{}", lock.error().message);
@@ -47,112 +78,143 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
   }
   const std::string token = NewDaemonToken();
   const std::string state_path = sc.state_dir + "/kittyd.state";
-  auto cleanup = CleanupOrphans(state_path, token);
-  if (!cleanup) {
-    spdlog::error("orphan cleanup: {}", cleanup.error().message);
+  if (Status st = CleanUpAfterPredecessor(state_path, token, *MakeProcessTable()); !st) {
+    spdlog::error("{}", st.error().message);
     return 1;
   }
-  for (const auto& k : cleanup->killed)
-    spdlog::warn("killed worker left by a previous kittyd (pid {}): model '{}', pid {} ({})",
-                 cleanup->previous_pid, k.model_id, k.pid, k.command);
-  for (int pid : cleanup->survivors)
-    spdlog::error("process {} of a previous kittyd survived SIGKILL", pid);
-  StateFile state(state_path, token);
+  FileSystem& fs = RealFileSystem();
+  StateFile state(state_path, token, 0, fs);
   if (Status st = state.save(); !st) spdlog::warn("state file: {}", st.error().message);
 
-  boost::asio::io_context io(1);
-  (*watchdog)->watch(io);
-  AsioClock clock(io);
-  PosixSpawner spawner(io, token, watchdog->get());
-  web::WorkerHttpClient worker_http(io);
-  web::Gateway* gateway_ptr = nullptr;
+  const rlim_t fd_limit = RaiseFileLimit();
+  size_t max_connections = static_cast<size_t>(sc.max_connections);
+  if (fd_limit > kReservedFds && max_connections > (fd_limit - kReservedFds) / 2) {
+    // Each busy client may hold a second descriptor to its worker.
+    max_connections = std::max<size_t>(16, (fd_limit - kReservedFds) / 2);
+    spdlog::warn("server.max_connections {} lowered to {} (open-file limit {})", sc.max_connections,
+                 max_connections, fd_limit);
+  }
 
-  ManagerDeps md;
-  md.clock = &clock;
-  md.spawner = &spawner;
-  md.http = &worker_http;
-  md.logs_dir = sc.logs_dir;
-  md.auto_ports = sc.auto_ports;
-  md.check_port_free = CheckPortFree;
-  md.pick_free_port = PickFreePort;
-  md.on_spawned = [&state](const std::string& id, int pid) {
-    if (Status st = state.record_worker(id, pid); !st)
-      spdlog::warn("state file: {}", st.error().message);
-  };
-  md.on_gone = [&state, &gateway_ptr](const std::string&, int pid) {
-    if (Status st = state.forget_worker(pid); !st)
-      spdlog::warn("state file: {}", st.error().message);
-    if (gateway_ptr) gateway_ptr->pool().forget_pid(pid);
-  };
-  WorkerManager manager(config.models, md);
+  // The control loop: workers, timers, the spawner, health probes. Main thread.
+  boost::asio::io_context control(1);
+  BlockingPool blocking(2);
+  AsioClock clock(control);
+  (*watchdog)->watch(control);
+  PosixSpawner spawner(control, token, watchdog->get(), &blocking);
+  web::WorkerHttpClient worker_http(control);
+  OsPortAllocator ports;
+  OsMemoryProbe memory;
+  EventBus events;
+  Env env;
+  env.clock = &clock;
+  env.spawner = &spawner;
+  env.worker_http = &worker_http;
+  env.ports = &ports;
+  env.events = &events;
+  env.blocking = &blocking;
+  env.memory = &memory;
+  env.fs = &fs;
+  env.logs_dir = sc.logs_dir;
 
-  std::map<std::string, nlohmann::json> gguf_cache;
-  web::GatewayDeps gd;
-  gd.manager = &manager;
-  gd.clock = &clock;
-  gd.server = sc;
-  gd.version = opts.version;
-  gd.read_memory = ReadGroupMemory;
-  gd.model_info = [&gguf_cache](const ModelConfig& m) -> nlohmann::json {
-    if (m.model_path.empty()) return nullptr;
-    auto it = gguf_cache.find(m.model_path);
-    if (it != gguf_cache.end()) return it->second;
-    auto info = ReadGgufInfo(m.model_path);
-    nlohmann::json j = info ? ToJson(*info) : nlohmann::json{{"error", info.error().message}};
-    // Errors are not cached: the file may appear later.
-    if (info) gguf_cache[m.model_path] = j;
-    return j;
-  };
-  web::Gateway gateway(gd);
-  gateway_ptr = &gateway;
+  // The state file follows the workers; its writes (each an fsync) run in order on the pool.
+  auto state_strand = blocking.make_strand();
+  auto state_sub = events.subscribe([&state, &state_strand](const WorkerEvent& e) {
+    if (e.kind != EventKind::kSpawned && e.kind != EventKind::kGone) return;
+    boost::asio::post(state_strand, [&state, e] {
+      Status st = e.kind == EventKind::kSpawned ? state.record_worker(e.model_id, e.pid)
+                                                : state.forget_worker(e.pid);
+      if (!st) spdlog::warn("state file: {}", st.error().message);
+    });
+  });
+
+  WorkerManager manager(config.models, env, sc.auto_ports);
+  web::IoThreads io(sc.io_threads);
+  // Each I/O thread's upstream pool drops the connections of a worker that is gone.
+  auto pool_sub = events.subscribe([&io](const WorkerEvent& e) {
+    if (e.kind != EventKind::kGone) return;
+    for (int i = 0; i < io.size(); ++i)
+      boost::asio::post(io.context(i), [&ctx = io.context(i), pid = e.pid] {
+        boost::asio::use_service<web::UpstreamPool>(ctx).forget_pid(pid);
+      });
+  });
+
+  ModelInfoCache model_info(blocking);
+  model_info.prefetch(config.models);
+  web::RouteContext rc;
+  rc.manager = &manager;
+  rc.control = control.get_executor();
+  rc.blocking = &blocking;
+  rc.memory = &memory;
+  rc.clock = &clock;
+  rc.server = sc;
+  rc.version = opts.version;
+  rc.model_info = [&model_info](const ModelConfig& m) { return model_info.get(m); };
+  web::Router router(rc);
 
   web::ServerOptions so;
   so.host = sc.host;
   so.port = sc.port;
   so.max_body_bytes = sc.max_body_bytes;
-  web::HttpServer server(io, so, [&gateway](web::Exchange& ex) { return gateway.handle(ex); });
+  so.header_timeout = std::chrono::milliseconds(static_cast<int64_t>(sc.header_timeout_seconds * 1000));
+  so.body_timeout = [sc](uint64_t bytes) {
+    return std::chrono::milliseconds(static_cast<int64_t>(sc.BodyTimeout(bytes) * 1000));
+  };
+  so.keep_alive = std::chrono::milliseconds(static_cast<int64_t>(sc.keep_alive_seconds * 1000));
+  so.max_connections = max_connections;
+  web::HttpServer server(io, so, [&router](web::Exchange& ex) { return router.handle(ex); });
   if (Status st = server.listen(); !st) {
     spdlog::error("{}", st.error().message);
     return 1;
   }
   server.start();
-  spdlog::info("kittyd {} listening on http://{}:{} with {} model(s) from {}", opts.version,
-               sc.host, server.port(), config.models.size(), config.path);
+  io.start();
+  spdlog::info("kittyd {} listening on http://{}:{} with {} model(s) from {} ({} I/O threads)",
+               opts.version, sc.host, server.port(), config.models.size(), config.path, io.size());
   for (const auto& m : config.models)
     spdlog::info("  model '{}' ({}), idle shutdown {}", m.id, BackendName(m.backend),
                  m.idle_shutdown_seconds > 0
                      ? std::to_string(static_cast<long>(m.idle_shutdown_seconds)) + "s"
                      : std::string("never"));
 
-  // SIGTERM/SIGINT: stop accepting, stop every worker (SIGTERM to each group, SIGKILL at its
-  // stop deadline), then leave the loop. A second signal skips the wait for workers.
-  boost::asio::signal_set signals(io, SIGTERM, SIGINT);
+  // SIGTERM/SIGINT: stop accepting, stop every worker (requests in flight are cut; each group
+  // gets SIGTERM, then SIGKILL at its stop deadline), then leave. A second signal kills every
+  // group at once.
+  boost::asio::signal_set signals(control, SIGTERM, SIGINT);
   bool stopping = false;
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int sig) {
         if (ec) return;
         if (stopping) {
-          spdlog::warn("second signal: killing workers now");
-          for (const auto& w : manager.workers()) w->release(true, nullptr);
+          spdlog::warn("second signal: killing every worker now");
+          manager.kill_all(nullptr, ErrorCode::kShuttingDown);
           signals.async_wait(on_signal);
           return;
         }
         stopping = true;
         spdlog::info("signal {}: stopping every worker", sig);
-        gateway.set_shutting_down();
+        router.set_shutting_down();
         server.stop();
-        manager.release_all(/*force=*/true, [&] {
-          spdlog::info("all workers stopped; exiting");
-          signals.cancel();
-          io.stop();
-        });
+        manager.release_all(
+            /*force=*/true,
+            [&] {
+              spdlog::info("all workers stopped; exiting");
+              signals.cancel();
+              control.stop();
+            },
+            ErrorCode::kShuttingDown);
         signals.async_wait(on_signal);
       };
   signals.async_wait(on_signal);
 
   manager.preload();
-  io.run();
-  if (Status st = state.remove(); !st) spdlog::warn("state file: {}", st.error().message);
+  control.run();
+  io.stop();
+  io.join();
+  // The state file's queued writes land before it is removed.
+  boost::asio::post(state_strand, [&state] {
+    if (Status st = state.remove(); !st) spdlog::warn("state file: {}", st.error().message);
+  });
+  blocking.join();
   return 0;
 }
 

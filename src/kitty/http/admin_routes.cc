@@ -1,11 +1,11 @@
-// The admin routes of the Gateway (docs/API.md): status, ensure, release, logs, holds.
+#include "kitty/http/admin_routes.h"
+
 #include <spdlog/spdlog.h>
 
 #include <cmath>
 
-#include "kitty/http/async_worker.h"
-#include "kitty/http/errors.h"
-#include "kitty/http/gateway.h"
+#include "kitty/http/reply.h"
+#include "kitty/http/status_json.h"
 
 namespace kitty::web {
 namespace {
@@ -29,17 +29,33 @@ std::vector<std::string> SplitPath(std::string_view path) {
   return parts;
 }
 
+long Number(const std::map<std::string, std::string>& q, const char* key, long fallback) {
+  auto it = q.find(key);
+  if (it == q.end()) return fallback;
+  char* end = nullptr;
+  const long v = std::strtol(it->second.c_str(), &end, 10);
+  return (end && *end == 0 && v >= 0) ? v : fallback;
+}
+
 }  // namespace
 
-net::awaitable<void> Gateway::admin(Exchange& ex, std::string_view path) {
-  const auto split = SplitTarget(ex.req.target());
-  const auto& query = split.second;
-  const auto parts = SplitPath(path);  // "kitty", ...
+AdminRoutes::AdminRoutes(const RouteContext& ctx) : ctx_(ctx), started_(ctx.clock->now()) {}
+
+net::awaitable<void> AdminRoutes::health(Exchange& ex) {
+  Reply(ex, 200,
+        {{"status", *ctx_.shutting_down ? "shutting_down" : "ok"},
+         {"version", ctx_.version},
+         {"uptime_seconds", std::round(ToSeconds(ctx_.clock->now() - started_) * 10) / 10},
+         {"models", ctx_.manager->workers().size()}});
+  co_return;
+}
+
+net::awaitable<void> AdminRoutes::handle(Exchange& ex, const Target& t) {
+  const auto parts = SplitPath(t.path);  // "kitty", ...
   const auto method = ex.req.method();
-  auto not_allowed = [&]() {
-    reply_error(ex, MakeError(std::string(ex.req.method_string()) + " is not allowed on " +
-                                  std::string(path),
-                              ErrorCode::kMethodNotAllowed));
+  auto not_allowed = [&] {
+    ReplyError(ex, MakeError(std::string(ex.req.method_string()) + " is not allowed on " + t.path,
+                             ErrorCode::kMethodNotAllowed));
   };
 
   if (parts.size() == 3 && parts[1] == "system" && parts[2] == "workers") {
@@ -48,164 +64,197 @@ net::awaitable<void> Gateway::admin(Exchange& ex, std::string_view path) {
   }
   if (parts.size() == 3 && parts[1] == "workers" && parts[2] == "release-all") {
     if (method != http::verb::post) co_return not_allowed();
-    co_return co_await release_all(ex, IsTrue(query, "force"));
+    co_return co_await release_all(ex, IsTrue(t.params, "force"));
   }
-  if (parts.size() >= 3 && parts[1] == "workers") {
-    auto w = deps_.manager->find(parts[2]);
-    if (!w) {
-      nlohmann::json body_ = {{"available", deps_.manager->model_ids()}};
-      co_return reply_error(ex, deps_.manager->not_found(parts[2]), body_);
-    }
+  if (parts.size() >= 3 && parts.size() <= 4 && parts[1] == "workers") {
+    auto w = ctx_.manager->find(parts[2]);
+    if (!w) co_return ReplyModelNotFound(ex, *ctx_.manager, parts[2]);
     if (parts.size() == 3) {
       if (method != http::verb::get) co_return not_allowed();
-      co_return reply(ex, 200, worker_json(*w));
+      co_return co_await one_worker(ex, w);
     }
-    if (parts.size() == 4) {
-      const std::string& op = parts[3];
-      if (op == "logs") {
-        if (method != http::verb::get) co_return not_allowed();
-        co_return co_await logs(ex, *w, query);
-      }
+    const std::string& op = parts[3];
+    if (op == "logs") {
+      if (method != http::verb::get) co_return not_allowed();
+      co_return co_await logs(ex, w, t);
+    }
+    if (op == "ensure" || op == "release" || op == "hold") {
       if (method != http::verb::post) co_return not_allowed();
-      if (op == "ensure") co_return co_await ensure(ex, *w);
-      if (op == "release") co_return co_await release(ex, *w, IsTrue(query, "force"));
-      if (op == "hold") co_return co_await hold(ex, *w);
+      if (op == "ensure") co_return co_await ensure(ex, w);
+      if (op == "release") co_return co_await release(ex, w, IsTrue(t.params, "force"));
+      co_return co_await hold(ex, w);
     }
   }
-  if (parts.size() >= 3 && parts[1] == "holds") {
-    if (parts.size() == 3 && method == http::verb::delete_)
-      co_return co_await hold_op(ex, parts[2], /*renew=*/false);
-    if (parts.size() == 4 && parts[3] == "renew" && method == http::verb::post)
-      co_return co_await hold_op(ex, parts[2], /*renew=*/true);
+  if (parts.size() == 3 && parts[1] == "holds") {
+    if (method != http::verb::delete_) co_return not_allowed();
+    co_return co_await hold_op(ex, parts[2], /*renew=*/false);
   }
-  co_return reply_error(
-      ex, MakeError("no route for " + std::string(ex.req.method_string()) + " " + std::string(path),
-                    ErrorCode::kRouteNotFound));
+  if (parts.size() == 4 && parts[1] == "holds" && parts[3] == "renew") {
+    if (method != http::verb::post) co_return not_allowed();
+    co_return co_await hold_op(ex, parts[2], /*renew=*/true);
+  }
+  ReplyError(ex, MakeError("no route for " + std::string(ex.req.method_string()) + " " + t.path,
+                           ErrorCode::kRouteNotFound));
 }
 
-net::awaitable<void> Gateway::workers(Exchange& ex) {
+net::awaitable<nlohmann::json> AdminRoutes::worker_views(std::vector<std::shared_ptr<Worker>> ws) {
+  // Snapshots on the control loop; memory (a /proc scan per group) on the blocking pool.
+  auto snapshot = [ws] {
+    std::vector<WorkerInfo> v;
+    for (const auto& w : ws) v.push_back(w->info());
+    return v;
+  };
+  auto infos = co_await RunOn(ctx_.control, snapshot);
+  std::vector<int> pids;
+  for (const auto& i : infos) pids.push_back(i.pid);
+  auto read_memory = [pids, probe = ctx_.memory] {
+    std::vector<std::optional<GroupMemory>> v;
+    for (int pid : pids) {
+      std::optional<GroupMemory> m;
+      if (pid > 0 && probe)
+        if (auto r = probe->group(pid)) m = std::move(r.value());
+      v.push_back(std::move(m));
+    }
+    return v;
+  };
+  auto memory = co_await RunOn(ctx_.blocking->executor(), read_memory);
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& w : deps_.manager->workers()) list.push_back(worker_json(*w));
-  {
-    nlohmann::json body_ = {{"workers", list}};
-    reply(ex, 200, body_);
+  for (size_t i = 0; i < ws.size(); ++i) list.push_back(WorkerJson(infos[i], ws[i]->config(), memory[i]));
+  co_return list;
+}
+
+net::awaitable<void> AdminRoutes::workers(Exchange& ex) {
+  auto list = co_await worker_views(ctx_.manager->workers());
+  Reply(ex, 200, {{"workers", list}});
+}
+
+net::awaitable<void> AdminRoutes::one_worker(Exchange& ex, std::shared_ptr<Worker> w) {
+  // Named first: a braced list inside a co_await is the GCC 12 "array used as initializer" bug.
+  std::vector<std::shared_ptr<Worker>> one(1, w);
+  auto list = co_await worker_views(std::move(one));
+  Reply(ex, 200, list[0]);
+}
+
+void AdminRoutes::reply_start_error(Exchange& ex, const Error& e, const std::string& model_id,
+                                    std::vector<std::string> tail) {
+  if (e.code == ErrorCode::kWorkerStopping) return ReplyError(ex, e);
+  ReplyError(ex, e, {{"model_id", model_id}, {"log_tail", std::move(tail)}});
+}
+
+net::awaitable<void> AdminRoutes::ensure(Exchange& ex, std::shared_ptr<Worker> w) {
+  if (*ctx_.shutting_down)
+    co_return ReplyError(ex, MakeError("kittyd is shutting down", ErrorCode::kShuttingDown));
+  auto r = co_await EnsureReady(ctx_.control, w);
+  if (!r) {
+    auto log_tail = [w] { return w->log()->current_run(20); };
+    auto tail = co_await RunOn(ctx_.control, log_tail);
+    co_return reply_start_error(ex, r.error(), w->id(), std::move(tail));
   }
-  co_return;
+  co_await one_worker(ex, w);
 }
 
-net::awaitable<void> Gateway::ensure(Exchange& ex, Worker& w) {
-  if (shutting_down_)
-    co_return reply_error(ex, MakeError("kittyd is shutting down", ErrorCode::kShuttingDown));
-  auto r = co_await AsyncEnsure(w, net::use_awaitable);
-  if (!r) co_return reply_error(ex, r.error(), start_error_extra(w, r.error()));
-  reply(ex, 200, worker_json(w));
+net::awaitable<void> AdminRoutes::release(Exchange& ex, std::shared_ptr<Worker> w, bool force) {
+  spdlog::info("model '{}': release requested{}", w->id(), force ? " (force)" : "");
+  auto release_it = [w, force](std::function<void()> done) {
+    w->release(force, std::move(done));
+  };
+  co_await UntilDone(ctx_.control, release_it);
+  co_await one_worker(ex, w);
 }
 
-net::awaitable<void> Gateway::release(Exchange& ex, Worker& w, bool force) {
-  spdlog::info("model '{}': release requested{}", w.id(), force ? " (force)" : "");
-  co_await AsyncRelease(w, force, net::use_awaitable);
-  reply(ex, 200, worker_json(w));
-}
-
-net::awaitable<void> Gateway::release_all(Exchange& ex, bool force) {
+net::awaitable<void> AdminRoutes::release_all(Exchange& ex, bool force) {
   spdlog::info("release of every model requested{}", force ? " (force)" : "");
-  for (const auto& w : deps_.manager->workers()) {
-    // Start every stop at once; then wait for each.
-    w->release(force, nullptr);
-  }
-  for (const auto& w : deps_.manager->workers())
-    co_await AsyncRelease(*w, force, net::use_awaitable);
+  auto release_every = [m = ctx_.manager, force](std::function<void()> done) {
+    m->release_all(force, std::move(done));
+  };
+  co_await UntilDone(ctx_.control, release_every);
   co_await workers(ex);
 }
 
-net::awaitable<void> Gateway::logs(Exchange& ex, Worker& w,
-                                   const std::map<std::string, std::string>& q) {
-  auto log = w.log();
-  std::vector<std::string> lines;
-  auto number = [&](const char* key, long fallback) {
-    auto it = q.find(key);
-    if (it == q.end()) return fallback;
-    char* end = nullptr;
-    const long v = std::strtol(it->second.c_str(), &end, 10);
-    return (end && *end == 0 && v >= 0) ? v : fallback;
+net::awaitable<void> AdminRoutes::logs(Exchange& ex, std::shared_ptr<Worker> w, const Target& t) {
+  const auto& q = t.params;
+  const bool since = q.count("since") > 0;
+  const size_t from = static_cast<size_t>(Number(q, "since", 0));
+  const size_t tail = static_cast<size_t>(std::min(Number(q, "tail", 100), 100000L));
+  auto read_log = [w, since, from, tail] {
+    auto log = w->log();
+    return std::make_pair(since ? log->since(from) : log->last(tail), log->total());
   };
-  if (q.count("since")) {
-    lines = log->since(static_cast<size_t>(number("since", 0)));
-  } else {
-    lines = log->last(static_cast<size_t>(std::min(number("tail", 100), 100000L)));
-  }
-  {
-    nlohmann::json body_ = {{"model_id", w.id()}, {"lines", lines}, {"next", log->total()}};
-    reply(ex, 200, body_);
-  }
-  co_return;
+  auto got = co_await RunOn(ctx_.control, read_log);
+  Reply(ex, 200, {{"model_id", w->id()}, {"lines", got.first}, {"next", got.second}});
 }
 
-net::awaitable<void> Gateway::hold(Exchange& ex, Worker& w) {
+net::awaitable<void> AdminRoutes::hold(Exchange& ex, std::shared_ptr<Worker> w) {
   double lease = 30;
   std::string owner;
   if (!ex.req.body().empty()) {
     auto body = nlohmann::json::parse(ex.req.body(), nullptr, false);
     if (body.is_discarded() || !body.is_object())
-      co_return reply_error(ex, MakeError("hold body must be a JSON object", ErrorCode::kInvalidJson));
+      co_return ReplyError(ex, MakeError("hold body must be a JSON object", ErrorCode::kInvalidJson));
     if (body.contains("lease_seconds")) {
       if (!body["lease_seconds"].is_number() || body["lease_seconds"].get<double>() < 0.1 ||
           body["lease_seconds"].get<double>() > 86400)
-        co_return reply_error(
-            ex, MakeError("lease_seconds must be a number from 0.1 to 86400", ErrorCode::kInvalidRequest));
+        co_return ReplyError(ex, MakeError("lease_seconds must be a number from 0.1 to 86400",
+                                           ErrorCode::kInvalidRequest));
       lease = body["lease_seconds"].get<double>();
     }
     if (body.contains("owner") && body["owner"].is_string()) owner = body["owner"];
   }
-  if (shutting_down_)
-    co_return reply_error(ex, MakeError("kittyd is shutting down", ErrorCode::kShuttingDown));
+  if (*ctx_.shutting_down)
+    co_return ReplyError(ex, MakeError("kittyd is shutting down", ErrorCode::kShuttingDown));
   // Hold first, so the model cannot idle out between becoming ready and the hold.
-  const std::string id = w.add_hold(lease, owner);
-  auto r = co_await AsyncEnsure(w, net::use_awaitable);
+  auto take_hold = [w, lease, owner] { return w->add_hold(lease, owner); };
+  const std::string id = co_await RunOn(ctx_.control, take_hold);
+  auto r = co_await EnsureReady(ctx_.control, w);
   if (!r) {
-    w.drop_hold(id);
-    co_return reply_error(ex, r.error(), start_error_extra(w, r.error()));
+    auto drop_and_tail = [w, id] {
+      w->drop_hold(id);
+      return w->log()->current_run(20);
+    };
+    auto tail = co_await RunOn(ctx_.control, drop_and_tail);
+    co_return reply_start_error(ex, r.error(), w->id(), std::move(tail));
   }
-  if (!w.has_hold(id))
-    co_return reply_error(
-        ex, MakeError("model '" + w.id() + "' was released while the hold was being set up",
-                      ErrorCode::kWorkerStopping));
-  spdlog::info("model '{}': hold {} for {}s{}", w.id(), id, lease,
-               owner.empty() ? "" : " by " + owner);
-  {
-    nlohmann::json body_ = {{"hold_id", id},
-                            {"model_id", w.id()},
-                            {"lease_seconds", lease},
-                            {"expires_in_seconds", lease}};
-    reply(ex, 200, body_);
-  }
+  auto still_held = [w, id] { return w->has_hold(id); };
+  const bool held = co_await RunOn(ctx_.control, still_held);
+  if (!held)
+    co_return ReplyError(ex, MakeError("model '" + w->id() +
+                                           "' was released while the hold was being set up",
+                                       ErrorCode::kWorkerStopping));
+  spdlog::info("model '{}': hold {} for {}s{}", w->id(), id, lease, owner.empty() ? "" : " by " + owner);
+  Reply(ex, 200, {{"hold_id", id}, {"model_id", w->id()}, {"lease_seconds", lease},
+                  {"expires_in_seconds", lease}});
 }
 
-net::awaitable<void> Gateway::hold_op(Exchange& ex, const std::string& hold_id, bool renew) {
-  auto w = deps_.manager->find_hold(hold_id);
-  if (!w)
-    co_return reply_error(
-        ex,
-        MakeError("hold '" + hold_id + "' not found (expired, dropped, or the model was released)",
-                  ErrorCode::kHoldNotFound));
-  if (!renew) {
-    w->drop_hold(hold_id);
-    {
-      nlohmann::json body_ = {{"released", true}, {"hold_id", hold_id}, {"model_id", w->id()}};
-      co_return reply(ex, 200, body_);
+net::awaitable<void> AdminRoutes::hold_op(Exchange& ex, const std::string& hold_id, bool renew) {
+  struct Outcome {
+    std::string model_id;  // empty: no such hold
+    double lease = 0;
+  };
+  auto apply_op = [m = ctx_.manager, hold_id, renew] {
+    Outcome o;
+    auto w = m->find_hold(hold_id);
+    if (!w) return o;
+    o.model_id = w->id();
+    if (!renew) {
+      w->drop_hold(hold_id);
+      return o;
     }
+    w->renew_hold(hold_id);
+    for (const auto& h : w->info().holds)
+      if (h.id == hold_id) o.lease = h.expires_in_seconds;
+    return o;
+  };
+  auto out = co_await RunOn(ctx_.control, apply_op);
+  if (out.model_id.empty())
+    co_return ReplyError(ex, MakeError("hold '" + hold_id +
+                                           "' not found (expired, dropped, or the model was released)",
+                                       ErrorCode::kHoldNotFound));
+  if (!renew) {
+    Reply(ex, 200, {{"released", true}, {"hold_id", hold_id}, {"model_id", out.model_id}});
+    co_return;
   }
-  w->renew_hold(hold_id);
-  double lease = 0;
-  for (const auto& h : w->info().holds)
-    if (h.id == hold_id) lease = h.expires_in_seconds;
-  {
-    nlohmann::json body_ = {{"hold_id", hold_id},
-                            {"model_id", w->id()},
-                            {"lease_seconds", lease},
-                            {"expires_in_seconds", lease}};
-    reply(ex, 200, body_);
-  }
+  Reply(ex, 200, {{"hold_id", hold_id}, {"model_id", out.model_id}, {"lease_seconds", out.lease},
+                  {"expires_in_seconds", out.lease}});
 }
 
 }  // namespace kitty::web

@@ -3,28 +3,38 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <array>
+
+#include "kitty/http/chunked.h"
 #include "kitty/http/errors.h"
+#include "kitty/http/upstream_pool.h"
 
 namespace kitty::web {
 namespace {
 
-constexpr size_t kMaxIdlePerWorker = 64;
 constexpr auto kConnectTimeout = std::chrono::seconds(5);
-constexpr size_t kRelayBuffer = 64 * 1024;
+// Per stream; an SSE read touches only its first page, so an open stream costs little.
+constexpr size_t kRelayBuffer = 16 * 1024;
+// A worker's connection that breaks is usually the worker dying. Its death reaches us through
+// the control loop (reaped, then the lease cut) a moment after the socket's EOF: waiting that
+// long lets the client learn the real cause (reason worker_crashed), not just "closed".
+constexpr auto kCrashNoticeWait = std::chrono::milliseconds(250);
 
-// Shared between the proxy coroutine, the client watcher and the lease's cut handler.
+// Shared between the proxy coroutine, the client watcher and the lease's cut handler; all
+// run on the connection's I/O thread (the cut handler posts itself there).
 struct ProxyState {
-  beast::tcp_stream* upstream = nullptr;
+  tcp::socket* upstream = nullptr;
   bool done = false;
   bool client_gone = false;
   bool cut = false;
   Error cut_error;  // why the worker's lease was cut
+  net::steady_timer* cut_wait = nullptr;  // cancelled by the cut (see WaitForCut)
 
   void abort_upstream() {
     if (!upstream) return;
     boost::system::error_code ec;
-    upstream->socket().shutdown(tcp::socket::shutdown_both, ec);
-    upstream->socket().close(ec);
+    upstream->shutdown(tcp::socket::shutdown_both, ec);
+    upstream->close(ec);
   }
 };
 
@@ -60,64 +70,144 @@ net::awaitable<void> WatchClient(std::shared_ptr<ProxyState> st, tcp::socket& so
   // Otherwise the client sent its next request early (pipelining): leave it in the socket.
 }
 
-std::string SseErrorEvent(const Error& e) {
-  return "data: " + ErrorBody(e).dump() + "\n\n";
+// After the worker's connection broke: gives the lease's cut a moment to arrive.
+net::awaitable<void> WaitForCut(std::shared_ptr<ProxyState> st) {
+  if (st->cut || st->client_gone) co_return;
+  net::steady_timer t(co_await net::this_coro::executor, kCrashNoticeWait);
+  st->cut_wait = &t;
+  boost::system::error_code ec;
+  co_await t.async_wait(use_ec(ec));
+  st->cut_wait = nullptr;
 }
 
-}  // namespace
-
-std::unique_ptr<UpstreamPool::Stream> UpstreamPool::take(const Endpoint& ep) {
-  auto it = idle_.find(Key{ep.host, ep.port, ep.pid});
-  if (it == idle_.end() || it->second.empty()) return nullptr;
-  auto s = std::move(it->second.back());
-  it->second.pop_back();
-  return s;
-}
-
-void UpstreamPool::put(const Endpoint& ep, std::unique_ptr<Stream> s) {
-  auto& v = idle_[Key{ep.host, ep.port, ep.pid}];
-  if (v.size() < kMaxIdlePerWorker) v.push_back(std::move(s));
-}
-
-void UpstreamPool::forget_pid(int pid) {
-  for (auto it = idle_.begin(); it != idle_.end();) {
-    if (std::get<2>(it->first) == pid)
-      it = idle_.erase(it);
-    else
-      ++it;
-  }
-}
-
-size_t UpstreamPool::idle_count() const {
-  size_t n = 0;
-  for (const auto& [k, v] : idle_) n += v.size();
-  return n;
-}
-
-net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, UpstreamPool& pool,
-                                   const std::string& model_id) {
-  const Endpoint ep = lease.endpoint();
-  auto executor = co_await net::this_coro::executor;
-
-  http::request<http::string_body> up_req{ex.req.method(), ex.req.target(), 11};
-  for (const auto& f : ex.req.base()) {
+std::string RequestHead(const Request& req, const std::string& target, const Endpoint& ep) {
+  std::string head;
+  head.reserve(256 + req.base().target().size());
+  head.append(req.method_string()).append(" ").append(target).append(" HTTP/1.1\r\n");
+  for (const auto& f : req.base()) {
     const auto name = f.name();
     if (IsHopByHop(name) || name == http::field::host || name == http::field::authorization)
       continue;
-    up_req.base().insert(name, f.name_string(), f.value());
+    head.append(f.name_string()).append(": ").append(f.value()).append("\r\n");
   }
-  up_req.set(http::field::host, ep.host + ":" + std::to_string(ep.port));
-  up_req.keep_alive(true);
-  up_req.body() = std::move(ex.req.body());
-  up_req.prepare_payload();
+  head.append("Host: ").append(ep.host).append(":").append(std::to_string(ep.port)).append("\r\n");
+  head.append("Content-Length: ").append(std::to_string(req.body().size())).append("\r\n");
+  head.append("\r\n");
+  return head;
+}
+
+enum class Framing { kNone, kLength, kChunked, kClose };
+
+std::string ResponseHead(const http::response<http::empty_body>& up, unsigned version,
+                         Framing out, uint64_t length, bool keep_alive, bool is_head) {
+  std::string head;
+  head.reserve(512);
+  head.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  head.append(std::to_string(up.result_int())).append(" ");
+  const std::string_view reason = up.reason();
+  head.append(reason.empty() ? http::obsolete_reason(up.result()) : reason).append("\r\n");
+  for (const auto& f : up.base()) {
+    // A HEAD answer keeps the length it describes (there is no body to frame).
+    if (IsHopByHop(f.name()) && !(is_head && f.name() == http::field::content_length)) continue;
+    head.append(f.name_string()).append(": ").append(f.value()).append("\r\n");
+  }
+  if (out == Framing::kLength)
+    head.append("Content-Length: ").append(std::to_string(length)).append("\r\n");
+  if (out == Framing::kChunked) head.append("Transfer-Encoding: chunked\r\n");
+  if (version == 10 && keep_alive) head.append("Connection: keep-alive\r\n");
+  if (version != 10 && !keep_alive) head.append("Connection: close\r\n");
+  head.append("\r\n");
+  return head;
+}
+
+std::string ChunkHeader(size_t n) {
+  char buf[24];
+  const int len = snprintf(buf, sizeof buf, "%zx\r\n", n);
+  return std::string(buf, static_cast<size_t>(len));
+}
+
+std::string SseErrorEvent(const Error& e) { return "data: " + ErrorBody(e).dump() + "\n\n"; }
+
+// Everything the relay writes to the client in one gathered send: the response head (once),
+// then raw bytes (already framed), then body data (framed as one chunk when chunked), then the
+// last chunk. The views must stay valid until write() returns.
+class ClientWriter {
+ public:
+  ClientWriter(tcp::socket& sock, bool chunked) : sock_(sock), chunked_(chunked) {}
+
+  void head(std::string h) { head_ = std::move(h); }
+  void raw(std::string_view b) {
+    if (!b.empty()) raw_.push_back(b);
+  }
+  void data(std::string_view b) {
+    if (b.empty()) return;
+    data_.push_back(b);
+    data_size_ += b.size();
+    remember(b);
+  }
+  /// Data that goes out inside raw bytes: only remembered.
+  void saw_data(std::string_view b) { remember(b); }
+  void last_chunk() { last_ = true; }
+  /// The last two data bytes sent (to end a cut SSE stream on an event boundary).
+  const std::string& tail() const { return tail_; }
+
+  net::awaitable<boost::system::error_code> write() {
+    bufs_.clear();
+    if (!head_.empty()) bufs_.push_back(net::buffer(head_));
+    for (auto r : raw_) bufs_.push_back(net::buffer(r.data(), r.size()));
+    if (data_size_ > 0) {
+      if (chunked_) {
+        chunk_head_ = ChunkHeader(data_size_);
+        bufs_.push_back(net::buffer(chunk_head_));
+      }
+      for (auto d : data_) bufs_.push_back(net::buffer(d.data(), d.size()));
+      if (chunked_) bufs_.push_back(net::buffer("\r\n", 2));
+    }
+    if (last_) bufs_.push_back(net::buffer("0\r\n\r\n", 5));
+    boost::system::error_code ec;
+    if (!bufs_.empty()) co_await net::async_write(sock_, bufs_, use_ec(ec));
+    head_.clear();
+    raw_.clear();
+    data_.clear();
+    data_size_ = 0;
+    last_ = false;
+    co_return ec;
+  }
+
+ private:
+  void remember(std::string_view b) {
+    tail_.append(b.size() > 2 ? b.substr(b.size() - 2) : b);
+    if (tail_.size() > 2) tail_.erase(0, tail_.size() - 2);
+  }
+
+  tcp::socket& sock_;
+  const bool chunked_;
+  std::string head_, chunk_head_, tail_;
+  std::vector<std::string_view> raw_, data_;
+  std::vector<net::const_buffer> bufs_;
+  size_t data_size_ = 0;
+  bool last_ = false;
+};
+
+}  // namespace
+
+net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string& target,
+                                   const std::string& model_id) {
+  const Endpoint ep = lease.endpoint();
+  auto executor = co_await net::this_coro::executor;
+  UpstreamPool& pool = UpstreamPool::Of(executor);
+  const std::string up_head = RequestHead(ex.req, target, ep);
 
   auto st = std::make_shared<ProxyState>();
-  lease.on_cut([st](const Error& why) {
-    st->cut = true;
-    st->cut_error = why;
-    // A dead worker's socket ends by itself once what it sent has been read: closing it
-    // now would drop those last bytes. A forced release must stop the request now.
-    if (why.code != ErrorCode::kWorkerCrashed) st->abort_upstream();
+  lease.on_cut([st, executor](const Error& why) {
+    net::post(executor, [st, why] {
+      st->cut = true;
+      st->cut_error = why;
+      if (st->cut_wait) st->cut_wait->cancel();
+      // A dead worker's socket ends by itself once what it sent has been read: closing it
+      // now would drop those last bytes. A forced release must stop the request now.
+      if (why.code != ErrorCode::kWorkerCrashed) st->abort_upstream();
+    });
   });
   tcp::socket& client = ex.stream.socket();
   net::co_spawn(executor, WatchClient(st, client), net::detached);
@@ -139,21 +229,22 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, UpstreamPool& poo
     return MakeError("model '" + model_id + "': " + why, ErrorCode::kUpstreamError);
   };
 
-  std::unique_ptr<beast::tcp_stream> up;
+  // 1. A connection (pooled, or new), the request, the answer's header.
+  std::unique_ptr<tcp::socket> up;
   beast::flat_buffer up_buf;
-  std::unique_ptr<http::response_parser<http::buffer_body>> parser_slot;
+  std::unique_ptr<http::response_parser<http::empty_body>> parser;
   boost::system::error_code ec;
   for (int attempt = 0;; ++attempt) {
     up = pool.take(ep);
     const bool reused = up != nullptr;
     if (!up) {
-      up = std::make_unique<beast::tcp_stream>(executor);
-      up->expires_after(kConnectTimeout);
+      beast::tcp_stream connecting(executor);
+      connecting.expires_after(kConnectTimeout);
       boost::system::error_code aec;
       auto addr = net::ip::make_address(ep.host, aec);
       if (aec) addr = net::ip::make_address("127.0.0.1");
       boost::system::error_code cec;
-      co_await up->async_connect(tcp::endpoint(addr, ep.port), use_ec(cec));
+      co_await connecting.async_connect(tcp::endpoint(addr, ep.port), use_ec(cec));
       if (cec) {
         if (st->client_gone) {
           ex.keep_alive = false;
@@ -163,20 +254,22 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, UpstreamPool& poo
                                                     std::to_string(ep.port) + ": " + cec.message()),
                                                ex.req.version(), ex.keep_alive));
       }
-      up->socket().set_option(tcp::no_delay(true), aec);
+      up = std::make_unique<tcp::socket>(connecting.release_socket());
+      up->set_option(tcp::no_delay(true), aec);
     }
-    up->expires_never();
     st->upstream = up.get();
     if (st->client_gone || st->cut) break;
-    parser_slot = std::make_unique<http::response_parser<http::buffer_body>>();
+    parser = std::make_unique<http::response_parser<http::empty_body>>();
     // Not boost::none: Beast 1.74 compares a content length against an empty optional as "over".
-    parser_slot->body_limit(std::numeric_limits<std::uint64_t>::max());
+    parser->body_limit(std::numeric_limits<std::uint64_t>::max());
+    if (ex.req.method() == http::verb::head) parser->skip(true);
+    const std::array<net::const_buffer, 2> request{net::buffer(up_head), net::buffer(ex.req.body())};
     boost::system::error_code wec;
-    co_await http::async_write(*up, up_req, use_ec(wec));
+    co_await net::async_write(*up, request, use_ec(wec));
     ec = wec;
     if (!ec) {
       boost::system::error_code rec;
-      co_await http::async_read_header(*up, up_buf, *parser_slot, use_ec(rec));
+      co_await http::async_read_header(*up, up_buf, *parser, use_ec(rec));
       ec = rec;
     }
     // A reused connection the worker had already closed: try once more on a fresh one.
@@ -193,84 +286,119 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, UpstreamPool& poo
     co_return;
   }
   if (ec || st->cut) {
+    co_await WaitForCut(st);
     co_return ex.respond(MakeErrorResponse(fail("worker closed the connection before answering (" +
                                                 (ec ? ec.message() : std::string("cut")) + ")"),
                                            ex.req.version(), ex.keep_alive));
   }
 
-  // Relay the response: header first, then the body as it arrives.
-  auto& parser = *parser_slot;
-  const auto& up_res = parser.get();
-  http::response<http::buffer_body> res{up_res.result(), ex.req.version()};
-  for (const auto& f : up_res.base()) {
-    if (IsHopByHop(f.name())) continue;
-    res.base().insert(f.name(), f.name_string(), f.value());
-  }
+  // 2. How the answer is framed, upstream and to the client.
+  const auto& up_res = parser->get();
+  const unsigned version = ex.req.version() == 10 ? 10 : 11;
+  const int status = up_res.result_int();
+  const bool is_head = ex.req.method() == http::verb::head;
   const bool is_sse = up_res[http::field::content_type].starts_with("text/event-stream");
-  const auto upstream_length = parser.content_length();
-  if (upstream_length && !is_sse) {
-    res.content_length(*upstream_length);
-  } else if (!(ex.req.method() == http::verb::head || up_res.result_int() == 204 ||
-               up_res.result_int() == 304)) {
-    res.chunked(true);
+  Framing in;
+  uint64_t left = 0;
+  if (is_head || status / 100 == 1 || status == 204 || status == 304) {
+    in = Framing::kNone;
+  } else if (parser->chunked()) {
+    in = Framing::kChunked;
+  } else if (auto len = parser->content_length()) {
+    in = Framing::kLength;
+    left = *len;
+  } else {
+    in = Framing::kClose;  // the body ends when the worker closes the connection
   }
-  res.keep_alive(ex.keep_alive);
-  res.body().data = nullptr;
-  res.body().more = true;
-  http::response_serializer<http::buffer_body> sr{res};
-  ex.response_started = true;
-  boost::system::error_code hec;
-  co_await http::async_write_header(ex.stream, sr, use_ec(hec));
-  if (hec) {
-    st->client_gone = true;
-    ex.keep_alive = false;
-    co_return;
+  Framing out = in;
+  if (in == Framing::kChunked || in == Framing::kClose) {
+    // HTTP/1.0 has no chunked coding: such a client gets a body that ends with the connection.
+    out = version == 10 ? Framing::kClose : Framing::kChunked;
   }
+  if (out == Framing::kClose) ex.keep_alive = false;
 
+  ClientWriter writer(client, out == Framing::kChunked);
+  writer.head(ResponseHead(up_res, version, out, left, ex.keep_alive, is_head));
+  ex.response_started = true;
+
+  // 3. The body, piece by piece: first what came with the header, then each read.
+  ChunkedScanner scanner;
+  std::vector<ChunkedScanner::Span> spans;
   std::unique_ptr<char[]> buf(new char[kRelayBuffer]);
+  bool body_done = in == Framing::kNone || (in == Framing::kLength && left == 0);
   bool upstream_ok = true;
-  bool wrote_last = false;  // the serializer has been given more = false
-  std::string tail;         // last bytes relayed, to end a cut SSE stream on an event boundary
-  std::string error_event;
-  while (!parser.is_done()) {
-    parser.get().body().data = buf.get();
-    parser.get().body().size = kRelayBuffer;
-    boost::system::error_code rec;
-    co_await http::async_read_some(*up, up_buf, parser, use_ec(rec));
-    if (rec == http::error::need_buffer) rec = {};
-    const size_t n = kRelayBuffer - parser.get().body().size;
-    if (rec) {
-      upstream_ok = false;
-      if (!st->client_gone && is_sse && res.chunked()) {
-        // What the worker sent before it failed still goes out (the read may have parsed
-        // some of it), then the error as an event of its own.
-        error_event.assign(buf.get(), n);
-        const std::string_view sent = error_event.empty() ? tail : std::string_view(error_event);
-        if (!sent.empty() && !sent.ends_with("\n\n"))
-          error_event += sent.ends_with("\n") ? "\n" : "\n\n";
-        const Error e =
-            st->cut ? st->cut_error
-                    : fail("worker stopped in the middle of the stream (" + rec.message() + ")");
-        error_event +=
-            SseErrorEvent(e);
+  std::string upstream_error;
+  std::string error_event;  // alive until the write that sends it
+  std::string_view piece(static_cast<const char*>(up_buf.data().data()), up_buf.size());
+  for (bool first = true;; first = false) {
+    if (!first && !body_done) {
+      boost::system::error_code rec;
+      const size_t n = co_await up->async_read_some(net::buffer(buf.get(), kRelayBuffer), use_ec(rec));
+      piece = std::string_view(buf.get(), n);
+      if (rec) {
+        if (in == Framing::kClose && rec == net::error::eof) {
+          body_done = true;
+          if (out == Framing::kChunked) writer.last_chunk();
+        } else {
+          upstream_ok = false;
+          upstream_error = rec == net::error::eof ? "connection closed" : rec.message();
+        }
       }
-      break;
     }
-    if (n == 0 && !parser.is_done()) continue;
-    if (is_sse) tail.assign(buf.get() + (n > 2 ? n - 2 : 0), std::min<size_t>(n, 2));
-    // No data pointer for an empty piece: Beast would encode it as a zero-length chunk,
-    // which is the end-of-body marker, and then write the real one after it.
-    res.body().data = n ? buf.get() : nullptr;
-    res.body().size = n;
-    res.body().more = !parser.is_done();
-    wrote_last = !res.body().more;
-    boost::system::error_code wec;
-    co_await http::async_write(ex.stream, sr, use_ec(wec));
-    if (wec == http::error::need_buffer) wec = {};
+    if (!piece.empty()) {
+      switch (in) {
+        case Framing::kNone:
+          break;
+        case Framing::kLength: {
+          const size_t n = static_cast<size_t>(std::min<uint64_t>(left, piece.size()));
+          writer.raw(piece.substr(0, n));
+          left -= n;
+          body_done = left == 0;
+          break;
+        }
+        case Framing::kChunked: {
+          const bool from_boundary = scanner.at_boundary();
+          spans.clear();
+          const auto step = scanner.feed(piece, &spans);
+          const std::string_view used = piece.substr(0, step.consumed);
+          if (out == Framing::kChunked && from_boundary && scanner.at_boundary() && !step.error) {
+            writer.raw(used);  // whole chunks: relayed byte for byte
+            for (const auto& sp : spans) writer.saw_data(used.substr(sp.offset, sp.size));
+          } else {
+            for (const auto& sp : spans) writer.data(used.substr(sp.offset, sp.size));
+            if (step.done && out == Framing::kChunked) writer.last_chunk();
+          }
+          if (step.error) {
+            upstream_ok = false;
+            upstream_error = "malformed chunked body from the worker";
+          }
+          body_done = step.done;
+          break;
+        }
+        case Framing::kClose:
+          writer.data(piece);
+          break;
+      }
+    }
+    if (!upstream_ok && is_sse && out != Framing::kLength && !st->client_gone) {
+      co_await WaitForCut(st);
+      // What the worker sent before it failed still goes out, then the error as an event of
+      // its own, starting on an event boundary.
+      const Error e = st->cut ? st->cut_error
+                              : fail("worker stopped in the middle of the stream (" +
+                                     upstream_error + ")");
+      const std::string& tail = writer.tail();
+      error_event = tail.empty() || tail.ends_with("\n\n") ? "" : tail.ends_with("\n") ? "\n" : "\n\n";
+      error_event += SseErrorEvent(e);
+      writer.data(error_event);
+      if (out == Framing::kChunked) writer.last_chunk();
+    }
+    const boost::system::error_code wec = co_await writer.write();
     if (wec) {
       st->client_gone = true;
       break;
     }
+    if (body_done || !upstream_ok || st->client_gone) break;
   }
   if (st->client_gone) {
     ex.keep_alive = false;
@@ -278,31 +406,15 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, UpstreamPool& poo
     co_return;  // `up` is dropped: closing it tells the worker to stop generating
   }
   if (!upstream_ok) {
-    if (!error_event.empty()) {
-      res.body().data = error_event.data();
-      res.body().size = error_event.size();
-      res.body().more = false;
-      {
-        boost::system::error_code ignored;
-        co_await http::async_write(ex.stream, sr, use_ec(ignored));
-      }
-    }
-    // A body cut short without a way to say so: close, so the client sees the truncation.
-    ex.keep_alive = false;
+    // A body cut short: without an error event, close, so the client sees the truncation.
+    // With one, a chunked answer is complete and well-formed, and the connection may serve
+    // the client's next request (closing it would fail that request, which httpx and the
+    // OpenAI SDK send on the same connection).
+    if (error_event.empty() || out != Framing::kChunked) ex.keep_alive = false;
     co_return;
   }
-  // The serializer finishes the message (last chunk) on the write that says more = false;
-  // only when no body write happened at all is one more write needed.
-  if (!wrote_last && !sr.is_done()) {
-    res.body().data = nullptr;
-    res.body().size = 0;
-    res.body().more = false;
-    boost::system::error_code wec;
-    co_await http::async_write(ex.stream, sr, use_ec(wec));
-    if (wec && wec != http::error::need_buffer) ex.keep_alive = false;
-  }
   st->upstream = nullptr;
-  if (up_res.keep_alive()) pool.put(ep, std::move(up));
+  if (up_res.keep_alive() && !st->cut && in != Framing::kClose) pool.put(ep, std::move(up));
 }
 
 }  // namespace kitty::web

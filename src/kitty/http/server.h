@@ -1,17 +1,25 @@
-// HttpServer: accepts connections and runs one coroutine per connection that reads
-// requests (with a body limit and Expect: 100-continue), hands each to the Handler, and
-// keeps the connection alive while both sides want it. Runs on the daemon's io_context.
+// HttpServer: accepts client connections on one listener and spreads them over the I/O
+// threads; each connection runs one coroutine on its thread that reads requests (header and
+// body deadlines, body limit, Expect: 100-continue), hands each to the Handler, and keeps the
+// connection alive while both sides want it.
+//
+// Slow or hostile clients cannot starve the others (issue 8): the header must arrive within
+// header_timeout, the body within body_timeout per MiB declared; an idle keep-alive connection
+// is closed after keep_alive; at max_connections the oldest idle connection makes room, else
+// the newcomer gets 503 server_busy; out of descriptors, accept sheds instead of spinning.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 
 #include "kitty/base/result.h"
 #include "kitty/http/beast.h"
+#include "kitty/http/connections.h"
+#include "kitty/http/io_threads.h"
 
 namespace kitty::web {
 
@@ -20,7 +28,6 @@ namespace kitty::web {
 /// response_started, and sets keep_alive to say whether the connection may go on.
 struct Exchange {
   beast::tcp_stream& stream;
-  beast::flat_buffer& buffer;  // bytes already read past the request (pipelining)
   Request req;
   bool keep_alive = true;
   bool response_started = false;
@@ -35,11 +42,17 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 7700;
   uint64_t max_body_bytes = 32ull << 20;
+  std::chrono::milliseconds header_timeout{10'000};
+  /// The deadline for a body of the declared size (ServerConfig::BodyTimeout).
+  std::function<std::chrono::milliseconds(uint64_t bytes)> body_timeout =
+      [](uint64_t) { return std::chrono::milliseconds(10'000); };
+  std::chrono::milliseconds keep_alive{300'000};
+  size_t max_connections = 4096;
 };
 
 class HttpServer {
  public:
-  HttpServer(net::io_context& io, ServerOptions opts, Handler handler);
+  HttpServer(IoThreads& io, ServerOptions opts, Handler handler);
   ~HttpServer();
   /// Binds and listens. Errors name the address ("127.0.0.1:7700: address already in use").
   Status listen();
@@ -47,20 +60,27 @@ class HttpServer {
   int port() const;
   /// Starts accepting (after listen()).
   void start();
-  /// Stops accepting and closes idle connections; requests in progress finish.
+  /// Stops accepting and closes idle connections; requests in progress finish. Any thread.
   void stop();
+  const Connections& connections() const { return *connections_; }
 
  private:
+  struct Session;
   net::awaitable<void> accept_loop();
   net::awaitable<void> session(tcp::socket socket);
+  net::awaitable<void> refuse_busy(tcp::socket socket);
+  void note_accept_error(const boost::system::error_code& ec);
 
-  net::io_context& io_;
+  IoThreads& io_;
   ServerOptions opts_;
   Handler handler_;
   tcp::acceptor acceptor_;
-  bool stopping_ = false;
-  // Connections waiting for their next request, closed by stop().
-  std::set<beast::tcp_stream*> idle_;
+  std::shared_ptr<Connections> connections_;
+  std::atomic<bool> stopping_{false};
+  int reserve_fd_ = -1;  // given up to accept (and refuse) a client when out of descriptors
+  std::string busy_answer_;  // the 503 written to that client, serialized in advance
+  std::chrono::steady_clock::time_point last_accept_warning_{};
+  uint64_t accept_errors_ = 0;
 };
 
 }  // namespace kitty::web

@@ -27,9 +27,8 @@ std::string IsoTime(WallTime t) {
   return buf;
 }
 
-nlohmann::json WorkerJson(const Worker& w, const std::optional<GroupMemory>& memory) {
-  const WorkerInfo i = w.info();
-  const ModelConfig& c = w.config();
+nlohmann::json WorkerJson(const WorkerInfo& i, const ModelConfig& c,
+                          const std::optional<GroupMemory>& memory) {
   nlohmann::json aliases = c.aliases;
   if (!c.alias.empty()) aliases.push_back(c.alias);
   nlohmann::json holds = nlohmann::json::array();

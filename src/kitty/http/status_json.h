@@ -12,7 +12,9 @@ namespace kitty::web {
 
 std::string IsoTime(WallTime t);
 
-/// The W object of docs/API.md. `memory` is the worker group's memory, when running.
-nlohmann::json WorkerJson(const Worker& w, const std::optional<GroupMemory>& memory);
+/// The W object of docs/API.md, from a snapshot taken on the control thread (any thread may
+/// format it). `memory` is the worker group's memory, when running.
+nlohmann::json WorkerJson(const WorkerInfo& i, const ModelConfig& c,
+                          const std::optional<GroupMemory>& memory);
 
 }  // namespace kitty::web

@@ -2,22 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include "kitty/process/port_allocator.h"
+
 namespace kitty {
 
-WorkerManager::WorkerManager(const std::vector<ModelConfig>& models, ManagerDeps deps)
-    : deps_(std::move(deps)) {
+WorkerManager::WorkerManager(const std::vector<ModelConfig>& models, const Env& env,
+                             PortRange auto_ports)
+    : env_(env), auto_ports_(auto_ports) {
   for (const auto& m : models) {
-    WorkerDeps wd;
-    wd.clock = deps_.clock;
-    wd.spawner = deps_.spawner;
-    wd.http = deps_.http;
-    wd.logs_dir = deps_.logs_dir;
-    wd.plan_launch = deps_.plan_launch;
-    wd.pick_port = [this](const ModelConfig& c) { return pick_port(c); };
-    wd.check_port_free = deps_.check_port_free;
-    wd.on_spawned = deps_.on_spawned;
-    wd.on_gone = deps_.on_gone;
-    auto w = Worker::Create(m, std::move(wd));
+    auto w = Worker::Create(m, env_, [this](const ModelConfig& c) { return pick_port(c); });
     workers_.push_back(w);
     by_name_[m.id] = w;
   }
@@ -51,6 +44,7 @@ Error WorkerManager::not_found(const std::string& name) const {
 }
 
 void WorkerManager::preload() {
+  owner_.check("WorkerManager::preload");
   for (const auto& w : workers_) {
     if (!w->config().preload) continue;
     spdlog::info("model '{}': preloading", w->id());
@@ -60,21 +54,35 @@ void WorkerManager::preload() {
   }
 }
 
-void WorkerManager::release_all(bool force, std::function<void()> done) {
+void WorkerManager::for_all(std::function<void(Worker&, Worker::DoneCallback)> op,
+                            std::function<void()> done) {
   auto left = std::make_shared<size_t>(workers_.size());
   auto finish = std::make_shared<std::function<void()>>(std::move(done));
   if (workers_.empty()) {
-    if (*finish) deps_.clock->post(std::move(*finish));
+    if (*finish) env_.clock->post(std::move(*finish));
     return;
   }
+  // Every stop starts at once; `done` runs after the last one ends.
   for (const auto& w : workers_) {
-    w->release(force, [left, finish] {
+    op(*w, [left, finish] {
       if (--*left == 0 && *finish) (*finish)();
     });
   }
 }
 
+void WorkerManager::release_all(bool force, std::function<void()> done, ErrorCode why) {
+  owner_.check("WorkerManager::release_all");
+  for_all([force, why](Worker& w, Worker::DoneCallback d) { w.release(force, std::move(d), why); },
+          std::move(done));
+}
+
+void WorkerManager::kill_all(std::function<void()> done, ErrorCode why) {
+  owner_.check("WorkerManager::kill_all");
+  for_all([why](Worker& w, Worker::DoneCallback d) { w.kill(std::move(d), why); }, std::move(done));
+}
+
 std::shared_ptr<Worker> WorkerManager::find_hold(const std::string& hold_id) const {
+  owner_.check("WorkerManager::find_hold");
   for (const auto& w : workers_)
     if (w->has_hold(hold_id)) return w;
   return nullptr;
@@ -84,10 +92,8 @@ Result<int> WorkerManager::pick_port(const ModelConfig& m) {
   if (m.port > 0) {
     // Another of our workers may still be on it only if it is the same model (config
     // validation rejects two models on one fixed port), so anything listening is foreign.
-    if (deps_.check_port_free) {
-      Status st = deps_.check_port_free(m.host, m.port);
-      if (!st) return MakeError(st.error().message, ErrorCode::kPortInUse);
-    }
+    Status st = env_.ports->check_free(m.host, m.port);
+    if (!st) return MakeError(st.error().message, ErrorCode::kPortInUse);
     return m.port;
   }
   std::set<int> taken;
@@ -96,8 +102,7 @@ Result<int> WorkerManager::pick_port(const ModelConfig& m) {
     const WorkerInfo i = w->info();
     if (i.port > 0) taken.insert(i.port);
   }
-  if (!deps_.pick_free_port) return MakeError("no port allocator configured");
-  return deps_.pick_free_port(m.host, deps_.auto_ports, taken);
+  return env_.ports->pick(m.host, auto_ports_, taken);
 }
 
 }  // namespace kitty

@@ -1,6 +1,9 @@
-// WorkerManager: the registry of configured models and their Workers. Resolves names
-// (ids and aliases), hands out ports, and runs operations over every worker (preload,
-// release-all, daemon shutdown). All methods run on the event-loop thread.
+// WorkerManager: the registry of configured models and their Workers. Resolves names (ids and
+// aliases), hands out ports, and runs operations over every worker (preload, release-all, the
+// daemon's shutdown).
+//
+// Threads: the registry (find, workers, model_ids, not_found) never changes after
+// construction and may be read from any thread; everything else runs on the control thread.
 #pragma once
 
 #include <functional>
@@ -10,49 +13,45 @@
 #include <string>
 #include <vector>
 
+#include "kitty/base/env.h"
+#include "kitty/base/thread_owner.h"
 #include "kitty/config/config.h"
 #include "kitty/worker/worker.h"
 
 namespace kitty {
 
-struct ManagerDeps {
-  Clock* clock = nullptr;
-  Spawner* spawner = nullptr;
-  WorkerHttp* http = nullptr;
-  std::string logs_dir;
-  PortRange auto_ports;
-  /// OS port checks (process/port_probe.h in the daemon; fakes in tests).
-  std::function<Status(const std::string& host, int port)> check_port_free;
-  std::function<Result<int>(const std::string& host, PortRange range, const std::set<int>& exclude)>
-      pick_free_port;
-  std::function<Result<LaunchPlan>(const ModelConfig&, int port)> plan_launch;  // optional
-  std::function<void(const std::string&model_id, int pid)> on_spawned, on_gone;
-};
-
 class WorkerManager {
  public:
-  WorkerManager(const std::vector<ModelConfig>& models, ManagerDeps deps);
+  /// `env` outlives the manager. Built on (and owned by) the control thread.
+  WorkerManager(const std::vector<ModelConfig>& models, const Env& env, PortRange auto_ports);
   ~WorkerManager();
 
+  // ---- any thread
   /// The worker serving `name` (a model id or alias), or null.
   std::shared_ptr<Worker> find(const std::string& name) const;
-  /// The error for an unknown model, listing the ones that exist.
+  /// The one "unknown model" error: it names the model and lists the ones that exist.
   Error not_found(const std::string& name) const;
   const std::vector<std::shared_ptr<Worker>>& workers() const { return workers_; }
   std::vector<std::string> model_ids() const;
 
+  // ---- control thread
   /// Starts every model with `preload: true`.
   void preload();
-  /// Releases every worker; `done` runs when all are stopped.
-  void release_all(bool force, std::function<void()> done);
-
+  /// Releases every worker at once; `done` runs when all are stopped and their groups gone.
+  /// `why` is what cut requests and waiters are told (kShuttingDown for the daemon's stop).
+  void release_all(bool force, std::function<void()> done, ErrorCode why = ErrorCode::kWorkerStopping);
+  /// SIGKILL to every worker's group now; `done` as release_all.
+  void kill_all(std::function<void()> done, ErrorCode why = ErrorCode::kWorkerStopping);
   /// The worker holding `hold_id`, or null.
   std::shared_ptr<Worker> find_hold(const std::string& hold_id) const;
 
  private:
   Result<int> pick_port(const ModelConfig& m);
+  void for_all(std::function<void(Worker&, Worker::DoneCallback)> op, std::function<void()> done);
 
-  ManagerDeps deps_;
+  const Env& env_;
+  const PortRange auto_ports_;
+  ThreadOwner owner_;
   std::vector<std::shared_ptr<Worker>> workers_;
   std::map<std::string, std::shared_ptr<Worker>> by_name_;
 };

@@ -17,8 +17,10 @@
 #include "kitty/http/beast.h"
 #include "kitty/http/worker_http_client.h"
 #include "kitty/manager/manager.h"
+#include "kitty/process/port_allocator.h"
 #include "kitty/process/port_probe.h"
 #include "kitty/process/posix_spawner.h"
+#include "kitty/testing/paths.h"
 
 namespace kitty {
 namespace {
@@ -66,7 +68,7 @@ class ManagerProcessTest : public ::testing::Test {
     ModelConfig m;
     m.id = id;
     m.backend = Backend::kCommand;
-    m.command = {KITTY_FAKE_ENGINE_PATH, "--port", "${PORT}", "--model-id", id};
+    m.command = {testing_util::FakeEnginePath(), "--port", "${PORT}", "--model-id", id};
     m.command.insert(m.command.end(), flags.begin(), flags.end());
     m.shutdown_path = "/shutdown";
     m.stop_timeout_seconds = 2;
@@ -76,15 +78,12 @@ class ManagerProcessTest : public ::testing::Test {
   }
 
   void make(std::vector<ModelConfig> models) {
-    ManagerDeps d;
-    d.clock = &clock_;
-    d.spawner = &spawner_;
-    d.http = &http_;
-    d.logs_dir = logs_.string();
-    d.auto_ports = PortRange{42000, 42999};
-    d.check_port_free = CheckPortFree;
-    d.pick_free_port = PickFreePort;
-    manager_ = std::make_unique<WorkerManager>(models, d);
+    env_.clock = &clock_;
+    env_.spawner = &spawner_;
+    env_.worker_http = &http_;
+    env_.ports = &ports_;
+    env_.logs_dir = logs_.string();
+    manager_ = std::make_unique<WorkerManager>(models, env_, PortRange{42000, 42999});
   }
 
   template <class Pred>
@@ -143,6 +142,8 @@ class ManagerProcessTest : public ::testing::Test {
   PosixSpawner posix_;
   CountingSpawner spawner_;
   web::WorkerHttpClient http_;
+  OsPortAllocator ports_;
+  Env env_;
   std::filesystem::path logs_;
   std::unique_ptr<WorkerManager> manager_;
 };

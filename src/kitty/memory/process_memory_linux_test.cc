@@ -9,7 +9,7 @@
 #include "kitty/memory/process_memory.h"
 #include "kitty/memory/system_memory_linux.h"
 #include "kitty/process/posix_spawner.h"
-#include "kitty/process/spawner_test_util.h"
+#include "kitty/testing/temp_dir.h"
 
 namespace kitty {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <optional>
 
-#include "kitty/process/spawner_test_util.h"
+#include "kitty/testing/temp_dir.h"
 
 namespace kitty {
 namespace {

@@ -9,7 +9,7 @@
 #include "kitty/process/orphans.h"
 #include "kitty/process/platform.h"
 #include "kitty/process/posix_spawner.h"
-#include "kitty/process/spawner_test_util.h"
+#include "kitty/testing/temp_dir.h"
 #include "kitty/process/state_file.h"
 
 extern char** environ;
@@ -76,7 +76,7 @@ TEST(CleanupOrphans, KillsTheOldInstancesWorkersOnly) {
   // A record whose group is now some other program's: must be left alone.
   ASSERT_TRUE(old_state.record_worker("llama", stranger).ok());
 
-  auto report = CleanupOrphans(state_path, NewDaemonToken());
+  auto report = CleanupOrphans(state_path, NewDaemonToken(), *MakeProcessTable());
   ASSERT_TRUE(report.ok()) << report.error().message;
   EXPECT_TRUE(report->had_state);
   std::vector<int> killed;
@@ -99,7 +99,7 @@ TEST(CleanupOrphans, KillsTheOldInstancesWorkersOnly) {
 
 TEST(CleanupOrphans, NoStateFileIsNothingToDo) {
   TempDir dir;
-  auto report = CleanupOrphans(dir.path() + "/kittyd.state", "tok");
+  auto report = CleanupOrphans(dir.path() + "/kittyd.state", "tok", *MakeProcessTable());
   ASSERT_TRUE(report.ok());
   EXPECT_FALSE(report->had_state);
   EXPECT_TRUE(report->killed.empty());
@@ -113,7 +113,7 @@ TEST(CleanupOrphans, RefusesWhileThePreviousDaemonStillRuns) {
   std::string state_path = dir.path() + "/kittyd.state";
   StateFile old_state(state_path, "old-token", daemon);
   ASSERT_TRUE(old_state.save().ok());
-  auto report = CleanupOrphans(state_path, "new-token");
+  auto report = CleanupOrphans(state_path, "new-token", *MakeProcessTable());
   kill(daemon, SIGKILL);
   int st;
   waitpid(daemon, &st, 0);

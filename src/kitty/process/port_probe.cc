@@ -38,9 +38,20 @@ class Socket {
   int fd_;
 };
 
-// After EADDRINUSE from a plain bind: is anything actually accepting there? A port whose
-// only users are TIME_WAIT connections refuses connections and is usable by a listener that
-// sets SO_REUSEADDR, which every HTTP server does.
+// Whether a listener that sets SO_REUSEADDR, as every HTTP server (and every engine we run)
+// does, could bind here. It tells TIME_WAIT leftovers (fine) from a live connection bound to the
+// port (not fine: the worker's bind would fail, issue 8), which a plain bind cannot.
+bool ReuseBindWorks(const addrinfo& ai) {
+  Socket s(socket(ai.ai_family, ai.ai_socktype | SOCK_CLOEXEC, ai.ai_protocol));
+  if (s.fd() < 0) return false;
+  int one = 1;
+  if (setsockopt(s.fd(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) return false;
+  return bind(s.fd(), ai.ai_addr, ai.ai_addrlen) == 0;
+}
+
+// After EADDRINUSE from a plain bind: is anything actually accepting there? (On BSD and macOS
+// SO_REUSEADDR lets a specific address bind beside a wildcard listener, so the reuse bind
+// above is not enough there.)
 bool SomeoneListens(const addrinfo& ai) {
   sockaddr_storage addr;
   memcpy(&addr, ai.ai_addr, ai.ai_addrlen);
@@ -92,7 +103,7 @@ Status CheckPortFree(const std::string& host, int port) {
     if (bind(s.fd(), ai->ai_addr, ai->ai_addrlen) == 0) continue;
     int err = errno;
     if (err == EADDRINUSE) {
-      if (!SomeoneListens(*ai)) continue;
+      if (ReuseBindWorks(*ai) && !SomeoneListens(*ai)) continue;
       return MakeError("port " + service + " on " + host + " is already in use by another process",
                        ErrorCode::kPortInUse);
     }

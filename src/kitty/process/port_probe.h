@@ -14,8 +14,9 @@ namespace kitty {
 
 /// OK when a listener could bind `host:port` now. A port held by a listener (or any bound
 /// socket) gives code "port_in_use" and the message
-/// "port 7001 on 127.0.0.1 is already in use by another process". Connections lingering in
-/// TIME_WAIT do not count: workers bind with SO_REUSEADDR.
+/// "port 7001 on 127.0.0.1 is already in use by another process"; so does a port that a live
+/// connection of another process is bound to (its bind would fail too). Connections lingering
+/// in TIME_WAIT do not count: workers bind with SO_REUSEADDR.
 Status CheckPortFree(const std::string& host, int port);
 
 /// A free port in [range.first, range.last] not in `exclude`. Scans from a rotating start so

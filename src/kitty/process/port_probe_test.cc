@@ -12,8 +12,10 @@ namespace {
 // A TCP socket on 127.0.0.1:<kernel-chosen port>, listening or only bound.
 class TestSocket {
  public:
-  explicit TestSocket(bool listening, int port = 0) {
+  explicit TestSocket(bool listening, int port = 0, bool reuse = false) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    if (reuse) setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -59,7 +61,9 @@ TEST(CheckPortFree, FreePortIsFree) {
 TEST(CheckPortFree, TimeWaitLeftoversDoNotCount) {
   int port;
   {
-    TestSocket listener(true);
+    // A worker's listener sets SO_REUSEADDR, as every HTTP server does; the connections it
+    // accepted inherit it, and so do their TIME_WAIT leftovers (which then allow a new bind).
+    TestSocket listener(true, 0, /*reuse=*/true);
     ASSERT_TRUE(listener.ok());
     port = listener.port();
     int client = socket(AF_INET, SOCK_STREAM, 0);
@@ -76,6 +80,23 @@ TEST(CheckPortFree, TimeWaitLeftoversDoNotCount) {
     close(client);
   }
   EXPECT_TRUE(CheckPortFree("127.0.0.1", port).ok());
+}
+
+TEST(CheckPortFree, APortHeldByALiveOutgoingConnectionIsInUse) {
+  // Another process's client socket bound to `port` and connected elsewhere: nothing listens
+  // on `port`, connecting to it is refused, yet a worker's bind there fails (issue 8).
+  TestSocket server(true);
+  ASSERT_TRUE(server.ok());
+  TestSocket client(false);
+  ASSERT_TRUE(client.ok());
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(server.port()));
+  ASSERT_EQ(connect(client.fd(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  Status st = CheckPortFree("127.0.0.1", client.port());
+  ASSERT_FALSE(st.ok()) << "port " << client.port() << " looked free";
+  EXPECT_EQ(st.error().code, ErrorCode::kPortInUse);
 }
 
 TEST(CheckPortFree, BadInput) {

@@ -17,9 +17,11 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 
+#include "kitty/base/blocking_pool.h"
 #include "kitty/process/platform.h"
 #include "kitty/process/watchdog.h"
 
@@ -162,18 +164,41 @@ ExecPlan MakePlan(const SpawnSpec& spec, const std::string& path, const std::str
 
 }  // namespace
 
+// One worker's log file. Shared by the child's state and the writes queued on the blocking
+// pool, so the file is closed after the last of them.
+struct LogFile {
+  LogFile(int fd, std::string path) : fd(fd), path(std::move(path)) {}
+  ~LogFile() { CloseFd(fd); }
+  // Appends `data`; on the first failure returns the line that says why writing stopped.
+  std::optional<std::string> write(std::string_view data) {
+    if (fd < 0) return std::nullopt;
+    while (!data.empty()) {
+      const ssize_t w = ::write(fd, data.data(), data.size());
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        const std::string why = Errno(errno);
+        CloseFd(fd);
+        return "\n[kittyd] cannot write log file " + path + ": " + why + "; log file writing stopped\n";
+      }
+      data.remove_prefix(static_cast<size_t>(w));
+    }
+    return std::nullopt;
+  }
+  int fd;
+  const std::string path;
+};
+
 // One spawned leader and its output pipe. Owned jointly by the spawner's tables, the
 // Process handle and in-flight async handlers.
 struct ChildState {
   ChildState(asio::io_context& io, int pid, int out_fd)
       : pid(pid), pipe(io, out_fd), timer(io) {}
-  ~ChildState() { CloseFd(log_fd); }
 
   const int pid;
   asio::posix::stream_descriptor pipe;
   asio::steady_timer timer;  // exit grace, then group polling
-  int log_fd = -1;
-  std::string log_path;
+  std::shared_ptr<LogFile> log;
+  std::optional<BlockingPool::Strand> log_strand;  // set when writes go to the pool
   std::shared_ptr<LogTail> tail;
   Spawner::ExitCallback on_exit;
   bool reaped = false;
@@ -185,12 +210,13 @@ struct ChildState {
 };
 
 struct PosixSpawner::Core : std::enable_shared_from_this<Core> {
-  Core(asio::io_context& io, Watchdog* watchdog)
-      : io(io), sigchld(io, SIGCHLD), watchdog(watchdog) {}
+  Core(asio::io_context& io, Watchdog* watchdog, BlockingPool* log_writer)
+      : io(io), sigchld(io, SIGCHLD), watchdog(watchdog), log_writer(log_writer) {}
 
   asio::io_context& io;
   asio::signal_set sigchld;
-  Watchdog* watchdog;  // may be null
+  Watchdog* watchdog;        // may be null
+  BlockingPool* log_writer;  // may be null: log files are written inline
   std::map<int, std::shared_ptr<ChildState>> running;  // leaders not yet reaped, by pid
   std::set<std::shared_ptr<ChildState>> live;          // not yet (reaped, drained, notified)
   bool closed = false;
@@ -307,25 +333,19 @@ struct PosixSpawner::Core : std::enable_shared_from_this<Core> {
   }
 
   void consume(ChildState& child, size_t n) {
-    if (child.log_fd >= 0) {
-      const char* p = child.buf.data();
-      size_t left = n;
-      while (left > 0) {
-        ssize_t w = write(child.log_fd, p, left);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) {
-          // Keep the tail going; say once, in the tail, why the file stopped.
-          if (child.tail)
-            child.tail->append("\n[kittyd] cannot write log file " + child.log_path + ": " +
-                               Errno(errno) + "; log file writing stopped\n");
-          CloseFd(child.log_fd);
-          break;
-        }
-        p += w;
-        left -= static_cast<size_t>(w);
-      }
+    const std::string_view out(child.buf.data(), n);
+    if (child.log && child.log_strand) {
+      asio::post(*child.log_strand, [log = child.log, data = std::string(out),
+                                     tail = std::weak_ptr<LogTail>(child.tail), io = &io] {
+        if (auto why = log->write(data))
+          asio::post(*io, [tail, why = *why] {
+            if (auto t = tail.lock()) t->append(why);
+          });
+      });
+    } else if (child.log) {
+      if (auto why = child.log->write(out); why && child.tail) child.tail->append(*why);
     }
-    if (child.tail) child.tail->append(std::string_view(child.buf.data(), n));
+    if (child.tail) child.tail->append(out);
   }
 
   void on_eof(std::shared_ptr<ChildState> child) {
@@ -333,7 +353,7 @@ struct PosixSpawner::Core : std::enable_shared_from_this<Core> {
     if (child->tail) child->tail->finish();
     boost::system::error_code ignored;  // close() of a pipe we own cannot fail meaningfully
     child->pipe.close(ignored);
-    CloseFd(child->log_fd);
+    child->log.reset();
     if (child->notified) {
       child->timer.cancel();
       live.erase(child);
@@ -350,7 +370,7 @@ struct PosixSpawner::Core : std::enable_shared_from_this<Core> {
       child->on_exit = nullptr;
       child->timer.cancel();
       child->pipe.close(ignored);
-      CloseFd(child->log_fd);
+      child->log.reset();
     }
     live.clear();
     running.clear();
@@ -397,8 +417,9 @@ class PosixProcess : public Process {
 
 }  // namespace
 
-PosixSpawner::PosixSpawner(asio::io_context& io, std::string daemon_token, Watchdog* watchdog)
-    : token_(std::move(daemon_token)), core_(std::make_shared<Core>(io, watchdog)) {
+PosixSpawner::PosixSpawner(asio::io_context& io, std::string daemon_token, Watchdog* watchdog,
+                           BlockingPool* log_writer)
+    : token_(std::move(daemon_token)), core_(std::make_shared<Core>(io, watchdog, log_writer)) {
   if (g_subreaper_users++ == 0) {
     // Without it grandchildren still die with their group; they are just reaped by init.
     (void)platform::SetChildSubreaper(true);
@@ -440,11 +461,11 @@ Result<std::unique_ptr<Process>> PosixSpawner::spawn(const SpawnSpec& spec,
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
     if (ec)
       return MakeError("cannot create log directory " + parent.string() + ": " + ec.message(),
-                       ErrorCode::kExecFailed);
+                       ErrorCode::kWorkerStartFailed);
     log_fd = open(spec.log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (log_fd < 0)
       return MakeError("cannot open log file " + spec.log_path + ": " + Errno(errno),
-                       ErrorCode::kExecFailed);
+                       ErrorCode::kWorkerStartFailed);
   }
 
   int out[2] = {-1, -1};
@@ -535,8 +556,10 @@ Result<std::unique_ptr<Process>> PosixSpawner::spawn(const SpawnSpec& spec,
   }
 
   auto child = std::make_shared<ChildState>(core_->io, pid, out[0]);
-  child->log_fd = log_fd;
-  child->log_path = spec.log_path;
+  if (log_fd >= 0) {
+    child->log = std::make_shared<LogFile>(log_fd, spec.log_path);
+    if (core_->log_writer) child->log_strand = core_->log_writer->make_strand();
+  }
   child->tail = spec.tail;
   child->on_exit = std::move(on_exit);
   core_->running[pid] = child;

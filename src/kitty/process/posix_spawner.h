@@ -7,6 +7,9 @@
 // be reaped by it. Consequently nothing else in the process may rely on waitpid(its_pid) while
 // a PosixSpawner exists; run other children through this spawner.
 //
+// Output: read on the loop thread into the worker's LogTail; the log file write goes to the
+// blocking pool, one strand per worker so its lines stay in order.
+//
 // Lifetime of one spawned worker:
 //
 //   spawn() ──► running ──(leader reaped)──► reaped ──(pipe EOF, or 100 ms grace)──► on_exit
@@ -25,6 +28,7 @@
 
 namespace kitty {
 
+class BlockingPool;
 class Watchdog;
 
 /// Name of the environment variable carrying the daemon instance's token into every worker,
@@ -38,8 +42,10 @@ class PosixSpawner : public Spawner {
   /// process a child subreaper while any PosixSpawner exists). With a `watchdog` (which must
   /// outlive the spawner), every worker's group is registered with it from fork() until the
   /// spawner sees the group gone, so the group dies with kittyd (watchdog.h).
+  /// With `log_writer`, worker output is written to the log files on that pool (a disk that
+  /// stalls never stalls the loop); without, inline.
   PosixSpawner(boost::asio::io_context& io, std::string daemon_token,
-               Watchdog* watchdog = nullptr);
+               Watchdog* watchdog = nullptr, BlockingPool* log_writer = nullptr);
   /// Stops reading pipes and drops pending on_exit callbacks. Kills nothing.
   ~PosixSpawner() override;
   PosixSpawner(const PosixSpawner&) = delete;

@@ -9,7 +9,7 @@
 #include "kitty/process/platform.h"
 #include "kitty/process/posix_spawner.h"
 #include "kitty/process/proc_stat_linux.h"
-#include "kitty/process/spawner_test_util.h"
+#include "kitty/testing/temp_dir.h"
 
 namespace kitty {
 namespace {

@@ -13,7 +13,7 @@
 #include <optional>
 #include <sstream>
 
-#include "kitty/process/spawner_test_util.h"
+#include "kitty/testing/temp_dir.h"
 
 namespace kitty {
 namespace {

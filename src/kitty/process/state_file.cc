@@ -32,42 +32,16 @@ nlohmann::json ToJson(const DaemonState& s) {
           {"workers", workers}};
 }
 
-Status WriteAtomically(const std::string& path, const std::string& text) {
-  std::filesystem::path p(path);
-  std::error_code ec;
-  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
-  if (ec) return MakeError("cannot create " + p.parent_path().string() + ": " + ec.message());
-  std::string tmp = path + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return MakeError("cannot write " + tmp + ": " + strerror(errno));
-  size_t off = 0;
-  while (off < text.size()) {
-    ssize_t n = write(fd, text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      close(fd);
-      return MakeError("cannot write " + tmp + ": " + strerror(err));
-    }
-    off += static_cast<size_t>(n);
-  }
-  // fsync so that a crash after rename never leaves an empty state file behind.
-  if (fsync(fd) != 0 || close(fd) != 0)
-    return MakeError("cannot write " + tmp + ": " + strerror(errno));
-  if (rename(tmp.c_str(), path.c_str()) != 0)
-    return MakeError("cannot rename " + tmp + " to " + path + ": " + strerror(errno));
-  return Status::Ok();
-}
-
 }  // namespace
 
-StateFile::StateFile(std::string path, std::string token, int daemon_pid) : path_(std::move(path)) {
+StateFile::StateFile(std::string path, std::string token, int daemon_pid, FileSystem& fs)
+    : path_(std::move(path)), fs_(fs) {
   state_.token = std::move(token);
   state_.pid = daemon_pid > 0 ? daemon_pid : getpid();
   state_.pid_start_time = StartTimeOrZero(state_.pid);
 }
 
-Status StateFile::save() { return WriteAtomically(path_, ToJson(state_).dump(2) + "\n"); }
+Status StateFile::save() { return fs_.write_file_atomic(path_, ToJson(state_).dump(2) + "\n"); }
 
 Status StateFile::record_worker(const std::string& model_id, int pid) {
   state_.workers.erase(std::remove_if(state_.workers.begin(), state_.workers.end(),
@@ -84,19 +58,13 @@ Status StateFile::forget_worker(int pid) {
   return save();
 }
 
-Status StateFile::remove() {
-  if (unlink(path_.c_str()) != 0 && errno != ENOENT)
-    return MakeError("cannot remove " + path_ + ": " + strerror(errno));
-  return Status::Ok();
-}
+Status StateFile::remove() { return fs_.remove_file(path_); }
 
-Result<DaemonState> ReadStateFile(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec) && !ec)
-    return MakeError("no state file " + path, ErrorCode::kFileNotFound);
-  std::ifstream in(path);
-  if (!in) return MakeError("cannot read " + path + ": " + strerror(errno));
-  nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+Result<DaemonState> ReadStateFile(const std::string& path, FileSystem& fs) {
+  // A state file lists a few workers: anything near this size is not ours.
+  auto text = fs.read_file(path, 1 << 20);
+  if (!text.ok()) return text.error();
+  nlohmann::json j = nlohmann::json::parse(text.value(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return MakeError("state file " + path + " is not valid JSON");
   DaemonState s;
   try {

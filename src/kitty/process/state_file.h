@@ -3,13 +3,15 @@
 //   {"version": 1, "token": "<daemon token>", "pid": N, "pid_start_time": T,
 //    "workers": [{"model_id": "m", "pid": P, "start_time": S}, ...]}
 // pid is also the worker's process group id. Every change rewrites the file atomically (write
-// a temporary file, fsync, rename). Loop thread only.
+// a temporary file, fsync, rename) through a FileSystem. Blocking: the daemon calls it from one
+// strand of the blocking pool, never from an event loop.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "kitty/base/file_system.h"
 #include "kitty/base/result.h"
 
 namespace kitty {
@@ -31,7 +33,8 @@ class StateFile {
  public:
   /// Nothing is written until save() or a record_/forget_ call. `daemon_pid` is this
   /// process; tests may pass another.
-  StateFile(std::string path, std::string token, int daemon_pid = 0);
+  StateFile(std::string path, std::string token, int daemon_pid = 0,
+            FileSystem& fs = RealFileSystem());
 
   /// Writes the current state (the daemon calls it once at start, after CleanupOrphans).
   Status save();
@@ -46,9 +49,10 @@ class StateFile {
  private:
   std::string path_;
   DaemonState state_;
+  FileSystem& fs_;
 };
 
 /// Reads a state file. Error code kFileNotFound when it does not exist.
-Result<DaemonState> ReadStateFile(const std::string& path);
+Result<DaemonState> ReadStateFile(const std::string& path, FileSystem& fs = RealFileSystem());
 
 }  // namespace kitty

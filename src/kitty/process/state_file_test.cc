@@ -7,7 +7,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "kitty/process/spawner_test_util.h"
+#include "kitty/testing/fake_file_system.h"
+#include "kitty/testing/temp_dir.h"
 
 namespace kitty {
 namespace {
@@ -53,6 +54,22 @@ TEST(StateFile, MalformedFilesAreErrors) {
   EXPECT_NE(ReadStateFile(path).error().message.find("not valid JSON"), std::string::npos);
   std::ofstream(path, std::ios::trunc) << R"({"token": 5, "pid": 1})";
   EXPECT_NE(ReadStateFile(path).error().message.find("malformed"), std::string::npos);
+}
+
+TEST(StateFile, GoesThroughItsFileSystem) {
+  FakeFileSystem fs;
+  StateFile file("/state/kittyd.state", "tok", 0, fs);
+  ASSERT_TRUE(file.record_worker("qwen", 4242).ok());
+  auto s = ReadStateFile("/state/kittyd.state", fs);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  ASSERT_EQ(s->workers.size(), 1u);
+  EXPECT_EQ(s->workers[0].pid, 4242);
+  fs.fail_writes = true;
+  Status st = file.forget_worker(4242);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("disk full"), std::string::npos);
+  ASSERT_TRUE(file.remove().ok());
+  EXPECT_EQ(ReadStateFile("/state/kittyd.state", fs).error().code, ErrorCode::kFileNotFound);
 }
 
 }  // namespace

@@ -26,7 +26,7 @@
 #include "kitty/process/daemon_lock.h"
 #include "kitty/process/platform.h"
 #include "kitty/process/posix_spawner.h"
-#include "kitty/process/spawner_test_util.h"
+#include "kitty/testing/temp_dir.h"
 #include "kitty/process/watchdog_protocol.h"
 
 namespace kitty {

@@ -1,26 +1,53 @@
 #include "kitty/worker/worker.h"
 
-#include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
+
+#include "kitty/events/bus.h"
+#include "kitty/process/port_allocator.h"
 
 namespace kitty {
 namespace {
 
 // Readiness is noticed within ~10 ms for the first seconds (most loads), then probes back
-// off to at most 250 ms for the long loads of big models.
+// off to at most 250 ms for the long loads of big models. A line from the engine that says
+// it is up ("listening", "loaded") triggers a probe at once, so a ready worker is usually
+// noticed within a millisecond or two.
 constexpr Duration kFirstProbeDelay = std::chrono::milliseconds(2);
 constexpr Duration kFastProbeDelay = std::chrono::milliseconds(10);
 constexpr Duration kFastProbePhase = std::chrono::seconds(10);
 constexpr Duration kMaxProbeDelay = std::chrono::milliseconds(250);
 constexpr Duration kProbeTimeout = std::chrono::seconds(2);
-constexpr Duration kGonePoll = std::chrono::milliseconds(5);
 constexpr size_t kErrorTailLines = 20;
+constexpr int kMaxPortRetries = 3;
 
-Error ForcedReleaseError(const std::string& id) {
-  return MakeError("model '" + id + "' was released (forced) while serving this request",
-                   ErrorCode::kWorkerStopping);
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// What engines print once they serve: llama-server "main: server is listening on ...",
+// "model loaded", "all slots are idle"; uvicorn-based servers (llama_cpp.server, vLLM)
+// "Uvicorn running on", "Application startup complete"; our fake_engine "ready". A line that
+// matches too early only costs one probe more.
+bool LooksReady(const std::string& line) {
+  const std::string l = Lower(line);
+  for (const char* p : {"listening", "loaded", "ready", "all slots are idle", "running on",
+                        "startup complete"})
+    if (l.find(p) != std::string::npos) return true;
+  return false;
+}
+
+// What a worker prints when its port was taken between our check and its bind.
+bool SaysAddressInUse(const std::string& line) {
+  const std::string l = Lower(line);
+  for (const char* p : {"address already in use", "address in use", "eaddrinuse",
+                        "couldn't bind", "could not bind", "failed to bind"})
+    if (l.find(p) != std::string::npos) return true;
+  return false;
 }
 
 std::string FormatSeconds(double s) {
@@ -33,100 +60,80 @@ std::string FormatSeconds(double s) {
 
 const char* WorkerStateName(WorkerState s) {
   switch (s) {
-    case WorkerState::kStopped:
-      return "stopped";
-    case WorkerState::kStarting:
-      return "starting";
-    case WorkerState::kReady:
-      return "ready";
-    case WorkerState::kStopping:
-      return "stopping";
-    case WorkerState::kFailed:
-      return "failed";
+    case WorkerState::kStopped: return "stopped";
+    case WorkerState::kStarting: return "starting";
+    case WorkerState::kReady: return "ready";
+    case WorkerState::kStopping: return "stopping";
+    case WorkerState::kFailed: return "failed";
   }
   return "unknown";
 }
 
-// ---- Lease ----------------------------------------------------------------------------
+std::shared_ptr<Worker> Worker::Create(ModelConfig config, const Env& env, PortPicker pick_port) {
+  auto w = std::shared_ptr<Worker>(new Worker(std::move(config), env, std::move(pick_port)));
+  std::weak_ptr<Worker> weak = w;
+  w->gate_ = ReadyGate::Create(
+      env.clock,
+      [weak] {
+        if (auto s = weak.lock()) s->on_gate_idle();
+      },
+      [weak] {
+        if (auto s = weak.lock()) s->on_gate_drained();
+      });
+  return w;
+}
 
-Lease::Lease(Lease&& o) noexcept
-    : worker_(std::move(o.worker_)), id_(std::exchange(o.id_, 0)), endpoint_(o.endpoint_) {}
+Worker::Worker(ModelConfig config, const Env& env, PortPicker pick_port)
+    : config_(std::move(config)),
+      env_(env),
+      pick_port_(std::move(pick_port)),
+      log_(std::make_shared<LogTail>()) {}
 
-Lease& Lease::operator=(Lease&& o) noexcept {
-  if (this != &o) {
-    reset();
-    worker_ = std::move(o.worker_);
-    id_ = std::exchange(o.id_, 0);
-    endpoint_ = o.endpoint_;
+Worker::~Worker() { log_->set_line_observer(nullptr); }
+
+WorkerState Worker::state() const {
+  owner_.check("Worker::state");
+  switch (phase_) {
+    case Phase::kStopped: return WorkerState::kStopped;
+    case Phase::kStarting:
+    case Phase::kRetryingPort: return WorkerState::kStarting;
+    case Phase::kReady: return WorkerState::kReady;
+    case Phase::kDraining:
+    case Phase::kStopping:
+    case Phase::kAbortingStart:
+    case Phase::kCleaningCrash: return WorkerState::kStopping;
+    case Phase::kFailed: return WorkerState::kFailed;
   }
-  return *this;
+  return WorkerState::kFailed;
 }
 
-Lease::~Lease() { reset(); }
-
-void Lease::reset() {
-  if (id_ == 0) return;
-  if (auto w = worker_.lock()) w->end_lease(id_);
-  id_ = 0;
-  worker_.reset();
-}
-
-void Lease::on_cut(std::function<void()> fn) {
-  on_cut(std::function<void(const Error&)>([fn = std::move(fn)](const Error&) { fn(); }));
-}
-
-void Lease::on_cut(std::function<void(const Error&)> fn) {
-  auto w = worker_.lock();
-  if (!w || id_ == 0) return;
-  auto it = w->leases_.find(id_);
-  if (it != w->leases_.end()) {
-    it->second = std::move(fn);
-  } else {
-    // Already cut before the handler was installed: tell the caller now.
-    Error why = w->last_cut_ ? *w->last_cut_ : MakeError("request was cut", ErrorCode::kWorkerStopping);
-    w->deps_.clock->post([fn = std::move(fn), why] { fn(why); });
-  }
-}
-
-// ---- Worker ---------------------------------------------------------------------------
-
-std::shared_ptr<Worker> Worker::Create(ModelConfig config, WorkerDeps deps) {
-  return std::shared_ptr<Worker>(new Worker(std::move(config), std::move(deps)));
-}
-
-Worker::Worker(ModelConfig config, WorkerDeps deps)
-    : config_(std::move(config)), deps_(std::move(deps)), log_(std::make_shared<LogTail>()) {
-  if (!deps_.plan_launch) deps_.plan_launch = PlanLaunch;
-}
-
-Worker::~Worker() = default;
+int Worker::pid() const { return process_ ? process_->pid() : 0; }
 
 WorkerInfo Worker::info() const {
+  owner_.check("Worker::info");
   WorkerInfo i;
   i.model_id = config_.id;
-  i.state = state_;
-  if (process_) i.pid = process_->pid();
-  if (state_ == WorkerState::kStarting || state_ == WorkerState::kReady ||
-      state_ == WorkerState::kStopping)
-    i.port = endpoint_.port;
-  i.in_flight = static_cast<int>(leases_.size());
-  i.requests_total = requests_total_;
-  i.last_used = last_used_wall_;
+  i.state = state();
+  i.pid = pid();
+  if (process_) i.port = endpoint_.port;
+  const ReadyGate::Stats g = gate_->stats();
+  i.in_flight = g.in_flight;
+  i.requests_total = g.requests_total;
+  i.last_used = g.last_used;
   i.started_at = started_at_wall_;
-  if (state_ == WorkerState::kReady && leases_.empty())
-    i.idle_seconds = ToSeconds(deps_.clock->now() - last_end_);
+  if (phase_ == Phase::kReady && g.in_flight == 0)
+    i.idle_seconds = ToSeconds(env_.clock->now() - g.last_end);
   i.load_seconds = load_seconds_;
   if (last_error_) i.last_error = last_error_->message;
-  const TimePoint now = deps_.clock->now();
+  const TimePoint now = env_.clock->now();
   for (const auto& [id, h] : holds_)
     i.holds.push_back({id, h.owner, std::max(0.0, ToSeconds(h.expires - now))});
   return i;
 }
 
 std::string Worker::log_tail_text() const {
-  auto lines = log_->current_run(kErrorTailLines);
   std::string out;
-  for (const auto& l : lines) {
+  for (const auto& l : log_->current_run(kErrorTailLines)) {
     if (!out.empty()) out += '\n';
     out += l;
   }
@@ -142,159 +149,146 @@ Duration Worker::backoff() const {
 // ---- acquire / ensure -----------------------------------------------------------------
 
 void Worker::acquire(LeaseCallback cb) {
-  if (state_ == WorkerState::kFailed && consecutive_failures_ > 0) {
-    const Duration left = failed_at_ + backoff() - deps_.clock->now();
+  owner_.check("Worker::acquire");
+  if (phase_ == Phase::kFailed && consecutive_failures_ > 0) {
+    const Duration left = failed_at_ + backoff() - env_.clock->now();
     if (left > Duration::zero()) {
       Error e = *last_error_;
       e.message += " (next start attempt allowed in " + FormatSeconds(ToSeconds(left)) + ")";
-      deps_.clock->post([cb = std::move(cb), e = std::move(e)] { cb(e); });
+      env_.clock->post([cb = std::move(cb), e = std::move(e)] { cb(e); });
       return;
     }
   }
-  waiters_.push_back(Waiter{true, std::move(cb), nullptr});
-  if (state_ == WorkerState::kReady) {
-    wake_waiters();
-  } else if (state_ == WorkerState::kStopped || state_ == WorkerState::kFailed) {
-    start();
-  } else if (state_ == WorkerState::kStopping) {
-    restart_after_stop_ = true;
-  }
+  waiters_.push_back(Waiter{std::move(cb), nullptr});
+  if (phase_ == Phase::kReady) return wake_waiters();
+  if (phase_ == Phase::kStopped || phase_ == Phase::kFailed) start();
+  // Otherwise a start or a stop is under way: its end wakes the waiters (and a stop that
+  // ends with waiters left starts the worker again).
 }
 
 void Worker::ensure(ReadyCallback cb) {
-  waiters_.push_back(Waiter{false, nullptr, std::move(cb)});
-  if (state_ == WorkerState::kReady) {
-    wake_waiters();
-  } else if (state_ == WorkerState::kStopped || state_ == WorkerState::kFailed) {
-    start();
-  } else if (state_ == WorkerState::kStopping) {
-    restart_after_stop_ = true;
-  }
-}
-
-void Worker::serve_waiter(Waiter& w) {
-  if (w.wants_lease) {
-    deps_.clock->post([cb = std::move(w.on_lease), l = std::make_shared<Lease>(make_lease())] {
-      cb(std::move(*l));
-    });
-  } else {
-    deps_.clock->post([cb = std::move(w.on_ready), e = endpoint_] { cb(e); });
-  }
-}
-
-void Worker::wake_waiters() {
-  if (state_ == WorkerState::kReady) {
-    for (auto& w : std::exchange(waiters_, {})) serve_waiter(w);
-    return;
-  }
-  fail_waiters(last_error_
-                   ? *last_error_
-                   : MakeError("model '" + config_.id + "' is not running", ErrorCode::kWorkerStopping));
-}
-
-void Worker::fail_waiters(const Error& e) {
-  for (auto& w : std::exchange(waiters_, {})) {
-    if (w.wants_lease)
-      deps_.clock->post([cb = std::move(w.on_lease), e] { cb(e); });
-    else
-      deps_.clock->post([cb = std::move(w.on_ready), e] { cb(e); });
-  }
+  owner_.check("Worker::ensure");
+  waiters_.push_back(Waiter{nullptr, std::move(cb)});
+  if (phase_ == Phase::kReady) return wake_waiters();
+  if (phase_ == Phase::kStopped || phase_ == Phase::kFailed) start();
 }
 
 // ---- start ----------------------------------------------------------------------------
 
 void Worker::start() {
-  state_ = WorkerState::kStarting;
+  phase_ = Phase::kStarting;
   ++run_;
-  exited_ = false;
   last_probe_.clear();
   load_seconds_.reset();
+  probe_in_flight_ = false;
+  ready_hint_ = false;
   log_->mark_run("--- kittyd: starting model '" + config_.id + "' ---");
 
-  auto fail_now = [this](const Error& e) {
-    // Nothing was spawned: straight to failed.
-    last_error_ = MakeError("model '" + config_.id + "' failed to start: " + e.message,
-                            AsStartFailure(e.code));
-    ++consecutive_failures_;
-    failed_at_ = deps_.clock->now();
-    state_ = WorkerState::kFailed;
-    spdlog::error("{}", last_error_->message);
-    wake_waiters();
-  };
-
-  auto port = deps_.pick_port(config_);
-  if (!port) return fail_now(port.error());
-  auto plan = deps_.plan_launch(config_, *port);
-  if (!plan) return fail_now(plan.error());
+  auto port = pick_port_(config_);
+  if (!port) return fail_without_spawn(port.error());
+  auto plan = env_.plan_launch ? env_.plan_launch(config_, *port) : PlanLaunch(config_, *port);
+  if (!plan) return fail_without_spawn(plan.error());
   plan->spawn.tail = log_;
-  if (!deps_.logs_dir.empty()) plan->spawn.log_path = deps_.logs_dir + "/" + config_.id + ".log";
+  if (!env_.logs_dir.empty()) plan->spawn.log_path = env_.logs_dir + "/" + config_.id + ".log";
 
   std::weak_ptr<Worker> weak = weak_from_this();
   const uint64_t run = run_;
-  auto proc = deps_.spawner->spawn(plan->spawn, [weak, run](ExitStatus st) {
+  auto proc = env_.spawner->spawn(plan->spawn, [weak, run](ExitStatus st) {
     if (auto w = weak.lock()) w->on_exit(run, st);
   });
-  if (!proc) return fail_now(proc.error());
+  if (!proc) return fail_without_spawn(proc.error());
 
   process_ = std::move(proc.value());
   endpoint_ = Endpoint{plan->host, plan->port, process_->pid()};
   health_path_ = plan->health_path;
   shutdown_path_ = plan->shutdown_path;
-  spawned_at_ = deps_.clock->now();
-  started_at_wall_ = deps_.clock->wall_now();
+  spawned_at_ = env_.clock->now();
+  started_at_wall_ = env_.clock->wall_now();
   spdlog::info("model '{}': started pid {} on {}:{}", config_.id, process_->pid(), endpoint_.host,
                endpoint_.port);
-  if (deps_.on_spawned) deps_.on_spawned(config_.id, process_->pid());
+  if (env_.events)
+    env_.events->publish({EventKind::kSpawned, config_.id, process_->pid(), spawned_at_});
 
-  start_deadline_ = deps_.clock->start_timer(FromSeconds(config_.start_timeout_seconds),
-                                             [this, run] { on_start_timeout(run); });
+  log_->set_line_observer([weak, run](const std::string& line) {
+    if (auto w = weak.lock()) w->on_output_line(run, line);
+  });
+  start_deadline_ = env_.clock->start_timer(FromSeconds(config_.start_timeout_seconds),
+                                            [this, run] { on_start_timeout(run); });
   probe_delay_ = kFirstProbeDelay;
   schedule_probe(probe_delay_);
 }
 
+void Worker::fail_without_spawn(const Error& e) {
+  last_error_ = MakeError("model '" + config_.id + "' failed to start: " + e.message,
+                          AsStartFailure(e.code));
+  ++consecutive_failures_;
+  failed_at_ = env_.clock->now();
+  phase_ = Phase::kFailed;
+  spdlog::error("{}", last_error_->message);
+  wake_waiters();
+}
+
 void Worker::schedule_probe(Duration delay) {
   const uint64_t run = run_;
-  probe_timer_ = deps_.clock->start_timer(delay, [this, run] {
-    if (run == run_ && state_ == WorkerState::kStarting) probe();
+  probe_timer_ = env_.clock->start_timer(delay, [this, run] {
+    if (run == run_ && phase_ == Phase::kStarting) probe();
   });
 }
 
 void Worker::probe() {
+  probe_timer_.reset();
+  probe_in_flight_ = true;
+  ready_hint_ = false;
   std::weak_ptr<Worker> weak = weak_from_this();
   const uint64_t run = run_;
-  deps_.http->call("GET", endpoint_.host, endpoint_.port, health_path_, kProbeTimeout,
-                   [weak, run](WorkerHttpResult r) {
-                     if (auto w = weak.lock()) w->on_probe(run, std::move(r));
-                   });
+  env_.worker_http->call("GET", endpoint_.host, endpoint_.port, health_path_, kProbeTimeout,
+                         [weak, run](WorkerHttpResult r) {
+                           if (auto w = weak.lock()) w->on_probe(run, std::move(r));
+                         });
+}
+
+void Worker::on_output_line(uint64_t run, const std::string& line) {
+  if (run != run_ || phase_ != Phase::kStarting || !LooksReady(line)) return;
+  if (probe_in_flight_) {
+    ready_hint_ = true;  // probe again as soon as this one answers
+    return;
+  }
+  probe();
 }
 
 void Worker::on_probe(uint64_t run, WorkerHttpResult r) {
-  if (run != run_ || state_ != WorkerState::kStarting || exited_) return;
+  if (run != run_ || phase_ != Phase::kStarting) return;
+  probe_in_flight_ = false;
+  if (process_->exited()) return;  // on_exit decides
   if (r.status >= 200 && r.status < 300) return become_ready();
   // 503 while loading, connection refused before the listener is up: keep waiting.
   last_probe_ = r.describe();
-  probe_delay_ = deps_.clock->now() - spawned_at_ < kFastProbePhase
+  if (ready_hint_) return probe();
+  probe_delay_ = env_.clock->now() - spawned_at_ < kFastProbePhase
                      ? kFastProbeDelay
                      : std::min<Duration>(probe_delay_ * 2, kMaxProbeDelay);
   schedule_probe(probe_delay_);
 }
 
 void Worker::become_ready() {
-  state_ = WorkerState::kReady;
+  phase_ = Phase::kReady;
   port_retries_ = 0;
+  consecutive_failures_ = 0;
   start_deadline_.reset();
   probe_timer_.reset();
-  consecutive_failures_ = 0;
-  load_seconds_ = ToSeconds(deps_.clock->now() - spawned_at_);
-  last_end_ = deps_.clock->now();
+  log_->set_line_observer(nullptr);
+  load_seconds_ = ToSeconds(env_.clock->now() - spawned_at_);
   spdlog::info("model '{}': ready in {:.3f}s (pid {}, port {})", config_.id, *load_seconds_,
                process_->pid(), endpoint_.port);
+  gate_->open(endpoint_);
+  if (env_.events)
+    env_.events->publish({EventKind::kReady, config_.id, process_->pid(), env_.clock->now()});
   wake_waiters();
   update_idle_timer();
 }
 
 void Worker::on_start_timeout(uint64_t run) {
-  if (run != run_ || state_ != WorkerState::kStarting) return;
+  if (run != run_ || phase_ != Phase::kStarting) return;
   fail_start("did not become healthy within " + FormatSeconds(config_.start_timeout_seconds) +
                  " (last health probe of http://" + endpoint_.host + ":" +
                  std::to_string(endpoint_.port) + health_path_ + ": " +
@@ -309,227 +303,166 @@ void Worker::fail_start(std::string reason, ErrorCode code, bool kill_group) {
   last_error_ = MakeError(std::move(message), code);
   port_retries_ = 0;
   ++consecutive_failures_;
-  failed_at_ = deps_.clock->now();
+  failed_at_ = env_.clock->now();
   spdlog::error("{}", last_error_->message);
-  probe_timer_.reset();
-  start_deadline_.reset();
   // Callers learn at once; the process group is cleaned up behind them.
-  state_ = WorkerState::kFailed;
-  wake_waiters();
-  after_stop_ = AfterStop::kFailedStart;
-  state_ = WorkerState::kStopping;
-  if (kill_group && process_ && !exited_) process_->signal_group(SIGKILL);
-  wait_group_gone();
+  fail_waiters(*last_error_);
+  stop_group(Phase::kAbortingStart, kill_group);
+}
+
+bool Worker::lost_auto_port() const {
+  if (config_.port != 0 || port_retries_ >= kMaxPortRetries) return false;
+  // The port is held now (a listener), or the worker said its bind failed: a port held by
+  // a live connection of another process looks free to a probe but fails the bind (issue 8).
+  if (!env_.ports->check_free(endpoint_.host, endpoint_.port).ok()) return true;
+  for (const auto& line : log_->current_run(kErrorTailLines))
+    if (SaysAddressInUse(line)) return true;
+  return false;
 }
 
 void Worker::on_exit(uint64_t run, ExitStatus status) {
   if (run != run_) return;
-  exited_ = true;
-  switch (state_) {
-    case WorkerState::kStarting:
-      if (config_.port == 0 && port_retries_ < 3 && deps_.check_port_free &&
-          !deps_.check_port_free(endpoint_.host, endpoint_.port)) {
-        // Another process bound the auto port between our check and the worker's bind:
-        // not the worker's fault, so try again on another port.
+  switch (phase_) {
+    case Phase::kStarting:
+      if (lost_auto_port()) {
+        // Not the worker's fault: clean up and start again on another port, unseen by the
+        // requests waiting for it.
         ++port_retries_;
-        spdlog::warn(
-            "model '{}': port {} was taken by another process during start; retrying "
-            "on another port",
-            config_.id, endpoint_.port);
-        probe_timer_.reset();
-        start_deadline_.reset();
-        after_stop_ = AfterStop::kRetryStart;
-        state_ = WorkerState::kStopping;
-        wait_group_gone();
-        return;
+        spdlog::warn("model '{}': port {} was taken by another process during start; retrying "
+                     "on another port",
+                     config_.id, endpoint_.port);
+        return stop_group(Phase::kRetryingPort, /*kill_at_once=*/true);
       }
-      fail_start(status.describe() + " while starting", ErrorCode::kWorkerExited,
-                 /*kill_group=*/false);
-      return;
-    case WorkerState::kReady: {
+      return fail_start(status.describe() + " while starting", ErrorCode::kWorkerExited,
+                        /*kill_group=*/false);
+    case Phase::kReady:
+    case Phase::kDraining: {
       std::string message =
           "model '" + config_.id + "': worker " + status.describe() + " unexpectedly";
       const std::string tail = log_tail_text();
       if (!tail.empty()) message += "\nlast log lines:\n" + tail;
       spdlog::error("{}", message);
+      gate_->cut(MakeError("model '" + config_.id + "': worker " + status.describe() +
+                               " while serving this request",
+                           ErrorCode::kWorkerCrashed));
+      if (phase_ == Phase::kDraining) return stop_group(Phase::kStopping, true);  // asked for
       last_error_ = MakeError(std::move(message), ErrorCode::kWorkerCrashed);
-      after_stop_ = AfterStop::kCrashed;
-      state_ = WorkerState::kStopping;
-      idle_timer_.reset();
-      cut_leases(MakeError(
-          "model '" + config_.id + "': worker " + status.describe() + " while serving this request",
-          ErrorCode::kWorkerCrashed));
-      wait_group_gone();
-      return;
+      return stop_group(Phase::kCleaningCrash, /*kill_at_once=*/true);
     }
-    case WorkerState::kStopping:
+    case Phase::kStopping:
+    case Phase::kAbortingStart:
+    case Phase::kCleaningCrash:
+    case Phase::kRetryingPort:
       spdlog::info("model '{}': worker {}", config_.id, status.describe());
-      wait_group_gone();
+      if (terminator_) terminator_->leader_exited();
       return;
-    case WorkerState::kStopped:
-    case WorkerState::kFailed:
+    case Phase::kStopped:
+    case Phase::kFailed:
       return;
   }
 }
 
 // ---- stop -----------------------------------------------------------------------------
 
-void Worker::release(bool force, DoneCallback done) {
-  if (done) stop_waiters_.push_back(std::move(done));
-  // An explicit release overrides holds.
-  holds_.clear();
-  switch (state_) {
-    case WorkerState::kStopped:
-    case WorkerState::kFailed:
-      if (state_ == WorkerState::kFailed) state_ = WorkerState::kStopped;
-      consecutive_failures_ = 0;
-      restart_after_stop_ = false;
-      for (auto& d : std::exchange(stop_waiters_, {})) deps_.clock->post(std::move(d));
-      return;
-    case WorkerState::kStarting: {
-      // Abandon the start: whoever waited for it learns why.
-      fail_waiters(
-          MakeError("model '" + config_.id + "' was released while starting", ErrorCode::kWorkerStopping));
-      probe_timer_.reset();
-      start_deadline_.reset();
-      after_stop_ = AfterStop::kStopped;
-      state_ = WorkerState::kStopping;
-      stop_process();
-      return;
-    }
-    case WorkerState::kReady:
-      state_ = WorkerState::kStopping;
-      after_stop_ = AfterStop::kStopped;
-      idle_timer_.reset();
-      if (force) cut_leases(ForcedReleaseError(config_.id));
-      if (!leases_.empty()) {
-        draining_ = true;
-        spdlog::info("model '{}': release waits for {} request(s) in flight", config_.id,
-                     leases_.size());
-        return;
-      }
-      stop_process();
-      return;
-    case WorkerState::kStopping:
-      if (after_stop_ == AfterStop::kRetryStart) {
-        // A start was about to be retried: abandon it instead.
-        after_stop_ = AfterStop::kStopped;
-        fail_waiters(
-            MakeError("model '" + config_.id + "' was released while starting", ErrorCode::kWorkerStopping));
-        return;
-      }
-      if (force && draining_) {
-        cut_leases(ForcedReleaseError(config_.id));
-        draining_ = false;
-        stop_process();
-      }
-      return;
-  }
-}
-
-void Worker::begin_idle_stop() {
-  spdlog::info("model '{}': idle for {}, stopping", config_.id,
-               FormatSeconds(config_.idle_shutdown_seconds));
-  state_ = WorkerState::kStopping;
-  after_stop_ = AfterStop::kStopped;
-  stop_process();
-}
-
-void Worker::stop_process() {
-  if (!process_ || exited_) return wait_group_gone();
-  const uint64_t run = run_;
-  const int pid = process_->pid();
-  spdlog::info("model '{}': stopping pid {}", config_.id, pid);
-  stop_deadline_ = deps_.clock->start_timer(FromSeconds(config_.stop_timeout_seconds),
-                                            [this, run] { on_stop_deadline(run); });
-  auto sigterm = [this, run] {
-    if (run != run_ || exited_ || !process_) return;
-    process_->signal_group(SIGTERM);
-    // llama-server stops answering but never exits on a SIGTERM that arrives with a request
-    // in flight, and exits at once on a second one (docs/ENGINE.md): so a second SIGTERM
-    // halfway to the deadline, before the SIGKILL.
-    stop_step_timer_ =
-        deps_.clock->start_timer(FromSeconds(config_.stop_timeout_seconds / 2), [this, run] {
-          if (run != run_ || exited_ || !process_) return;
-          spdlog::info("model '{}': still running; second SIGTERM", config_.id);
-          process_->signal_group(SIGTERM);
-        });
-  };
-  if (shutdown_path_.empty()) return sigterm();
-
-  // The seed's contract: POST /shutdown first; SIGTERM if it does not answer, or if the
-  // process is still there after a short grace.
-  const Duration timeout =
-      std::min<Duration>(std::chrono::seconds(1), FromSeconds(config_.stop_timeout_seconds / 2));
-  std::weak_ptr<Worker> weak = weak_from_this();
-  deps_.http->call("POST", endpoint_.host, endpoint_.port, shutdown_path_, timeout,
-                   [weak, run, sigterm](WorkerHttpResult r) {
-                     auto w = weak.lock();
-                     if (!w || run != w->run_ || w->exited_) return;
-                     if (r.status >= 200 && r.status < 300) {
-                       const Duration grace =
-                           std::min<Duration>(std::chrono::seconds(2),
-                                              FromSeconds(w->config_.stop_timeout_seconds / 2));
-                       w->stop_step_timer_ = w->deps_.clock->start_timer(grace, sigterm);
-                     } else {
-                       spdlog::info("model '{}': {} answered {}; sending SIGTERM", w->id(),
-                                    w->shutdown_path_, r.describe());
-                       sigterm();
-                     }
-                   });
-}
-
-void Worker::on_stop_deadline(uint64_t run) {
-  if (run != run_ || state_ != WorkerState::kStopping || !process_) return;
-  spdlog::warn("model '{}': pid {} still running after {}; sending SIGKILL to its group",
-               config_.id, process_->pid(), FormatSeconds(config_.stop_timeout_seconds));
-  process_->signal_group(SIGKILL);
-}
-
-void Worker::wait_group_gone() {
-  gone_poll_timer_.reset();
-  if (!process_) return finish_stop();
-  if (!exited_) return;  // on_exit comes back here
-  if (process_->group_alive()) {
-    // The leader is gone but members of its group are left (grandchildren): kill them.
-    process_->signal_group(SIGKILL);
-    gone_poll_timer_ = deps_.clock->start_timer(kGonePoll, [this] { wait_group_gone(); });
-    return;
-  }
-  finish_stop();
-}
-
-void Worker::finish_stop() {
-  if (process_) {
-    const int pid = process_->pid();
-    if (deps_.on_gone) deps_.on_gone(config_.id, pid);
-    spdlog::info("model '{}': pid {} and its process group are gone", config_.id, pid);
-  }
-  process_.reset();
-  stop_deadline_.reset();
-  stop_step_timer_.reset();
-  gone_poll_timer_.reset();
+void Worker::stop_group(Phase phase, bool kill_at_once) {
+  phase_ = phase;
   probe_timer_.reset();
   start_deadline_.reset();
   idle_timer_.reset();
-  draining_ = false;
-  const AfterStop after = std::exchange(after_stop_, AfterStop::kStopped);
-  if (after == AfterStop::kRetryStart) {
-    state_ = WorkerState::kStopped;
-    start();
+  log_->set_line_observer(nullptr);
+  const uint64_t run = run_;
+  if (!process_) {
+    env_.clock->post([weak = weak_from_this(), run] {
+      if (auto w = weak.lock()) w->on_group_gone(run);
+    });
     return;
   }
-  state_ = after == AfterStop::kStopped ? WorkerState::kStopped : WorkerState::kFailed;
-  for (auto& d : std::exchange(stop_waiters_, {})) deps_.clock->post(std::move(d));
+  if (!terminator_) {
+    StopSpec spec{label(), endpoint_.host, endpoint_.port, shutdown_path_,
+                  FromSeconds(config_.stop_timeout_seconds)};
+    terminator_ = std::make_unique<Terminator>(*env_.clock, *env_.worker_http, *process_, spec,
+                                               [this, run] { on_group_gone(run); });
+  }
+  kill_at_once ? terminator_->kill_now() : terminator_->start();
+}
 
-  const bool restart = std::exchange(restart_after_stop_, false) || !waiters_.empty();
-  if (!restart) return;
-  if (after == AfterStop::kFailedStart) {
-    // Requests that came while a failed start was cleaned up get that failure.
-    wake_waiters();
-    return;
+void Worker::begin_stop() { stop_group(Phase::kStopping, /*kill_at_once=*/false); }
+
+void Worker::on_group_gone(uint64_t run) {
+  if (run != run_) return;
+  if (process_) {
+    const int pid = process_->pid();
+    spdlog::info("model '{}': pid {} and its process group are gone", config_.id, pid);
+    if (env_.events) env_.events->publish({EventKind::kGone, config_.id, pid, env_.clock->now()});
   }
-  if (!waiters_.empty()) start();
+  // The Terminator called us: let it return before it is destroyed.
+  std::shared_ptr<Terminator> t(std::move(terminator_));
+  std::shared_ptr<Process> p(std::move(process_));
+  env_.clock->post([t, p] {});
+
+  const Phase ended = phase_;
+  if (ended == Phase::kRetryingPort) return start();
+  phase_ = ended == Phase::kStopping ? Phase::kStopped : Phase::kFailed;
+  for (auto& d : std::exchange(stop_waiters_, {})) env_.clock->post(std::move(d));
+  if (waiters_.empty()) return;
+  // Requests that came while a failed start was cleaned up get that failure; those that came
+  // during a stop or a crash's cleanup start the worker again.
+  if (ended == Phase::kAbortingStart) return wake_waiters();
+  start();
+}
+
+void Worker::release(bool force, DoneCallback done, ErrorCode why) {
+  owner_.check("Worker::release");
+  if (done) stop_waiters_.push_back(std::move(done));
+  holds_.clear();  // an explicit release overrides holds
+  const std::string cause =
+      why == ErrorCode::kShuttingDown ? "kittyd is shutting down" : "model '" + config_.id + "' was released";
+  const Error abandoned = MakeError(cause + " while it was starting", why);
+  const Error cut = MakeError(cause + " (forced) while serving this request", why);
+  switch (phase_) {
+    case Phase::kStopped:
+    case Phase::kFailed:
+      phase_ = Phase::kStopped;
+      consecutive_failures_ = 0;
+      for (auto& d : std::exchange(stop_waiters_, {})) env_.clock->post(std::move(d));
+      return;
+    case Phase::kStarting:
+      fail_waiters(abandoned);
+      return begin_stop();
+    case Phase::kRetryingPort:
+      // A start was about to be retried: abandon it instead.
+      fail_waiters(abandoned);
+      phase_ = Phase::kStopping;
+      return;
+    case Phase::kAbortingStart:
+    case Phase::kCleaningCrash:
+      phase_ = Phase::kStopping;  // the cleanup goes on; it now ends in "stopped"
+      return;
+    case Phase::kReady:
+      idle_timer_.reset();
+      if (force) {
+        gate_->cut(cut);
+        return begin_stop();
+      }
+      if (int n = gate_->close(); n > 0) {
+        spdlog::info("model '{}': release waits for {} request(s) in flight", config_.id, n);
+        phase_ = Phase::kDraining;
+        return;
+      }
+      return begin_stop();
+    case Phase::kDraining:
+      if (!force) return;
+      gate_->cut(cut);
+      return begin_stop();
+    case Phase::kStopping:
+      return;
+  }
+}
+
+void Worker::kill(DoneCallback done, ErrorCode why) {
+  owner_.check("Worker::kill");
+  release(/*force=*/true, std::move(done), why);
+  if (terminator_) terminator_->kill_now();
 }
 
 }  // namespace kitty

@@ -1,7 +1,7 @@
-// Worker: requests in flight (leases), holds, and the idle countdown they govern.
-#include <random>
-
+// Worker: waiters, holds, and the idle countdown they govern with the gate's leases.
 #include <spdlog/spdlog.h>
+
+#include <random>
 
 #include "kitty/worker/worker.h"
 
@@ -17,54 +17,72 @@ std::string RandomHoldId() {
 
 }  // namespace
 
-// ---- leases, holds, idle --------------------------------------------------------------
+// ---- waiters ----------------------------------------------------------------------------
 
-Lease Worker::make_lease() {
-  Lease l;
-  l.worker_ = weak_from_this();
-  l.id_ = next_lease_id_++;
-  l.endpoint_ = endpoint_;
-  leases_.emplace(l.id_, nullptr);
-  ++requests_total_;
-  last_used_wall_ = deps_.clock->wall_now();
-  idle_timer_.reset();
-  return l;
-}
-
-void Worker::end_lease(uint64_t id) {
-  if (leases_.erase(id) == 0) return;  // cut earlier
-  last_end_ = deps_.clock->now();
-  last_used_wall_ = deps_.clock->wall_now();
-  if (state_ == WorkerState::kStopping && draining_ && leases_.empty()) {
-    draining_ = false;
-    stop_process();
+void Worker::wake_waiters() {
+  if (phase_ == Phase::kReady) {
+    for (auto& w : std::exchange(waiters_, {})) serve_waiter(w);
     return;
   }
-  update_idle_timer();
+  fail_waiters(last_error_ ? *last_error_
+                           : MakeError("model '" + config_.id + "' is not running",
+                                       ErrorCode::kWorkerStopping));
 }
 
-void Worker::cut_leases(const Error& why) {
-  last_cut_ = why;
-  auto leases = std::exchange(leases_, {});
-  for (auto& [id, cut] : leases)
-    if (cut) deps_.clock->post([cut = std::move(cut), why] { cut(why); });
-  last_end_ = deps_.clock->now();
+void Worker::serve_waiter(Waiter& w) {
+  if (w.on_lease) {
+    // The gate is open while ready, so this cannot fail.
+    auto lease = std::make_shared<Lease>(std::move(*gate_->try_lease()));
+    env_.clock->post([cb = std::move(w.on_lease), lease] { cb(std::move(*lease)); });
+  } else {
+    env_.clock->post([cb = std::move(w.on_ready), e = endpoint_] { cb(e); });
+  }
+}
+
+void Worker::fail_waiters(const Error& e) {
+  for (auto& w : std::exchange(waiters_, {})) {
+    if (w.on_lease)
+      env_.clock->post([cb = std::move(w.on_lease), e] { cb(e); });
+    else
+      env_.clock->post([cb = std::move(w.on_ready), e] { cb(e); });
+  }
+}
+
+// ---- idleness ---------------------------------------------------------------------------
+
+bool Worker::busy() const { return gate_->stats().in_flight > 0 || !holds_.empty(); }
+
+void Worker::on_gate_idle() {
+  if (phase_ == Phase::kReady) update_idle_timer();
+}
+
+void Worker::on_gate_drained() {
+  if (phase_ == Phase::kDraining) begin_stop();
 }
 
 void Worker::update_idle_timer() {
-  if (state_ != WorkerState::kReady || busy() || config_.idle_shutdown_seconds <= 0) {
+  if (phase_ != Phase::kReady || busy() || config_.idle_shutdown_seconds <= 0) {
     idle_timer_.reset();
     return;
   }
-  const TimePoint due = last_end_ + FromSeconds(config_.idle_shutdown_seconds);
-  const Duration after = std::max<Duration>(Duration::zero(), due - deps_.clock->now());
+  const TimePoint since = std::max(gate_->stats().last_end, hold_dropped_at_);
+  const TimePoint due = since + FromSeconds(config_.idle_shutdown_seconds);
+  const Duration after = std::max<Duration>(Duration::zero(), due - env_.clock->now());
   const uint64_t run = run_;
-  idle_timer_ = deps_.clock->start_timer(after, [this, run] {
-    if (run == run_ && state_ == WorkerState::kReady && !busy()) begin_idle_stop();
+  idle_timer_ = env_.clock->start_timer(after, [this, run] {
+    if (run != run_ || phase_ != Phase::kReady || !holds_.empty()) return;
+    // A request may have taken a lease an instant ago on an I/O thread: the gate closes only
+    // if none is in flight, atomically. If one is, its end re-arms this timer.
+    if (!gate_->close_if_idle()) return;
+    spdlog::info("model '{}': idle for {}s, stopping", config_.id, config_.idle_shutdown_seconds);
+    begin_stop();
   });
 }
 
+// ---- holds ------------------------------------------------------------------------------
+
 std::string Worker::add_hold(double lease_seconds, std::string owner) {
+  owner_.check("Worker::add_hold");
   std::string id = RandomHoldId();
   HoldEntry h;
   h.owner = std::move(owner);
@@ -76,27 +94,35 @@ std::string Worker::add_hold(double lease_seconds, std::string owner) {
 }
 
 bool Worker::renew_hold(const std::string& hold_id) {
+  owner_.check("Worker::renew_hold");
   auto it = holds_.find(hold_id);
   if (it == holds_.end()) return false;
   arm_hold(hold_id, it->second);
   return true;
 }
 
+bool Worker::has_hold(const std::string& hold_id) const {
+  owner_.check("Worker::has_hold");
+  return holds_.count(hold_id) > 0;
+}
+
 void Worker::arm_hold(const std::string& id, HoldEntry& h) {
-  h.expires = deps_.clock->now() + FromSeconds(h.lease_seconds);
-  h.timer = deps_.clock->start_timer(FromSeconds(h.lease_seconds), [this, id] {
+  h.expires = env_.clock->now() + FromSeconds(h.lease_seconds);
+  h.timer = env_.clock->start_timer(FromSeconds(h.lease_seconds), [this, id] {
     spdlog::info("model '{}': hold {} expired (lease not renewed)", config_.id, id);
     drop_hold(id);
   });
 }
 
 bool Worker::drop_hold(const std::string& hold_id) {
+  owner_.check("Worker::drop_hold");
   auto it = holds_.find(hold_id);
   if (it == holds_.end()) return false;
   // Safe even when the hold's own timer is the caller: clocks move a callback out of the
   // timer before running it.
   holds_.erase(it);
-  last_end_ = deps_.clock->now();
+  // The idle countdown starts from the drop of the hold, not from the last request.
+  hold_dropped_at_ = env_.clock->now();
   update_idle_timer();
   return true;
 }

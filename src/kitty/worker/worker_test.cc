@@ -5,9 +5,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include "kitty/base/fake_clock.h"
-#include "kitty/process/fake_spawner.h"
-#include "kitty/worker/fake_worker_http.h"
+#include "kitty/testing/test_env.h"
 
 namespace kitty {
 namespace {
@@ -16,7 +14,7 @@ using namespace std::chrono_literals;
 
 class WorkerTest : public ::testing::Test {
  protected:
-  WorkerTest() : spawner_(&clock_), http_(&clock_) {
+  WorkerTest() : clock_(t_.clock), spawner_(t_.spawner), http_(t_.http) {
     config_.id = "qwen_32b";
     config_.backend = Backend::kCommand;
     config_.command = {"fake_engine"};
@@ -26,24 +24,10 @@ class WorkerTest : public ::testing::Test {
   }
 
   std::shared_ptr<Worker> make() {
-    WorkerDeps d;
-    d.clock = &clock_;
-    d.spawner = &spawner_;
-    d.http = &http_;
-    d.pick_port = [this](const ModelConfig&) -> Result<int> {
+    return Worker::Create(config_, t_.env, [this](const ModelConfig&) -> Result<int> {
       if (port_error_) return *port_error_;
       return port_;
-    };
-    d.plan_launch = [](const ModelConfig& m, int port) -> Result<LaunchPlan> {
-      LaunchPlan p;
-      p.spawn.argv = m.command;
-      p.host = "127.0.0.1";
-      p.port = port;
-      p.health_path = m.health_path;
-      p.shutdown_path = m.shutdown_path;
-      return p;
-    };
-    return Worker::Create(config_, d);
+    });
   }
 
   // Acquires and returns the lease once ready (the worker answers health with 200).
@@ -57,9 +41,10 @@ class WorkerTest : public ::testing::Test {
     return std::move(got->value());
   }
 
-  FakeClock clock_;
-  FakeSpawner spawner_;
-  FakeWorkerHttp http_;
+  testing_util::TestEnv t_;
+  FakeClock& clock_;
+  FakeSpawner& spawner_;
+  FakeWorkerHttp& http_;
   ModelConfig config_;
   int port_ = 7001;
   std::optional<Error> port_error_;
@@ -243,40 +228,49 @@ TEST_F(WorkerTest, ExitDuringStartFailsWithStatusAndLogTail) {
 
 TEST_F(WorkerTest, AutoPortLostToAnotherProcessIsRetriedOnAnotherPort) {
   config_.port = 0;  // auto
-  int checks = 0;
-  auto w = make();
-  // make() has no check_port_free; rebuild the worker with one that reports the first
-  // port as taken after the worker died.
-  WorkerDeps d;
-  d.clock = &clock_;
-  d.spawner = &spawner_;
-  d.http = &http_;
   int next_port = 7001;
-  d.pick_port = [&](const ModelConfig&) -> Result<int> { return next_port++; };
-  d.check_port_free = [&](const std::string&, int port) -> Status {
-    ++checks;
-    if (port == 7001) return MakeError("port 7001 is already in use by another process");
-    return Status::Ok();
-  };
-  d.plan_launch = [](const ModelConfig& m, int port) -> Result<LaunchPlan> {
-    LaunchPlan p;
-    p.spawn.argv = {"fake"};
-    p.host = "127.0.0.1";
-    p.port = port;
-    p.health_path = "/health";
-    return p;
-  };
-  w = Worker::Create(config_, d);
+  auto w = Worker::Create(config_, t_.env, [&](const ModelConfig&) -> Result<int> { return next_port++; });
   std::optional<Result<Lease>> got;
   w->acquire([&](Result<Lease> r) { got.emplace(std::move(r)); });
-  spawner_.exit(spawner_.last().pid, ExitStatus{1, 0});  // "bind: address already in use"
+  t_.ports.taken.insert(7001);  // a listener of another process got there first
+  spawner_.exit(spawner_.last().pid, ExitStatus{1, 0});
   http_.answers[7002] = 200;
   clock_.advance(100ms);
   ASSERT_TRUE(got.has_value());
   ASSERT_TRUE(got->ok()) << got->error().message;
   EXPECT_EQ(got->value().endpoint().port, 7002);
   EXPECT_EQ(spawner_.spawn_count(), 2);
-  EXPECT_EQ(checks, 1);
+  EXPECT_EQ(w->state(), WorkerState::kReady);
+}
+
+TEST_F(WorkerTest, AutoPortHeldByALiveConnectionIsRetriedFromTheWorkersOwnWords) {
+  // A port held by another process's live outgoing connection looks free to a probe, but the
+  // worker's bind fails (issue 8): its "address already in use" is what tells.
+  config_.port = 0;
+  int next_port = 7001;
+  auto w = Worker::Create(config_, t_.env, [&](const ModelConfig&) -> Result<int> { return next_port++; });
+  std::optional<Result<Lease>> got;
+  w->acquire([&](Result<Lease> r) { got.emplace(std::move(r)); });
+  w->log()->append("error: bind: Address already in use\n");
+  spawner_.exit(spawner_.last().pid, ExitStatus{1, 0});
+  http_.answers[7002] = 200;
+  clock_.advance(100ms);
+  ASSERT_TRUE(got.has_value());
+  ASSERT_TRUE(got->ok()) << got->error().message;
+  EXPECT_EQ(got->value().endpoint().port, 7002);
+}
+
+TEST_F(WorkerTest, AFixedPortIsNeverRetriedElsewhere) {
+  config_.port = 7001;
+  auto w = make();
+  std::optional<Result<Lease>> got;
+  w->acquire([&](Result<Lease> r) { got.emplace(std::move(r)); });
+  w->log()->append("error: bind: Address already in use\n");
+  spawner_.exit(spawner_.last().pid, ExitStatus{1, 0});
+  clock_.run_pending();
+  ASSERT_TRUE(got.has_value() && !got->ok());
+  EXPECT_EQ(got->error().code, ErrorCode::kWorkerExited);
+  EXPECT_EQ(spawner_.spawn_count(), 1);
 }
 
 TEST_F(WorkerTest, StartTimeoutKillsAndFails) {
@@ -327,7 +321,7 @@ TEST_F(WorkerTest, ForcedReleaseCutsRequestsInFlight) {
   auto w = make();
   Lease l = acquire_ready(*w);
   bool cut = false, done = false;
-  l.on_cut([&] { cut = true; });
+  l.on_cut([&](const Error&) { cut = true; });
   w->release(true, [&] { done = true; });
   clock_.run_pending();
   EXPECT_TRUE(cut);
@@ -368,7 +362,7 @@ TEST_F(WorkerTest, CrashWhileReadyCutsLeasesAndNextRequestRestarts) {
   auto w = make();
   Lease l = acquire_ready(*w);
   bool cut = false;
-  l.on_cut([&] { cut = true; });
+  l.on_cut([&](const Error&) { cut = true; });
   spawner_.exit(spawner_.last().pid, ExitStatus{-1, SIGSEGV});
   clock_.run_pending();
   EXPECT_TRUE(cut);

@@ -1,4 +1,4 @@
-#include "kitty/process/fake_spawner.h"
+#include "kitty/testing/fake_spawner.h"
 
 #include <signal.h>
 

@@ -1,4 +1,4 @@
-#include "kitty/base/fake_clock.h"
+#include "kitty/testing/fake_clock.h"
 
 namespace kitty {
 

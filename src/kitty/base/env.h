@@ -1,0 +1,42 @@
+// Env: what the daemon's parts need from the outside world, in one place, so a test swaps the
+// whole world for fakes (fake clock, fake spawner, fake ports...) in one line and the daemon
+// wires the real ones once (daemon/daemon.cc). Every pointer outlives the parts that use it.
+//
+// Thread rules: clock, spawner, worker_http, ports and events belong to the control loop; the
+// blocking pool is thread-safe; memory and fs are blocking calls, made from the blocking pool.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "kitty/base/result.h"
+
+namespace kitty {
+
+class Clock;
+class Spawner;
+class WorkerHttp;
+class PortAllocator;
+class EventBus;
+class BlockingPool;
+class MemoryProbe;
+class FileSystem;
+struct LaunchPlan;
+struct ModelConfig;
+
+struct Env {
+  Clock* clock = nullptr;
+  Spawner* spawner = nullptr;
+  WorkerHttp* worker_http = nullptr;
+  PortAllocator* ports = nullptr;
+  EventBus* events = nullptr;
+  BlockingPool* blocking = nullptr;
+  MemoryProbe* memory = nullptr;
+  FileSystem* fs = nullptr;
+  /// How a model is launched; PlanLaunch (backends/backend.h) when empty.
+  std::function<Result<LaunchPlan>(const ModelConfig&, int port)> plan_launch;
+  /// <logs_dir>/<model id>.log; empty: no log files.
+  std::string logs_dir;
+};
+
+}  // namespace kitty

@@ -1,0 +1,60 @@
+// EventBus: lifecycle events of the workers, published by the Workers as they happen and read
+// by whoever needs to know (the state file, the watchdog, the gateway's connection pools; later
+// status, metrics and the event stream). Subscribers do not reach into the Worker, and the
+// Worker does not know who listens.
+//
+// Control thread only: publish() calls every subscriber synchronously, in subscription order;
+// a subscriber that needs another thread posts to it.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "kitty/base/clock.h"
+
+namespace kitty {
+
+enum class EventKind {
+  kSpawned,  // a worker's process group exists (pid = pgid)
+  kReady,    // it answers health
+  kGone,     // its process group is gone (every member reaped)
+};
+const char* EventKindName(EventKind k);
+
+struct WorkerEvent {
+  EventKind kind;
+  std::string model_id;
+  int pid = 0;
+  TimePoint at{};
+};
+
+class EventBus {
+ public:
+  using Handler = std::function<void(const WorkerEvent&)>;
+
+  /// Ends a subscription when destroyed.
+  class Subscription {
+   public:
+    Subscription() = default;
+    Subscription(Subscription&&) noexcept = default;
+    Subscription& operator=(Subscription&&) noexcept = default;
+    ~Subscription();
+
+   private:
+    friend class EventBus;
+    std::weak_ptr<std::map<uint64_t, Handler>> handlers_;
+    uint64_t id_ = 0;
+  };
+
+  EventBus() : handlers_(std::make_shared<std::map<uint64_t, Handler>>()) {}
+  [[nodiscard]] Subscription subscribe(Handler h);
+  void publish(const WorkerEvent& e) const;
+
+ private:
+  std::shared_ptr<std::map<uint64_t, Handler>> handlers_;
+  uint64_t next_id_ = 1;
+};
+
+}  // namespace kitty

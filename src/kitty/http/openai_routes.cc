@@ -1,0 +1,128 @@
+#include "kitty/http/openai_routes.h"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <cstring>
+
+#include "kitty/http/model_field.h"
+#include "kitty/http/proxy.h"
+#include "kitty/http/reply.h"
+
+namespace kitty::web {
+namespace {
+
+// The routes of llama-server, vLLM and OpenAI that take a JSON body with "model". The
+// non-/v1 forms are llama-server's own names for the same endpoints.
+constexpr std::array<std::string_view, 17> kForwarded = {
+    "/v1/chat/completions", "/v1/completions",     "/v1/embeddings",
+    "/v1/responses",        "/v1/rerank",          "/v1/reranking",
+    "/v1/messages",         "/v1/messages/count_tokens",
+    "/v1/audio/speech",     "/v1/images/generations",
+    "/chat/completions",    "/completions",        "/completion",
+    "/embeddings",          "/embedding",          "/rerank",
+    "/infill",
+};
+
+bool IsModelList(std::string_view p) { return p == "/v1/models" || p == "/models"; }
+
+}  // namespace
+
+bool IsForwardedRoute(std::string_view path) {
+  for (auto r : kForwarded)
+    if (path == r) return true;
+  return false;
+}
+
+bool OpenAiRoutes::owns(const Target& t) const {
+  return IsForwardedRoute(t.path) || IsModelList(t.path) || t.path.starts_with("/v1/");
+}
+
+net::awaitable<void> OpenAiRoutes::handle(Exchange& ex, const Target& t) {
+  const auto method = ex.req.method();
+  if (IsModelList(t.path)) {
+    if (method != http::verb::get && method != http::verb::head)
+      co_return ReplyError(ex, MakeError("use GET " + t.path, ErrorCode::kMethodNotAllowed));
+    co_return co_await list_models(ex);
+  }
+  if (t.path.starts_with("/v1/models/")) {
+    if (method != http::verb::get && method != http::verb::head)
+      co_return ReplyError(ex, MakeError("use GET " + t.path, ErrorCode::kMethodNotAllowed));
+    co_return co_await one_model(ex, t.path.substr(strlen("/v1/models/")));
+  }
+  if (IsForwardedRoute(t.path)) {
+    if (method != http::verb::post)
+      co_return ReplyError(ex, MakeError("use POST " + t.path, ErrorCode::kMethodNotAllowed));
+    co_return co_await forward(ex, t);
+  }
+  co_return ReplyError(ex, MakeError("no route for " + std::string(ex.req.method_string()) + " " +
+                                         t.path + " (kittyd forwards the OpenAI inference routes: "
+                                         "/v1/chat/completions, /v1/completions, /v1/embeddings, ...)",
+                                     ErrorCode::kRouteNotFound));
+}
+
+net::awaitable<void> OpenAiRoutes::forward(Exchange& ex, const Target& t) {
+  if (*ctx_.shutting_down)
+    co_return ReplyError(ex, MakeError("kittyd is shutting down", ErrorCode::kShuttingDown));
+  auto model = ReadModelField(ex.req.body());
+  if (!model) co_return ReplyError(ex, model.error());
+  auto w = ctx_.manager->find(*model);
+  if (!w) co_return ReplyModelNotFound(ex, *ctx_.manager, *model);
+  if (w->config().backend == Backend::kOllama)
+    co_return ReplyError(ex, MakeError("model '" + w->id() + "' uses backend ollama, which kittyd "
+                                           "does not serve yet; use llama_server or command",
+                                       ErrorCode::kUnsupported));
+  if (ctx_.server.log_bodies)
+    spdlog::info("request to '{}' {}: {}", w->id(), t.path, ex.req.body());
+
+  auto lease = co_await AcquireLease(ctx_.control, w);
+  if (!lease) {
+    const Error& e = lease.error();
+    nlohmann::json extra = nullptr;
+    if (Describe(e.code).code == "worker_start_failed" || e.code == ErrorCode::kStartTimeout) {
+      auto log_tail = [w] { return w->log()->current_run(20); };
+      auto tail = co_await RunOn(ctx_.control, log_tail);
+      extra = {{"model_id", w->id()}, {"log_tail", tail}};
+    }
+    co_return ReplyError(ex, e, extra);
+  }
+  co_await ProxyToWorker(ex, lease.value(), t.forward(), w->id());
+}
+
+net::awaitable<void> OpenAiRoutes::list_models(Exchange& ex) {
+  const auto created =
+      std::chrono::duration_cast<std::chrono::seconds>(ctx_.clock->wall_now().time_since_epoch())
+          .count();
+  auto states_of = [m = ctx_.manager] {
+    std::vector<std::string> s;
+    for (const auto& w : m->workers()) s.push_back(WorkerStateName(w->state()));
+    return s;
+  };
+  auto states = co_await RunOn(ctx_.control, states_of);
+  nlohmann::json data = nlohmann::json::array();
+  const auto& workers = ctx_.manager->workers();
+  for (size_t i = 0; i < workers.size(); ++i) {
+    const ModelConfig& c = workers[i]->config();
+    nlohmann::json aliases = c.aliases;
+    if (!c.alias.empty()) aliases.push_back(c.alias);
+    data.push_back({{"id", c.id},
+                    {"object", "model"},
+                    {"created", created},
+                    {"owned_by", "kitty"},
+                    {"status", states[i]},
+                    {"aliases", aliases},
+                    {"backend", BackendName(c.backend)},
+                    {"gguf", ctx_.model_info ? ctx_.model_info(c) : nlohmann::json(nullptr)}});
+  }
+  Reply(ex, 200, {{"object", "list"}, {"data", data}});
+}
+
+net::awaitable<void> OpenAiRoutes::one_model(Exchange& ex, const std::string& name) {
+  auto w = ctx_.manager->find(name);
+  if (!w) co_return ReplyModelNotFound(ex, *ctx_.manager, name);
+  auto state_of = [w] { return std::string(WorkerStateName(w->state())); };
+  auto state = co_await RunOn(ctx_.control, state_of);
+  Reply(ex, 200, {{"id", w->id()}, {"object", "model"}, {"owned_by", "kitty"}, {"status", state}});
+}
+
+}  // namespace kitty::web

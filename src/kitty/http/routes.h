@@ -1,0 +1,33 @@
+// What every route needs: the registry, the control loop that owns the workers, the server's
+// settings, and where blocking reads go. Built once by the daemon (or a test); read-only after.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "kitty/base/blocking_pool.h"
+#include "kitty/base/clock.h"
+#include "kitty/config/config.h"
+#include "kitty/http/control.h"
+#include "kitty/manager/manager.h"
+#include "kitty/memory/memory_probe.h"
+
+namespace kitty::web {
+
+struct RouteContext {
+  WorkerManager* manager = nullptr;
+  ControlExecutor control;
+  BlockingPool* blocking = nullptr;
+  MemoryProbe* memory = nullptr;
+  Clock* clock = nullptr;  // now()/wall_now() only: safe from any thread for the real clock
+  ServerConfig server;
+  std::string version;
+  /// GGUF summary of a model file, or null; thread-safe (the daemon caches it).
+  std::function<nlohmann::json(const ModelConfig&)> model_info;
+  std::shared_ptr<std::atomic<bool>> shutting_down = std::make_shared<std::atomic<bool>>(false);
+};
+
+}  // namespace kitty::web

@@ -1,0 +1,144 @@
+// The Worker's phases that the first suite does not reach: readiness noticed from the engine's
+// own output, leases taken without the control loop, the drain, kill(), a crash while draining,
+// a release during a failed start's cleanup, and the idle timer racing a new lease.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include "kitty/testing/test_env.h"
+#include "kitty/worker/worker.h"
+
+namespace kitty {
+namespace {
+
+using namespace std::chrono_literals;
+
+class WorkerPhasesTest : public ::testing::Test {
+ protected:
+  WorkerPhasesTest() {
+    config_.id = "m";
+    config_.backend = Backend::kCommand;
+    config_.command = {"engine"};
+    config_.idle_shutdown_seconds = 10;
+    config_.stop_timeout_seconds = 4;
+    config_.start_timeout_seconds = 30;
+  }
+  std::shared_ptr<Worker> make() {
+    return Worker::Create(config_, t_.env, [](const ModelConfig&) -> Result<int> { return 7001; });
+  }
+  void make_ready(Worker& w) {
+    t_.http.answers[7001] = 200;
+    bool ready = false;
+    w.ensure([&](Result<Endpoint> r) { ready = r.ok(); });
+    t_.clock.advance(50ms);
+    ASSERT_TRUE(ready);
+  }
+  testing_util::TestEnv t_;
+  ModelConfig config_;
+};
+
+TEST_F(WorkerPhasesTest, ALineSayingTheEngineIsUpIsProbedAtOnce) {
+  auto w = make();
+  t_.http.answers[7001] = 503;
+  bool ready = false;
+  w->ensure([&](Result<Endpoint> r) { ready = r.ok(); });
+  t_.clock.advance(3s);  // loading: probes every 10 ms answer 503
+  const size_t probes = t_.http.calls.size();
+  t_.http.answers[7001] = 200;
+  w->log()->append("main: model loaded\n");  // no time passes
+  t_.clock.run_pending();
+  EXPECT_EQ(t_.http.calls.size(), probes + 1);
+  EXPECT_TRUE(ready) << "noticed without waiting for the next probe interval";
+}
+
+TEST_F(WorkerPhasesTest, LeasesComeFromTheGateWhileReadyOnly) {
+  auto w = make();
+  EXPECT_FALSE(w->gate().try_lease().has_value());
+  make_ready(*w);
+  auto lease = w->gate().try_lease();
+  ASSERT_TRUE(lease.has_value());
+  EXPECT_EQ(lease->endpoint().port, 7001);
+  EXPECT_EQ(w->info().in_flight, 1);
+  lease->reset();
+  EXPECT_EQ(w->info().in_flight, 0);
+  w->release(false, nullptr);
+  EXPECT_FALSE(w->gate().try_lease().has_value()) << "the gate closes when a stop begins";
+}
+
+TEST_F(WorkerPhasesTest, IdleTimerDoesNotStopAWorkerThatJustTookALease) {
+  auto w = make();
+  make_ready(*w);
+  t_.clock.advance(9900ms);            // the idle deadline is 10 s after ready (~2 ms)
+  auto lease = w->gate().try_lease();  // an I/O thread, an instant before the deadline
+  t_.clock.advance(200ms);             // the deadline passes with the lease out
+  EXPECT_EQ(w->state(), WorkerState::kReady);
+  EXPECT_TRUE(t_.spawner.last().signals.empty());
+  lease->reset();
+  t_.clock.advance(9s);
+  EXPECT_EQ(w->state(), WorkerState::kReady);
+  t_.clock.advance(1100ms);
+  EXPECT_EQ(w->state(), WorkerState::kStopped) << "idle counts from the end of that lease";
+}
+
+TEST_F(WorkerPhasesTest, KillSkipsThePoliteSteps) {
+  auto w = make();
+  make_ready(*w);
+  t_.spawner.last().ignore_sigterm = true;
+  w->release(false, nullptr);
+  t_.clock.run_pending();
+  EXPECT_EQ(t_.spawner.last().signals, std::vector<int>{SIGTERM});
+  bool done = false;
+  w->kill([&] { done = true; });
+  t_.clock.run_pending();
+  EXPECT_EQ(t_.spawner.last().signals, (std::vector<int>{SIGTERM, SIGKILL}));
+  EXPECT_TRUE(done);
+  EXPECT_EQ(w->state(), WorkerState::kStopped);
+}
+
+TEST_F(WorkerPhasesTest, CrashWhileDrainingCutsTheLeasesAndEndsStopped) {
+  auto w = make();
+  make_ready(*w);
+  auto lease = w->gate().try_lease();
+  Error why;
+  lease->on_cut([&](const Error& e) { why = e; });
+  bool done = false;
+  w->release(false, [&] { done = true; });
+  EXPECT_EQ(w->state(), WorkerState::kStopping);
+  t_.spawner.exit(t_.spawner.last().pid, ExitStatus{-1, SIGSEGV});
+  t_.clock.run_pending();
+  EXPECT_EQ(why.code, ErrorCode::kWorkerCrashed);
+  EXPECT_TRUE(done);
+  EXPECT_EQ(w->state(), WorkerState::kStopped) << "the release was asked for";
+}
+
+TEST_F(WorkerPhasesTest, ReleaseDuringAFailedStartsCleanupEndsStopped) {
+  auto w = make();
+  t_.spawner.next_leaves_grandchild = true;  // the cleanup takes a moment
+  std::optional<Result<Endpoint>> got;
+  w->ensure([&](Result<Endpoint> r) { got.emplace(std::move(r)); });
+  t_.spawner.exit(t_.spawner.last().pid, ExitStatus{1, 0});
+  t_.clock.run_pending();
+  ASSERT_TRUE(got.has_value() && !got->ok());
+  EXPECT_EQ(w->state(), WorkerState::kStopping);
+  bool done = false;
+  w->release(false, [&] { done = true; });
+  t_.clock.advance(10ms);
+  EXPECT_TRUE(done);
+  EXPECT_EQ(w->state(), WorkerState::kStopped);
+}
+
+TEST_F(WorkerPhasesTest, EventsTellSpawnReadyAndGone) {
+  std::vector<std::string> seen;
+  auto sub = t_.events.subscribe([&](const WorkerEvent& e) {
+    seen.push_back(std::string(EventKindName(e.kind)) + ":" + std::to_string(e.pid));
+  });
+  auto w = make();
+  make_ready(*w);
+  const int pid = t_.spawner.last().pid;
+  w->release(false, nullptr);
+  t_.clock.run_pending();
+  const std::string p = std::to_string(pid);
+  EXPECT_EQ(seen, (std::vector<std::string>{"spawned:" + p, "ready:" + p, "gone:" + p}));
+}
+
+}  // namespace
+}  // namespace kitty
