@@ -260,7 +260,9 @@ class Conn {
     while (!parser.is_done()) {
       parser.get().body().data = chunk;
       parser.get().body().size = sizeof chunk;
-      http::read(socket_, buffer_, parser, ec);
+      // read_some, not read: read() returns only once the 16 KiB buffer is full, which makes the
+      // first byte (and the window's edges) up to a buffer late.
+      http::read_some(socket_, buffer_, parser, ec);
       if (ec == http::error::need_buffer) ec = {};
       if (ec) {
         Fail();
