@@ -143,7 +143,11 @@ def main(argv: list[str]) -> int:
         return d
 
     try:
-        k = start_kittyd()
+        try:
+            k = start_kittyd()
+        except RuntimeError as e:  # e.g. a --server-opt this kittyd does not know
+            shutil.rmtree(tmp, ignore_errors=True)
+            sys.exit(f"bench: kittyd did not start: {e}")
         time.sleep(0.3)
         start = {"rss_kb": rss_kb(k.pid), "fds": fd_count(k.pid), "nofile": fd_limits(k.pid)}
         res["kittyd_at_start"] = start

@@ -29,11 +29,11 @@ def run(ctx: Ctx) -> dict:
         out["setup_s"] = time.monotonic() - t0
         out["fds_held"] = fd_count(k.pid)
         out["rss_kb_held"] = rss_kb(k.pid)
-        out["normal_request"] = timed_post(k.port, "/v1/completions", SMALL_BODY % "fast", timeout=5)
-        out["health"] = timed_get(k.port, "/health", timeout=5)
+        out["normal_request"] = timed_post(k.port, "/v1/completions", SMALL_BODY % "fast", timeout=3)
+        out["health"] = timed_get(k.port, "/health", timeout=3)
         time.sleep(ctx.opts.idle_hold)
-        out["normal_request_after_hold"] = timed_post(k.port, "/v1/completions", SMALL_BODY % "fast", timeout=5)
-        out["health_after_hold"] = timed_get(k.port, "/health", timeout=5)
+        out["normal_request_after_hold"] = timed_post(k.port, "/v1/completions", SMALL_BODY % "fast", timeout=3)
+        out["health_after_hold"] = timed_get(k.port, "/health", timeout=3)
         out["tick_after_hold"] = hold.last_tick()
     finally:
         out["done"] = hold.finish()

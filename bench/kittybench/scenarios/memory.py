@@ -54,7 +54,8 @@ def rows(r: dict) -> list[Row]:
     ready = r.get("ready") or {}
     errs = ready.get("errors") or {}
     failed = ready.get("failed", 0) + ready.get("pending", 0)
-    note = "" if not failed else f"; {failed} failed or pending: {errs or ready.get('statuses')}"
+    note = "" if not failed else (f"; {ready.get('failed', 0)} failed{' ' + str(errs) if errs else ''}, "
+                                  f"{ready.get('pending', 0)} never answered")
     return [
         Row("kittyd RSS idle (after start, no request yet)", f"≤ {TARGET_IDLE_KB // 1024} MB",
             fmt(idle / 1024 if idle else None, " MiB"), None if idle is None else idle <= TARGET_IDLE_KB),
