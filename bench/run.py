@@ -152,9 +152,18 @@ def main(argv: list[str]) -> int:
         start = {"rss_kb": rss_kb(k.pid), "fds": fd_count(k.pid), "nofile": fd_limits(k.pid)}
         res["kittyd_at_start"] = start
         ctx = Ctx(tools=tools, k=k, fake=fake, opts=a, start=start)
+        ran_any = False
         for mod in ALL:
             if mod.NAME not in a.only:
                 continue
+            if getattr(mod, "FRESH_DAEMON", False) and ran_any:
+                # RSS and fd figures from a kittyd whose heap earlier scenarios grew would hide
+                # what this one costs (freed memory gets reused): start a fresh one.
+                k.stop()
+                restarts += 1
+                k = start_kittyd()
+                ctx.k = k
+            ran_any = True
             log(f"--- {mod.NAME}")
             t0 = time.monotonic()
             try:

@@ -1,4 +1,5 @@
-"""One module per figure. Each exposes NAME, run(ctx) -> dict and rows(result) -> list[Row]."""
+"""One module per figure. Each exposes NAME, run(ctx) -> dict and rows(result) -> list[Row]; one that
+sets FRESH_DAEMON = True gets a newly started kittyd (memory and fd figures)."""
 from . import (cold, idle_conns, latency, loop_block, memory, release, rps, slow_clients,
                stream)
 

@@ -12,6 +12,7 @@ from ..daemon import timed_get, timed_post
 from ..util import Row, fd_count, fd_limits, fmt, log, rss_kb
 
 NAME = "idle"
+FRESH_DAEMON = True  # run.py starts a new kittyd first: earlier scenarios' heap would hide the cost
 
 
 def run(ctx: Ctx) -> dict:

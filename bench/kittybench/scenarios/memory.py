@@ -10,6 +10,7 @@ from ..context import STREAM_BODY, Ctx
 from ..util import Row, fd_count, fmt, log, rss_kb
 
 NAME = "memory"
+FRESH_DAEMON = True  # run.py starts a new kittyd first: earlier scenarios' heap would hide the cost
 TARGET_IDLE_KB = 12 * 1024
 TARGET_PER_STREAM_KB = 32.0
 
