@@ -61,6 +61,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--out", default=str(RESULTS), help="results directory (default bench/results)")
     ap.add_argument("--name", default="latest", help="results file name without extension (default latest)")
     ap.add_argument("--label", default="", help="a line saying what was measured, for the report's title")
+    ap.add_argument("--note", action="append", default=[], help="a line for the report's notes (repeatable)")
     ap.add_argument("--duration", type=float, help="measured seconds per latency/stream/rps run (3; quick 1)")
     ap.add_argument("--warmup", type=float, help="warm-up seconds before each of those (0.5; quick 0.3)")
     ap.add_argument("--rounds", type=int, help="direct/kittyd rounds per figure, alternating order (3; quick 1)")
@@ -128,7 +129,7 @@ def main(argv: list[str]) -> int:
         "machine": machine_info(),
         "binaries": {"kittyd": binary_facts(kittyd_bin), "fake_engine": binary_facts(fake),
                      "loadgen": str(tools.loadgen), "wrk": tools.wrk},
-        "errors": [], "notes": [], "scenarios": {},
+        "errors": [], "notes": list(a.note), "scenarios": {},
     }
     m = res["machine"]
     log(f"machine: {m['nproc']} cores, load {m['loadavg_at_start']}, busy: {m['top_cpu_at_start']}")

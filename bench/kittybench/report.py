@@ -32,6 +32,8 @@ def render(res: dict, rows: list[Row]) -> str:
     kb = res["binaries"]["kittyd"]
     load0 = ", ".join(f"{x:.2f}" for x in (m.get("loadavg_at_start") or []))
     load1 = ", ".join(f"{x:.2f}" for x in (m.get("loadavg_at_end") or []))
+    at_start = (res.get("kittyd_at_start") or {}).get("nofile")
+    nofile = f"{at_start[0]} (hard {at_start[1]})" if at_start else res["settings"]["kittyd_nofile"]
     top = ", ".join(f"{t['comm']} {t['cpu'] * 100:.0f} %" for t in m.get("top_cpu_at_start") or []) or "none"
     lines = [
         f"# kittyd benchmark{': ' + res['label'] if res.get('label') else ''}",
@@ -41,7 +43,7 @@ def render(res: dict, rows: list[Row]) -> str:
         f"- machine: {m['nproc']} cores ({m['cpu_model']}), {m.get('mem_gib')} GiB; load average "
         f"{load0} at start, {load1} at end" + (" — **measured under load**" if m.get("loaded") else ""),
         f"- using CPU when the run began (1 s sample): {top}",
-        f"- kittyd started with soft fd limit {res['settings']['kittyd_nofile']}; server options "
+        f"- kittyd started with soft fd limit {nofile}; server options "
         f"{res['settings']['server_opts'] or 'none (kittyd defaults)'}; mode {res['settings']['mode']}",
         f"- {m['time_utc']}, {res['elapsed_s']:.0f} s, `bench/run.sh {' '.join(res['argv'])}`".rstrip(),
         "",
@@ -54,3 +56,10 @@ def render(res: dict, rows: list[Row]) -> str:
         lines += ["", "Errors (a scenario that could not produce its figure):"] + [f"- {e}" for e in res["errors"]]
     lines += ["", f"Raw numbers: `{res['json_name']}` beside this file."]
     return "\n".join(lines) + "\n"
+
+
+def rerender(json_path: str) -> str:
+    """The markdown again from a results JSON (e.g. after adding notes to it by hand)."""
+    import json
+    res = json.loads(open(json_path).read())
+    return render(res, [Row(**r) for r in res["rows"]])
