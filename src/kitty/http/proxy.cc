@@ -7,6 +7,7 @@
 
 #include "kitty/http/chunked.h"
 #include "kitty/http/errors.h"
+#include "kitty/http/sweeper.h"
 #include "kitty/http/upstream_pool.h"
 
 namespace kitty::web {
@@ -19,12 +20,17 @@ constexpr size_t kRelayBuffer = 16 * 1024;
 // the control loop (reaped, then the lease cut) a moment after the socket's EOF: waiting that
 // long lets the client learn the real cause (reason worker_crashed), not just "closed".
 constexpr auto kCrashNoticeWait = std::chrono::milliseconds(250);
+// A worker that answers at once needs nobody to watch its client; one that takes longer (a
+// long prompt, a non-streamed generation) gets a watcher after this long, so a client that
+// leaves cancels the work. Watching every request would cost two syscalls each.
+constexpr auto kWatchClientAfter = std::chrono::milliseconds(100);
 
 // Shared between the proxy coroutine, the client watcher and the lease's cut handler; all
 // run on the connection's I/O thread (the cut handler posts itself there).
 struct ProxyState {
   tcp::socket* upstream = nullptr;
   bool done = false;
+  bool watching = false;  // WatchClient runs
   bool client_gone = false;
   bool cut = false;
   Error cut_error;  // why the worker's lease was cut
@@ -210,7 +216,12 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string
     });
   });
   tcp::socket& client = ex.stream.socket();
-  net::co_spawn(executor, WatchClient(st, client), net::detached);
+  auto watch_client = Sweeper::Of(executor).make([st, &client, executor] {
+    if (st->done || st->watching) return;
+    st->watching = true;
+    net::co_spawn(executor, WatchClient(st, client), net::detached);
+  });
+  watch_client->set(kWatchClientAfter);
 
   // Ends the watcher (and the upstream pointer's use) however we leave.
   struct Finish {
@@ -220,7 +231,7 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string
       st->done = true;
       st->upstream = nullptr;
       boost::system::error_code ec;
-      if (!st->client_gone) client.cancel(ec);
+      if (st->watching && !st->client_gone) client.cancel(ec);
     }
   } finish{st, client};
 

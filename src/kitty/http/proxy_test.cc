@@ -51,7 +51,7 @@ class ProxyTest : public ::testing::Test {
   ProxyTest()
       : acc_(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)),
         clock_(io_),
-        gate_(ReadyGate::Create(&clock_, nullptr, nullptr)) {
+        gate_(ReadyGate::Create(&clock_, nullptr)) {
     gate_->open({"127.0.0.1", acc_.local_endpoint().port(), 4242});
   }
 
@@ -214,17 +214,31 @@ TEST_F(ProxyTest, WorkerClosingBeforeAnsweringIs502) {
   EXPECT_NE(got.find("\"code\":\"upstream_error\""), std::string::npos) << got;
 }
 
-TEST_F(ProxyTest, PooledConnectionClosedByTheWorkerIsDroppedAtOnce) {
+TEST_F(ProxyTest, PoolSweepDropsConnectionsTheWorkerClosedOrThatIdledTooLong) {
   UpstreamPool& pool = UpstreamPool::Of(io_.get_executor());
   auto [a, b] = SocketPair(io_);
+  auto [c, d] = SocketPair(io_);
   const Endpoint ep{"127.0.0.1", 1, 777};
   pool.put(ep, std::make_unique<tcp::socket>(std::move(a)));
-  EXPECT_EQ(pool.idle_count(), 1u);
-  b.close();  // the worker dies: its end of the idle connection closes
-  io_.run_for(200ms);
-  io_.restart();
-  EXPECT_EQ(pool.idle_count(), 0u) << "no CLOSE-WAIT connection stays in the pool";
+  pool.put(ep, std::make_unique<tcp::socket>(std::move(c)));
+  EXPECT_EQ(pool.idle_count(), 2u);
+  b.close();  // the worker dies: its end of one idle connection closes
+  EXPECT_TRUE(pool.sweep(std::chrono::steady_clock::now()));
+  EXPECT_EQ(pool.idle_count(), 1u) << "no CLOSE-WAIT connection stays in the pool";
+  EXPECT_FALSE(pool.sweep(std::chrono::steady_clock::now() + UpstreamPool::kMaxIdleTime +
+                          std::chrono::seconds(1)));
+  EXPECT_EQ(pool.idle_count(), 0u);
   EXPECT_EQ(pool.take(ep), nullptr);
+}
+
+TEST_F(ProxyTest, ThePoolSweepsItselfOnTheThreadsTicks) {
+  UpstreamPool& pool = UpstreamPool::Of(io_.get_executor());
+  auto [a, b] = SocketPair(io_);
+  pool.put({"127.0.0.1", 1, 779}, std::make_unique<tcp::socket>(std::move(a)));
+  b.close();
+  io_.run_for(1500ms);
+  io_.restart();
+  EXPECT_EQ(pool.idle_count(), 0u);
 }
 
 TEST_F(ProxyTest, ForgottenPidNeverReturnsToThePool) {

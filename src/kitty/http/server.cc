@@ -8,11 +8,15 @@
 #include <sstream>
 
 #include "kitty/http/errors.h"
+#include "kitty/http/sweeper.h"
 
 namespace kitty::web {
 namespace {
 
 constexpr uint32_t kHeaderLimit = 64 * 1024;
+// The first read of a request: enough for a typical header and small body, little for an
+// idle connection to hold.
+constexpr size_t kFirstRead = 2048;
 // Out of descriptors: how long accept waits before trying again (never a spin).
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(20);
 constexpr auto kAcceptWarningEvery = std::chrono::seconds(10);
@@ -48,14 +52,13 @@ bool TransferEncodingIsPlainChunked(std::string_view te) {
 
 }  // namespace
 
-// Per-connection state shared with the deadline timer and with Connections (shedding):
-// both outlive a single wait, so they hold it weakly and check it is still the same wait.
+// Per-connection state shared with its deadline (on the thread's Sweeper) and with
+// Connections (shedding), which hold it weakly.
 struct HttpServer::Session {
-  explicit Session(tcp::socket s) : stream(std::move(s)), timer(stream.get_executor()) {}
+  explicit Session(tcp::socket s) : stream(std::move(s)) {}
   beast::tcp_stream stream;
   beast::flat_buffer buffer;
-  net::steady_timer timer;
-  uint64_t wait_id = 0;
+  std::shared_ptr<Sweeper::Deadline> deadline;
   bool waiting_idle = false;  // between requests: the one time shedding may close us
   bool timed_out = false;
 };
@@ -193,35 +196,35 @@ net::awaitable<void> HttpServer::session(tcp::socket socket) {
     s->stream.socket().cancel(ignored);
     s->stream.socket().close(ignored);
   };
-  // Arms the deadline of one read or wait: on expiry it cancels the socket's operations (the
-  // socket stays open) and marks the session timed out. disarm() makes a late expiry harmless.
-  auto disarm = [&s] {
-    ++s->wait_id;
-    s->timer.cancel();
-  };
-  auto arm = [&s, weak](std::chrono::milliseconds d) {
-    const uint64_t id = ++s->wait_id;
+  // The deadline of one read: on expiry it cancels the socket's operations (the socket stays
+  // open, for a 408) and marks the session timed out.
+  s->deadline = Sweeper::Of(s->stream.get_executor()).make([weak] {
+    auto s = weak.lock();
+    if (!s) return;
+    s->timed_out = true;
+    boost::system::error_code ignored;
+    s->stream.socket().cancel(ignored);
+  });
+  auto arm = [&s](std::chrono::milliseconds d) {
     s->timed_out = false;
-    s->timer.expires_after(d);
-    s->timer.async_wait([weak, id](const boost::system::error_code& ec) {
-      auto s = weak.lock();
-      if (!s || ec || s->wait_id != id) return;
-      s->timed_out = true;
-      boost::system::error_code ignored;
-      s->stream.socket().cancel(ignored);
-    });
+    s->deadline->set(d);
   };
+  auto disarm = [&s] { s->deadline->clear(); };
 
   bool first = true;
   while (!stopping_) {
     // 1. Wait for the next request (a new connection must start one within header_timeout).
+    // A read, not a wait for readability: Asio registers a wait with epoll_ctl every time,
+    // while a read that finds nothing just parks on the registration the socket already has.
     if (s->buffer.size() == 0) {
       if (s->buffer.capacity() > 16 * 1024) s->buffer.shrink_to_fit();
       s->waiting_idle = true;
       connections_->mark_idle(entry);
       arm(first ? opts_.header_timeout : opts_.keep_alive);
       boost::system::error_code wec;
-      co_await s->stream.socket().async_wait(tcp::socket::wait_read, use_ec(wec));
+      const size_t n =
+          co_await s->stream.socket().async_read_some(s->buffer.prepare(kFirstRead), use_ec(wec));
+      s->buffer.commit(n);
       disarm();
       s->waiting_idle = false;
       connections_->mark_busy(entry);
@@ -336,7 +339,7 @@ net::awaitable<void> HttpServer::session(tcp::socket socket) {
     if (!ex.keep_alive) break;
   }
   connections_->mark_busy(entry);
-  s->timer.cancel();
+  disarm();
   s->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   s->stream.socket().close(ec);
 }

@@ -1,18 +1,41 @@
 #include "kitty/http/upstream_pool.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
+
+#include "kitty/http/sweeper.h"
 
 namespace kitty::web {
 namespace {
 constexpr size_t kMaxIdlePerWorker = 64;
 constexpr size_t kDeadPidsKept = 64;
+constexpr int kSweepEveryTicks = 10;  // of Sweeper::kTick: once a second
+
+// The worker sends nothing on an idle connection: readable means closed (EOF), reset, or a
+// misbehaving worker. Either way the connection is done. One non-blocking peek, no read.
+bool StillOpen(tcp::socket& s) {
+  char c;
+  const ssize_t n = ::recv(s.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+void Close(tcp::socket& s) {
+  boost::system::error_code ec;
+  s.close(ec);
+}
+
 }  // namespace
 
-struct UpstreamPool::Idle {
-  explicit Idle(std::unique_ptr<tcp::socket> s) : socket(std::move(s)) {}
-  std::unique_ptr<tcp::socket> socket;
-  bool taken = false;
-};
+UpstreamPool::UpstreamPool(net::execution_context& ctx) : net::execution_context::service(ctx) {
+  Sweeper& sweeper = net::use_service<Sweeper>(ctx);
+  sweeper.every_tick([this](Clock::time_point now) {
+    if (idle_count_ == 0) return false;
+    if (++ticks_ % kSweepEveryTicks == 0) sweep(now);
+    return idle_count_ > 0;
+  });
+}
 
 UpstreamPool& UpstreamPool::Of(const net::any_io_executor& ex) {
   return net::use_service<UpstreamPool>(net::query(ex, net::execution::context));
@@ -21,44 +44,35 @@ UpstreamPool& UpstreamPool::Of(const net::any_io_executor& ex) {
 std::unique_ptr<tcp::socket> UpstreamPool::take(const Endpoint& ep) {
   auto it = idle_.find(Key{ep.host, ep.port, ep.pid});
   if (it == idle_.end() || it->second.empty()) return nullptr;
-  std::shared_ptr<Idle> entry = std::move(it->second.back());
+  auto s = std::move(it->second.back().socket);
   it->second.pop_back();
   --idle_count_;
-  entry->taken = true;
-  boost::system::error_code ec;
-  entry->socket->cancel(ec);  // ends the watch; its handler sees `taken`
-  return std::move(entry->socket);
+  return s;
 }
 
 void UpstreamPool::put(const Endpoint& ep, std::unique_ptr<tcp::socket> s) {
   if (std::find(dead_pids_.begin(), dead_pids_.end(), ep.pid) != dead_pids_.end()) return;
-  const Key key{ep.host, ep.port, ep.pid};
-  auto& list = idle_[key];
+  auto& list = idle_[Key{ep.host, ep.port, ep.pid}];
   if (list.size() >= kMaxIdlePerWorker) return;  // closed by the destructor
-  auto entry = std::make_shared<Idle>(std::move(s));
-  list.push_back(entry);
-  ++idle_count_;
-  // The worker sends nothing on an idle connection: the socket turning readable means it
-  // closed it (EOF), died (RST) or misbehaved. Either way the connection is done.
-  entry->socket->async_wait(tcp::socket::wait_read,
-                            [this, key, entry](const boost::system::error_code&) {
-                              if (entry->taken) return;
-                              drop(key, entry);
-                            });
+  list.push_back({std::move(s), Clock::now()});
+  if (++idle_count_ == 1) net::use_service<Sweeper>(context()).wake();
 }
 
-void UpstreamPool::drop(const Key& key, const std::shared_ptr<Idle>& entry) {
-  auto it = idle_.find(key);
-  if (it == idle_.end()) return;
-  auto& list = it->second;
-  auto pos = std::find(list.begin(), list.end(), entry);
-  if (pos == list.end()) return;
-  list.erase(pos);
-  --idle_count_;
-  entry->taken = true;
-  boost::system::error_code ec;
-  entry->socket->close(ec);
-  if (list.empty()) idle_.erase(it);
+bool UpstreamPool::sweep(Clock::time_point now) {
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    auto& list = it->second;
+    for (auto c = list.begin(); c != list.end();) {
+      if (now - c->since > kMaxIdleTime || !StillOpen(*c->socket)) {
+        Close(*c->socket);
+        c = list.erase(c);
+        --idle_count_;
+      } else {
+        ++c;
+      }
+    }
+    it = list.empty() ? idle_.erase(it) : std::next(it);
+  }
+  return idle_count_ > 0;
 }
 
 void UpstreamPool::forget_pid(int pid) {
@@ -69,23 +83,15 @@ void UpstreamPool::forget_pid(int pid) {
       ++it;
       continue;
     }
-    for (auto& entry : it->second) {
-      entry->taken = true;
-      boost::system::error_code ec;
-      entry->socket->close(ec);
-      --idle_count_;
-    }
+    for (auto& c : it->second) Close(*c.socket);
+    idle_count_ -= it->second.size();
     it = idle_.erase(it);
   }
 }
 
 void UpstreamPool::shutdown() {
   for (auto& [key, list] : idle_)
-    for (auto& entry : list) {
-      entry->taken = true;
-      boost::system::error_code ec;
-      entry->socket->close(ec);
-    }
+    for (auto& c : list) Close(*c.socket);
   idle_.clear();
   idle_count_ = 0;
 }

@@ -3,15 +3,18 @@
 // process on the same port. One pool per io_context (an Asio service: UpstreamPool::Of(ex)),
 // used only from that context's thread, so it needs no lock.
 //
-// Every idle connection is watched: when its worker closes it or dies (the socket turns
-// readable: EOF or a stray byte), it is closed and dropped at once. Before, connections to
-// dead workers stayed in CLOSE-WAIT for good and kittyd's fds grew under crashes (issue 8).
+// Connections to a worker that is gone are closed when the control loop says so
+// (forget_pid); the pool also sweeps itself every second (on the thread's Sweeper tick): a
+// connection the worker closed or reset, or one idle too long, is closed and dropped. Before,
+// connections to dead workers stayed in CLOSE-WAIT for good and kittyd's fds grew under crashes
+// (issue 8). A connection that dies between two sweeps costs one retry on a fresh connection
+// (the proxy's), not an error.
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <map>
 #include <memory>
-#include <set>
 #include <tuple>
 
 #include "kitty/http/beast.h"
@@ -22,9 +25,11 @@ namespace kitty::web {
 class UpstreamPool : public net::execution_context::service {
  public:
   using key_type = UpstreamPool;
+  using Clock = std::chrono::steady_clock;
   static inline net::execution_context::id id;
+  static constexpr auto kMaxIdleTime = std::chrono::seconds(60);
 
-  explicit UpstreamPool(net::execution_context& ctx) : net::execution_context::service(ctx) {}
+  explicit UpstreamPool(net::execution_context& ctx);
   /// The pool of the io_context behind `ex`.
   static UpstreamPool& Of(const net::any_io_executor& ex);
 
@@ -34,17 +39,23 @@ class UpstreamPool : public net::execution_context::service {
   void put(const Endpoint& ep, std::unique_ptr<tcp::socket> s);
   /// Closes the idle connections to `pid` and refuses any returned for it later.
   void forget_pid(int pid);
+  /// Closes connections the worker closed (EOF), reset, or that sat idle over kMaxIdleTime.
+  /// Returns whether any connection is left.
+  bool sweep(Clock::time_point now);
   size_t idle_count() const { return idle_count_; }
 
  private:
-  struct Idle;
+  struct Idle {
+    std::unique_ptr<tcp::socket> socket;
+    Clock::time_point since;
+  };
   using Key = std::tuple<std::string, int, int>;
   void shutdown() override;
-  void drop(const Key& key, const std::shared_ptr<Idle>& entry);
 
-  std::map<Key, std::deque<std::shared_ptr<Idle>>> idle_;
+  std::map<Key, std::deque<Idle>> idle_;
   std::deque<int> dead_pids_;  // the last few forgotten pids (bounded)
   size_t idle_count_ = 0;
+  int ticks_ = 0;
 };
 
 }  // namespace kitty::web

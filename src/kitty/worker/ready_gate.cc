@@ -39,13 +39,12 @@ void Lease::on_cut(std::function<void(const Error&)> fn) {
 
 // ---- ReadyGate ------------------------------------------------------------------------
 
-std::shared_ptr<ReadyGate> ReadyGate::Create(Clock* clock, std::function<void()> on_idle,
-                                             std::function<void()> on_drained) {
-  return std::shared_ptr<ReadyGate>(new ReadyGate(clock, std::move(on_idle), std::move(on_drained)));
+std::shared_ptr<ReadyGate> ReadyGate::Create(Clock* clock, std::function<void()> on_drained) {
+  return std::shared_ptr<ReadyGate>(new ReadyGate(clock, std::move(on_drained)));
 }
 
-ReadyGate::ReadyGate(Clock* clock, std::function<void()> on_idle, std::function<void()> on_drained)
-    : clock_(clock), on_idle_(std::move(on_idle)), on_drained_(std::move(on_drained)) {}
+ReadyGate::ReadyGate(Clock* clock, std::function<void()> on_drained)
+    : clock_(clock), on_drained_(std::move(on_drained)) {}
 
 std::optional<Lease> ReadyGate::try_lease() {
   std::lock_guard lock(mu_);
@@ -61,7 +60,7 @@ std::optional<Lease> ReadyGate::try_lease() {
 }
 
 void ReadyGate::end(uint64_t id) {
-  bool notify_idle = false, notify_drained = false;
+  bool drained = false;
   {
     std::lock_guard lock(mu_);
     if (leases_.erase(id) == 0) {
@@ -70,10 +69,9 @@ void ReadyGate::end(uint64_t id) {
     }
     last_end_ = clock_->now();
     last_used_ = clock_->wall_now();
-    if (leases_.empty()) (open_ ? notify_idle : notify_drained) = true;
+    drained = leases_.empty() && !open_;
   }
-  if (notify_idle && on_idle_) clock_->post(on_idle_);
-  if (notify_drained && on_drained_) clock_->post(on_drained_);
+  if (drained && on_drained_) clock_->post(on_drained_);
 }
 
 void ReadyGate::set_cut_handler(uint64_t id, std::function<void(const Error&)> fn) {

@@ -9,9 +9,11 @@
 //      ▲                  │ cut(why): every lease's cut handler runs, in-flight drops to 0
 //      └──────────────────┘
 //
-// Thread-safe: one mutex around a map of leases; nothing blocking is done under it. The two
-// notifications to the Worker (the last lease of an open gate ended: idle; the last lease of a
-// closed gate ended: drained) are posted through the Clock, so they run on the control thread.
+// Thread-safe: one mutex around a map of leases; nothing blocking is done under it. One
+// notification goes to the Worker: the last lease of a closed gate ended (drained), posted
+// through the Clock so it runs on the control thread. The end of the last lease of an OPEN gate
+// is not announced: that would wake the control thread once per request; the Worker's idle
+// timer reads stats().last_end when it fires instead.
 #pragma once
 
 #include <cstdint>
@@ -74,9 +76,8 @@ class ReadyGate : public std::enable_shared_from_this<ReadyGate> {
     std::optional<WallTime> last_used;    // wall time of the last lease taken or ended
   };
 
-  /// `on_idle` and `on_drained` are posted to `clock` (the control loop).
-  static std::shared_ptr<ReadyGate> Create(Clock* clock, std::function<void()> on_idle,
-                                           std::function<void()> on_drained);
+  /// `on_drained` is posted to `clock` (the control loop).
+  static std::shared_ptr<ReadyGate> Create(Clock* clock, std::function<void()> on_drained);
 
   // ---- any thread
   /// A lease when the gate is open; nullopt when it is closed.
@@ -95,12 +96,12 @@ class ReadyGate : public std::enable_shared_from_this<ReadyGate> {
 
  private:
   friend class Lease;
-  ReadyGate(Clock* clock, std::function<void()> on_idle, std::function<void()> on_drained);
+  ReadyGate(Clock* clock, std::function<void()> on_drained);
   void end(uint64_t id);
   void set_cut_handler(uint64_t id, std::function<void(const Error&)> fn);
 
   Clock* const clock_;
-  const std::function<void()> on_idle_, on_drained_;
+  const std::function<void()> on_drained_;
 
   mutable std::mutex mu_;
   bool open_ = false;

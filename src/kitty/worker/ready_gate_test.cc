@@ -13,16 +13,15 @@ namespace {
 
 class ReadyGateTest : public ::testing::Test {
  protected:
-  ReadyGateTest()
-      : gate_(ReadyGate::Create(&clock_, [this] { ++idle_; }, [this] { ++drained_; })) {}
+  ReadyGateTest() : gate_(ReadyGate::Create(&clock_, [this] { ++drained_; })) {}
   FakeClock clock_;
-  int idle_ = 0, drained_ = 0;
+  int drained_ = 0;
   std::shared_ptr<ReadyGate> gate_;
 };
 
 TEST_F(ReadyGateTest, ClosedGateGivesNoLease) { EXPECT_FALSE(gate_->try_lease()); }
 
-TEST_F(ReadyGateTest, LastLeaseOfAnOpenGateTellsIdle) {
+TEST_F(ReadyGateTest, LeasesAreCountedAndTheirEndTimed) {
   gate_->open({"127.0.0.1", 7001, 42});
   auto a = gate_->try_lease();
   auto b = gate_->try_lease();
@@ -30,13 +29,14 @@ TEST_F(ReadyGateTest, LastLeaseOfAnOpenGateTellsIdle) {
   EXPECT_EQ(a->endpoint().pid, 42);
   EXPECT_EQ(gate_->stats().in_flight, 2);
   EXPECT_EQ(gate_->stats().requests_total, 2u);
+  clock_.advance(std::chrono::seconds(3));
   a->reset();
-  clock_.run_pending();
-  EXPECT_EQ(idle_, 0);
   b->reset();
   clock_.run_pending();
-  EXPECT_EQ(idle_, 1);
-  EXPECT_EQ(drained_, 0);
+  EXPECT_EQ(gate_->stats().in_flight, 0);
+  EXPECT_EQ(gate_->stats().last_end, clock_.now());
+  EXPECT_EQ(drained_, 0) << "an open gate announces nothing: the idle timer looks";
+  EXPECT_EQ(clock_.pending_timers(), 0u);
 }
 
 TEST_F(ReadyGateTest, ClosingWaitsForLeasesThenTellsDrained) {
@@ -82,8 +82,8 @@ TEST(ReadyGateThreadsTest, LeasesFromManyThreadsAreCountedExactly) {
   // The real clock: its post() is thread-safe, as the gate's notifications need.
   boost::asio::io_context io;
   AsioClock clock(io);
-  std::atomic<int> idle{0};
-  auto gate_ = ReadyGate::Create(&clock, [&] { ++idle; }, nullptr);
+  std::atomic<int> drained{0};
+  auto gate_ = ReadyGate::Create(&clock, [&] { ++drained; });
   gate_->open({"127.0.0.1", 7001, 42});
   std::atomic<int> got{0};
   std::vector<std::thread> threads;
@@ -96,8 +96,9 @@ TEST(ReadyGateThreadsTest, LeasesFromManyThreadsAreCountedExactly) {
   EXPECT_EQ(got.load(), 8000);
   EXPECT_EQ(gate_->stats().in_flight, 0);
   EXPECT_EQ(gate_->stats().requests_total, 8000u);
+  gate_->close();
   io.run();
-  EXPECT_GE(idle.load(), 1);
+  EXPECT_EQ(drained.load(), 0) << "closed with nothing in flight: no lease ended after it";
 }
 
 }  // namespace

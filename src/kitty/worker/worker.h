@@ -169,10 +169,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   void fail_waiters(const Error& e);
   void serve_waiter(Waiter& w);
   void arm_hold(const std::string& id, HoldEntry& h);
-  void on_gate_idle();
   void on_gate_drained();
   void update_idle_timer();
-  bool busy() const;
   std::string log_tail_text() const;
   Duration backoff() const;
   std::string label() const { return "model '" + config_.id + "'"; }

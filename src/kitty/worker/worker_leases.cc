@@ -8,6 +8,9 @@
 namespace kitty {
 namespace {
 
+// While requests are in flight the idle timer looks again this often.
+constexpr Duration kBusyIdleRecheck = std::chrono::seconds(1);
+
 std::string RandomHoldId() {
   static std::mt19937_64 rng{std::random_device{}()};
   char buf[24];
@@ -50,30 +53,36 @@ void Worker::fail_waiters(const Error& e) {
 
 // ---- idleness ---------------------------------------------------------------------------
 
-bool Worker::busy() const { return gate_->stats().in_flight > 0 || !holds_.empty(); }
-
-void Worker::on_gate_idle() {
-  if (phase_ == Phase::kReady) update_idle_timer();
-}
-
 void Worker::on_gate_drained() {
   if (phase_ == Phase::kDraining) begin_stop();
 }
 
+// The idle countdown is a timer that looks at the gate when it fires, rather than one re-armed
+// at the end of every request (which would wake the control thread per request): while leases
+// are out it looks again every second; once none is, it waits for the rest of the idle period
+// counted from the last lease's end (or the last hold's drop).
 void Worker::update_idle_timer() {
-  if (phase_ != Phase::kReady || busy() || config_.idle_shutdown_seconds <= 0) {
+  if (phase_ != Phase::kReady || !holds_.empty() || config_.idle_shutdown_seconds <= 0) {
     idle_timer_.reset();
     return;
   }
-  const TimePoint since = std::max(gate_->stats().last_end, hold_dropped_at_);
-  const TimePoint due = since + FromSeconds(config_.idle_shutdown_seconds);
-  const Duration after = std::max<Duration>(Duration::zero(), due - env_.clock->now());
+  const ReadyGate::Stats g = gate_->stats();
+  Duration after = kBusyIdleRecheck;
+  if (g.in_flight == 0) {
+    const TimePoint due =
+        std::max(g.last_end, hold_dropped_at_) + FromSeconds(config_.idle_shutdown_seconds);
+    after = std::max<Duration>(Duration::zero(), due - env_.clock->now());
+  }
   const uint64_t run = run_;
   idle_timer_ = env_.clock->start_timer(after, [this, run] {
     if (run != run_ || phase_ != Phase::kReady || !holds_.empty()) return;
-    // A request may have taken a lease an instant ago on an I/O thread: the gate closes only
-    // if none is in flight, atomically. If one is, its end re-arms this timer.
-    if (!gate_->close_if_idle()) return;
+    const ReadyGate::Stats g = gate_->stats();
+    const TimePoint due =
+        std::max(g.last_end, hold_dropped_at_) + FromSeconds(config_.idle_shutdown_seconds);
+    // Busy, or a request ended since the timer was set: look again later. The gate closes
+    // only if nothing is in flight, atomically (a lease may be taken on an I/O thread now).
+    if (g.in_flight > 0 || env_.clock->now() < due || !gate_->close_if_idle())
+      return update_idle_timer();
     spdlog::info("model '{}': idle for {}s, stopping", config_.id, config_.idle_shutdown_seconds);
     begin_stop();
   });
