@@ -19,6 +19,7 @@
 #include "kitty/http/worker_http_client.h"
 #include "kitty/manager/manager.h"
 #include "kitty/memory/memory_probe.h"
+#include "kitty/memory/memory_sampler.h"
 #include "kitty/process/daemon_lock.h"
 #include "kitty/process/orphans.h"
 #include "kitty/process/port_allocator.h"
@@ -128,6 +129,16 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
   });
 
   WorkerManager manager(config.models, env, sc.auto_ports);
+  MemorySampler sampler(
+      env,
+      [&manager] {
+        std::vector<int> pgids;
+        for (const auto& w : manager.workers())
+          if (int pid = w->pid()) pgids.push_back(pid);
+        return pgids;
+      },
+      std::chrono::seconds(2));
+  sampler.start();
   web::IoThreads io(sc.io_threads);
   // Each I/O thread's upstream pool drops the connections of a worker that is gone.
   auto pool_sub = events.subscribe([&io](const WorkerEvent& e) {
@@ -144,7 +155,7 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
   rc.manager = &manager;
   rc.control = control.get_executor();
   rc.blocking = &blocking;
-  rc.memory = &memory;
+  rc.memory = &sampler;
   rc.clock = &clock;
   rc.server = sc;
   rc.version = opts.version;

@@ -98,28 +98,23 @@ net::awaitable<void> AdminRoutes::handle(Exchange& ex, const Target& t) {
 }
 
 net::awaitable<nlohmann::json> AdminRoutes::worker_views(std::vector<std::shared_ptr<Worker>> ws) {
-  // Snapshots on the control loop; memory (a /proc scan per group) on the blocking pool.
-  auto snapshot = [ws] {
-    std::vector<WorkerInfo> v;
-    for (const auto& w : ws) v.push_back(w->info());
-    return v;
-  };
-  auto infos = co_await RunOn(ctx_.control, snapshot);
-  std::vector<int> pids;
-  for (const auto& i : infos) pids.push_back(i.pid);
-  auto read_memory = [pids, probe = ctx_.memory] {
-    std::vector<std::optional<GroupMemory>> v;
-    for (int pid : pids) {
+  // Snapshots on the control loop, with the sampler's latest memory figures (no /proc scan
+  // per status call: the sampler reads them on the blocking pool).
+  using View = std::pair<WorkerInfo, std::optional<GroupMemory>>;
+  auto snapshot = [ws, sampler = ctx_.memory] {
+    std::vector<View> v;
+    for (const auto& w : ws) {
+      WorkerInfo i = w->info();
       std::optional<GroupMemory> m;
-      if (pid > 0 && probe)
-        if (auto r = probe->group(pid)) m = std::move(r.value());
-      v.push_back(std::move(m));
+      if (i.pid > 0 && sampler) m = sampler->get(i.pid);
+      v.emplace_back(std::move(i), std::move(m));
     }
     return v;
   };
-  auto memory = co_await RunOn(ctx_.blocking->executor(), read_memory);
+  auto views = co_await RunOn(ctx_.control, snapshot);
   nlohmann::json list = nlohmann::json::array();
-  for (size_t i = 0; i < ws.size(); ++i) list.push_back(WorkerJson(infos[i], ws[i]->config(), memory[i]));
+  for (size_t i = 0; i < ws.size(); ++i)
+    list.push_back(WorkerJson(views[i].first, ws[i]->config(), views[i].second));
   co_return list;
 }
 

@@ -13,7 +13,7 @@
 #include "kitty/config/config.h"
 #include "kitty/http/control.h"
 #include "kitty/manager/manager.h"
-#include "kitty/memory/memory_probe.h"
+#include "kitty/memory/memory_sampler.h"
 
 namespace kitty::web {
 
@@ -21,7 +21,8 @@ struct RouteContext {
   WorkerManager* manager = nullptr;
   ControlExecutor control;
   BlockingPool* blocking = nullptr;
-  MemoryProbe* memory = nullptr;
+  /// Latest memory of the workers' groups (control thread); null: no figures.
+  MemorySampler* memory = nullptr;
   Clock* clock = nullptr;  // now()/wall_now() only: safe from any thread for the real clock
   ServerConfig server;
   std::string version;

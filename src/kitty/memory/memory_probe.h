@@ -12,12 +12,17 @@ class MemoryProbe {
  public:
   virtual ~MemoryProbe() = default;
   virtual Result<GroupMemory> group(int pgid) = 0;
+  /// Several groups in one pass (absent: no live member).
+  virtual Result<std::map<int, GroupMemory>> groups(const std::vector<int>& pgids) = 0;
   virtual Result<SystemMemory> system() = 0;
 };
 
 class OsMemoryProbe : public MemoryProbe {
  public:
   Result<GroupMemory> group(int pgid) override { return ReadGroupMemory(pgid); }
+  Result<std::map<int, GroupMemory>> groups(const std::vector<int>& pgids) override {
+    return ReadGroupsMemory(pgids);
+  }
   Result<SystemMemory> system() override { return ReadSystemMemory(); }
 };
 

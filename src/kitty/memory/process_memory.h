@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include "kitty/base/result.h"
@@ -21,6 +22,10 @@ struct GroupMemory {
 /// Memory of the live members of process group `pgid`. Error code kFileNotFound when the group
 /// has no live member.
 Result<GroupMemory> ReadGroupMemory(int pgid);
+
+/// The same for several groups in one pass over the process table (a status call or a sample
+/// with ten workers costs one scan, not ten). Groups without a live member are absent.
+Result<std::map<int, GroupMemory>> ReadGroupsMemory(const std::vector<int>& pgids);
 
 struct SystemMemory {
   uint64_t total_bytes = 0;      // physical memory, or the cgroup limit when lower

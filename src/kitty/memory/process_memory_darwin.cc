@@ -8,6 +8,10 @@ Result<GroupMemory> ReadGroupMemory(int) {
   return MakeError("process group memory is not implemented on this platform", ErrorCode::kPlatformUnsupported);
 }
 
+Result<std::map<int, GroupMemory>> ReadGroupsMemory(const std::vector<int>&) {
+  return MakeError("process group memory is not implemented on this platform", ErrorCode::kPlatformUnsupported);
+}
+
 Result<SystemMemory> ReadSystemMemory() {
   return MakeError("system memory is not implemented on this platform", ErrorCode::kPlatformUnsupported);
 }

@@ -49,34 +49,48 @@ bool FindStat(const std::string& text, const std::string& key, uint64_t* value) 
 
 }  // namespace
 
-Result<GroupMemory> ReadGroupMemory(int pgid) {
-  auto pids = platform::ListProcessGroup(pgid);
-  if (!pids.ok()) return pids.error();
+Result<std::map<int, GroupMemory>> ReadGroupsMemory(const std::vector<int>& pgids) {
+  std::map<int, std::vector<int>> members;
+  for (int g : pgids) members[g];
+  auto all = platform::ListProcessGroups(members);
+  if (!all.ok()) return all.error();
   static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-  GroupMemory mem;
-  mem.pss_available = true;
-  for (int pid : pids.value()) {
-    std::string base = "/proc/" + std::to_string(pid);
-    std::string statm;
-    if (!ReadFile(base + "/statm", &statm)) continue;  // exited during the scan
-    std::istringstream fields(statm);
-    uint64_t size_pages = 0, resident_pages = 0;
-    if (!(fields >> size_pages >> resident_pages)) continue;
-    mem.rss_bytes += resident_pages * page;
-    std::string rollup;
-    uint64_t pss = 0;
-    if (ReadFile(base + "/smaps_rollup", &rollup) && FindKb(rollup, "Pss", &pss)) {
-      mem.pss_bytes += pss;
-    } else {
-      mem.pss_available = false;  // kernel < 4.14, or not ours to read
+  std::map<int, GroupMemory> out;
+  for (const auto& [pgid, pids] : all.value()) {
+    GroupMemory mem;
+    mem.pss_available = true;
+    for (int pid : pids) {
+      std::string base = "/proc/" + std::to_string(pid);
+      std::string statm;
+      if (!ReadFile(base + "/statm", &statm)) continue;  // exited during the scan
+      std::istringstream fields(statm);
+      uint64_t size_pages = 0, resident_pages = 0;
+      if (!(fields >> size_pages >> resident_pages)) continue;
+      mem.rss_bytes += resident_pages * page;
+      std::string rollup;
+      uint64_t pss = 0;
+      if (ReadFile(base + "/smaps_rollup", &rollup) && FindKb(rollup, "Pss", &pss)) {
+        mem.pss_bytes += pss;
+      } else {
+        mem.pss_available = false;  // kernel < 4.14, or not ours to read
+      }
+      mem.pids.push_back(pid);
     }
-    mem.pids.push_back(pid);
+    mem.process_count = static_cast<int>(mem.pids.size());
+    if (mem.process_count == 0) continue;
+    if (!mem.pss_available) mem.pss_bytes = 0;
+    out.emplace(pgid, std::move(mem));
   }
-  mem.process_count = static_cast<int>(mem.pids.size());
-  if (mem.process_count == 0)
+  return out;
+}
+
+Result<GroupMemory> ReadGroupMemory(int pgid) {
+  auto all = ReadGroupsMemory({pgid});
+  if (!all.ok()) return all.error();
+  auto it = all->find(pgid);
+  if (it == all->end())
     return MakeError("no process in group " + std::to_string(pgid), ErrorCode::kFileNotFound);
-  if (!mem.pss_available) mem.pss_bytes = 0;
-  return mem;
+  return std::move(it->second);
 }
 
 Result<SystemMemory> ReadSystemMemoryAt(const std::string& proc_root,

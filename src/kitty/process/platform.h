@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include "kitty/base/result.h"
@@ -32,6 +33,10 @@ Status SetChildSubreaper(bool on);
 
 /// Pids of the live (non-zombie) processes whose process group is `pgid`.
 Result<std::vector<int>> ListProcessGroup(int pgid);
+
+/// For every key of `groups` (a pgid), the pids of its live members, in one pass over the
+/// process table. Keys whose group has no member map to an empty list.
+Result<std::map<int, std::vector<int>>> ListProcessGroups(std::map<int, std::vector<int>> groups);
 
 /// True when `pid` exists and is not a zombie (kill(pid, 0) alone counts zombies as alive).
 bool ProcessRunning(int pid);

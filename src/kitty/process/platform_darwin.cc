@@ -23,7 +23,13 @@ void ChildCloseFdsExcept(int keep, int max_fd) {
 Status SetChildSubreaper(bool) { return Status::Ok(); }
 
 Result<std::vector<int>> ListProcessGroup(int) {
-  return MakeError("listing a process group is not implemented on this platform");
+  return MakeError("listing a process group is not implemented on this platform",
+                   ErrorCode::kPlatformUnsupported);
+}
+
+Result<std::map<int, std::vector<int>>> ListProcessGroups(std::map<int, std::vector<int>>) {
+  return MakeError("listing process groups is not implemented on this platform",
+                   ErrorCode::kPlatformUnsupported);
 }
 
 bool ProcessRunning(int pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }

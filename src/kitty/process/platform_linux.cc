@@ -72,21 +72,27 @@ Status SetChildSubreaper(bool on) {
   return Status::Ok();
 }
 
-Result<std::vector<int>> ListProcessGroup(int pgid) {
+Result<std::map<int, std::vector<int>>> ListProcessGroups(std::map<int, std::vector<int>> groups) {
   DIR* dir = opendir("/proc");
   if (!dir) return MakeError(std::string("cannot list /proc: ") + strerror(errno));
-  std::vector<int> pids;
   while (dirent* e = readdir(dir)) {
     char* end = nullptr;
     long pid = strtol(e->d_name, &end, 10);
     if (*end != '\0' || pid <= 0) continue;
     auto st = ReadProcStat(static_cast<int>(pid));
     if (!st.ok()) continue;  // exited while we scanned
-    if (st->pgrp == pgid && st->state != 'Z' && st->state != 'X')
-      pids.push_back(static_cast<int>(pid));
+    auto it = groups.find(st->pgrp);
+    if (it != groups.end() && st->state != 'Z' && st->state != 'X')
+      it->second.push_back(static_cast<int>(pid));
   }
   closedir(dir);
-  return pids;
+  return groups;
+}
+
+Result<std::vector<int>> ListProcessGroup(int pgid) {
+  auto all = ListProcessGroups({{pgid, {}}});
+  if (!all.ok()) return all.error();
+  return std::move(all.value()[pgid]);
 }
 
 bool ProcessRunning(int pid) {
