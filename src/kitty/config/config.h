@@ -93,8 +93,8 @@ struct ServerConfig {
   double header_timeout_seconds = 10;  // for a request's whole header to arrive
   double body_timeout_seconds = 10;    // for its body, per MiB of declared size: see BodyTimeout
   double keep_alive_seconds = 300;     // an idle keep-alive connection is closed after this
-  int max_connections = 4096;          // concurrent client connections
-  int io_threads = 0;                  // the gateway's I/O threads; 0 = one per CPU core
+  int max_connections = 16384;         // concurrent client connections
+  int io_threads = 0;                  // the gateway's I/O threads; 0 = cores - 1 (at least 1)
 
   /// Seconds allowed for a body of `bytes` (its declared length): body_timeout_seconds per
   /// MiB, the MiB rounded up, at least one (an empty body gets one).

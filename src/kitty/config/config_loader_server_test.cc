@@ -71,7 +71,7 @@ TEST(ConfigServerTest, ConnectionLimitDefaults) {
   EXPECT_EQ(c.server.header_timeout_seconds, 10);
   EXPECT_EQ(c.server.body_timeout_seconds, 10);
   EXPECT_EQ(c.server.keep_alive_seconds, 300);
-  EXPECT_EQ(c.server.max_connections, 4096);
+  EXPECT_EQ(c.server.max_connections, 16384);
   EXPECT_EQ(c.server.io_threads, 0);
 }
 

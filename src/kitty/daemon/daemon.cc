@@ -88,10 +88,12 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
   if (Status st = state.save(); !st) spdlog::warn("state file: {}", st.error().message);
 
   const rlim_t fd_limit = RaiseFileLimit();
+  // An idle client holds one descriptor, a busy one two (its worker's connection): the cap
+  // counts one each, and a burst of busy clients beyond the limit is met by accept's own
+  // out-of-descriptors handling (shed an idle connection, answer 503).
   size_t max_connections = static_cast<size_t>(sc.max_connections);
-  if (fd_limit > kReservedFds && max_connections > (fd_limit - kReservedFds) / 2) {
-    // Each busy client may hold a second descriptor to its worker.
-    max_connections = std::max<size_t>(16, (fd_limit - kReservedFds) / 2);
+  if (fd_limit > kReservedFds && max_connections > fd_limit - kReservedFds) {
+    max_connections = std::max<size_t>(16, fd_limit - kReservedFds);
     spdlog::warn("server.max_connections {} lowered to {} (open-file limit {})", sc.max_connections,
                  max_connections, fd_limit);
   }

@@ -5,7 +5,7 @@
 namespace kitty::web {
 
 IoThreads::IoThreads(int count) {
-  if (count <= 0) count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (count <= 0) count = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()) - 1);
   for (int i = 0; i < count; ++i) {
     // concurrency hint 1: each context is run by exactly one thread, so Asio can skip locks.
     contexts_.push_back(std::make_unique<net::io_context>(1));
