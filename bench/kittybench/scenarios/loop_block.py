@@ -51,8 +51,7 @@ class PacedPoller:
 
     def result(self) -> dict:
         self.thread.join()
-        return {"path": self.path, "rps": self.count / self.seconds, "errors": self.errors,
-                "p50_us": None, "p99_us": None}
+        return {"rps": self.count / self.seconds, "errors": self.errors, "latency_us": {}}
 
 
 def phase(ctx: Ctx, label: str, poll_path: str | None, paced: bool = False) -> dict:
