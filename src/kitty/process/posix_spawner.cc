@@ -22,10 +22,10 @@
 #include <set>
 
 #include "kitty/base/blocking_pool.h"
+#include "kitty/process/exec_child.h"
 #include "kitty/process/platform.h"
 #include "kitty/process/watchdog.h"
 
-extern char** environ;
 
 namespace kitty {
 
@@ -49,8 +49,8 @@ void CloseFd(int& fd) {
   fd = -1;
 }
 
-// A pipe whose both ends are close-on-exec (macOS has no pipe2; there the daemon's single
-// loop thread makes the gap between pipe() and fcntl() harmless).
+// A pipe whose both ends are close-on-exec (macOS has no pipe2; there the gap between pipe()
+// and fcntl() is harmless because only the control thread ever forks).
 int PipeCloexec(int fds[2]) {
 #ifdef __linux__
   return pipe2(fds, O_CLOEXEC);
@@ -62,104 +62,11 @@ int PipeCloexec(int fds[2]) {
 #endif
 }
 
-// What the child reports through the CLOEXEC pipe when it cannot exec.
-struct ChildFailure {
-  enum Stage : int { kExec = 1, kChdir = 2, kStdio = 3 } stage;
-  int err;
-};
-
 ExitStatus DecodeWaitStatus(int st) {
   ExitStatus s;
   if (WIFEXITED(st)) s.code = WEXITSTATUS(st);
   if (WIFSIGNALED(st)) s.signal = WTERMSIG(st);
   return s;
-}
-
-bool IsExecutableFile(const std::string& path, int* err) {
-  struct stat sb;
-  if (stat(path.c_str(), &sb) != 0) return false;
-  if (!S_ISREG(sb.st_mode)) return false;
-  if (access(path.c_str(), X_OK) != 0) {
-    *err = errno;
-    return false;
-  }
-  return true;
-}
-
-// argv[0] through PATH, as execvp would, but before fork so the child need not search.
-Result<std::string> ResolveExecutable(const std::string& name, const std::string& path_env) {
-  if (name.find('/') != std::string::npos) return name;
-  int err = ENOENT;
-  size_t start = 0;
-  for (;;) {
-    size_t colon = path_env.find(':', start);
-    std::string dir = path_env.substr(start, colon == std::string::npos ? colon : colon - start);
-    if (dir.empty()) dir = ".";
-    std::string candidate = dir + "/" + name;
-    if (IsExecutableFile(candidate, &err)) return candidate;
-    if (colon == std::string::npos) break;
-    start = colon + 1;
-  }
-  if (err == EACCES) return MakeError("cannot execute '" + name + "': Permission denied", ErrorCode::kExecFailed);
-  return MakeError("cannot execute '" + name + "': not found in PATH", ErrorCode::kExecFailed);
-}
-
-// Everything the child needs, laid out before fork() so that the child only makes syscalls.
-struct ExecPlan {
-  std::string path;
-  std::vector<std::string> argv_storage, env_storage;
-  std::vector<char*> argv, envp;
-};
-
-ExecPlan MakePlan(const SpawnSpec& spec, const std::string& path, const std::string& token) {
-  ExecPlan plan;
-  plan.path = path;
-  std::map<std::string, std::string> env;
-  for (char** e = environ; e && *e; ++e) {
-    std::string kv = *e;
-    size_t eq = kv.find('=');
-    if (eq == std::string::npos) continue;
-    env[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-  for (const auto& [k, v] : spec.env) env[k] = v;
-  env[kDaemonTokenEnv] = token;
-  for (const auto& [k, v] : env) plan.env_storage.push_back(k + "=" + v);
-  plan.argv_storage = spec.argv;
-  for (auto& s : plan.argv_storage) plan.argv.push_back(s.data());
-  plan.argv.push_back(nullptr);
-  for (auto& s : plan.env_storage) plan.envp.push_back(s.data());
-  plan.envp.push_back(nullptr);
-  return plan;
-}
-
-// Runs in the forked child: async-signal-safe calls only, never returns.
-[[noreturn]] void ChildMain(const ExecPlan& plan, const char* cwd, int devnull, int out_w,
-                            int err_w, pid_t parent, int max_fd) {
-  auto fail = [err_w](ChildFailure::Stage stage) {
-    ChildFailure f{stage, errno};
-    ssize_t n;
-    do n = write(err_w, &f, sizeof f);
-    while (n < 0 && errno == EINTR);
-    _exit(127);
-  };
-  // The daemon's signal dispositions and mask are not the worker's business.
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  struct sigaction dfl;
-  memset(&dfl, 0, sizeof dfl);
-  dfl.sa_handler = SIG_DFL;
-  for (int s = 1; s < 32; ++s)
-    if (s != SIGKILL && s != SIGSTOP) sigaction(s, &dfl, nullptr);
-
-  setpgid(0, 0);
-  if (!platform::ChildSetParentDeathSignal(parent)) _exit(1);
-  if (dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(out_w, 2) < 0) fail(ChildFailure::kStdio);
-  if (cwd && chdir(cwd) != 0) fail(ChildFailure::kChdir);
-  platform::ChildCloseFdsExcept(err_w, max_fd);
-  execve(plan.path.c_str(), plan.argv.data(), plan.envp.data());
-  fail(ChildFailure::kExec);
-  _exit(127);
 }
 
 }  // namespace
@@ -452,7 +359,7 @@ Result<std::unique_ptr<Process>> PosixSpawner::spawn(const SpawnSpec& spec,
   }
   auto path = ResolveExecutable(spec.argv[0], path_env);
   if (!path.ok()) return path.error();
-  ExecPlan plan = MakePlan(spec, path.value(), token_);
+  ExecPlan plan = MakeExecPlan(spec, path.value(), token_);
 
   int log_fd = -1;
   if (!spec.log_path.empty()) {
