@@ -1,14 +1,9 @@
 #include "kitty/http/chunked.h"
 
+#include "kitty/http/hex.h"
+
 namespace kitty::web {
 namespace {
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // A chunk larger than this is not a real worker's answer but a broken or hostile size line.
 constexpr uint64_t kMaxChunk = uint64_t{1} << 40;

@@ -49,44 +49,39 @@ auto RunOn(Executor where, Fn fn) {
       net::use_awaitable, std::move(fn));
 }
 
+/// Runs `start(done)` on the control loop, where `start` begins an operation that calls
+/// `done(args...)` once (an acquire, an ensure, a release); completes with those args.
+template <class... Args, class Start>
+auto UntilCallback(ControlExecutor control, Start start) {
+  auto initiate = [control](auto handler, Start start) {
+    net::post(control, [h = std::move(handler), start = std::move(start)]() mutable {
+      // Worker callbacks are std::function (copyable); the handler is not: share it.
+      auto shared = std::make_shared<decltype(h)>(std::move(h));
+      start([shared](Args... args) { detail::Resume(std::move(*shared), std::move(args)...); });
+    });
+  };
+  return net::async_initiate<decltype(net::use_awaitable), void(Args...)>(
+      initiate, net::use_awaitable, std::move(start));
+}
+
+/// Runs `start(done)` on the control loop and completes when `done()` has been called.
+template <class Start>
+net::awaitable<void> UntilDone(ControlExecutor control, Start start) {
+  co_await UntilCallback<>(control, std::move(start));
+}
+
 /// A lease on `w`: at once, without the control loop, when the worker is ready; otherwise
 /// through Worker::acquire on the control loop (start, wait for ready, backoff...).
 inline net::awaitable<Result<Lease>> AcquireLease(ControlExecutor control, std::shared_ptr<Worker> w) {
   if (auto lease = w->gate().try_lease()) co_return std::move(*lease);
-  auto initiate = [control, w](auto handler) {
-    net::post(control, [w, h = std::move(handler)]() mutable {
-      auto shared = std::make_shared<decltype(h)>(std::move(h));
-      w->acquire([shared](Result<Lease> r) { detail::Resume(std::move(*shared), std::move(r)); });
-    });
-  };
-  co_return co_await net::async_initiate<decltype(net::use_awaitable), void(Result<Lease>)>(
-      initiate, net::use_awaitable);
+  auto start = [w](std::function<void(Result<Lease>)> done) { w->acquire(std::move(done)); };
+  co_return co_await UntilCallback<Result<Lease>>(control, start);
 }
 
 /// Worker::ensure on the control loop.
 inline net::awaitable<Result<Endpoint>> EnsureReady(ControlExecutor control, std::shared_ptr<Worker> w) {
-  auto initiate = [control, w](auto handler) {
-    net::post(control, [w, h = std::move(handler)]() mutable {
-      auto shared = std::make_shared<decltype(h)>(std::move(h));
-      w->ensure([shared](Result<Endpoint> r) { detail::Resume(std::move(*shared), std::move(r)); });
-    });
-  };
-  co_return co_await net::async_initiate<decltype(net::use_awaitable), void(Result<Endpoint>)>(
-      initiate, net::use_awaitable);
-}
-
-/// Runs `start(done)` on the control loop, where `start` begins an operation that calls
-/// `done()` once (a release, a release-all); completes when it has.
-template <class Start>
-net::awaitable<void> UntilDone(ControlExecutor control, Start start) {
-  auto initiate = [control](auto handler, Start start) {
-    net::post(control, [h = std::move(handler), start = std::move(start)]() mutable {
-      auto shared = std::make_shared<decltype(h)>(std::move(h));
-      start([shared] { detail::Resume(std::move(*shared)); });
-    });
-  };
-  co_await net::async_initiate<decltype(net::use_awaitable), void()>(initiate, net::use_awaitable,
-                                                                     std::move(start));
+  auto start = [w](std::function<void(Result<Endpoint>)> done) { w->ensure(std::move(done)); };
+  co_return co_await UntilCallback<Result<Endpoint>>(control, start);
 }
 
 }  // namespace kitty::web

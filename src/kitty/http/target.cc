@@ -1,25 +1,20 @@
 #include "kitty/http/target.h"
 
+#include "kitty/http/hex.h"
+
 #include <vector>
 
 namespace kitty::web {
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // Query parameters: '+' is a space there, and a bad escape is kept as written.
 std::string DecodeQueryPart(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 &&
-        HexValue(s[i + 2]) >= 0) {
-      out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
+    if (s[i] == '%' && i + 2 < s.size() && HexDigit(s[i + 1]) >= 0 &&
+        HexDigit(s[i + 2]) >= 0) {
+      out += static_cast<char>(HexDigit(s[i + 1]) * 16 + HexDigit(s[i + 2]));
       i += 2;
     } else if (s[i] == '+') {
       out += ' ';
@@ -111,7 +106,7 @@ Result<Target> ParseTarget(std::string_view raw) {
     char c = raw_path[i];
     if (c == '%') {
       if (i + 2 >= raw_path.size()) return Invalid(raw, "truncated percent escape");
-      const int hi = HexValue(raw_path[i + 1]), lo = HexValue(raw_path[i + 2]);
+      const int hi = HexDigit(raw_path[i + 1]), lo = HexDigit(raw_path[i + 2]);
       if (hi < 0 || lo < 0) return Invalid(raw, "bad percent escape");
       c = static_cast<char>(hi * 16 + lo);
       if (c == '/') return Invalid(raw, "an encoded '/' (%2F) in the path");
