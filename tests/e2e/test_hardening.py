@@ -121,14 +121,20 @@ def test_auto_port_held_by_a_live_connection_is_never_seen_by_the_client(start_k
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen()
-    # Find two consecutive free ports; hold the first with a live outgoing connection.
-    for _ in range(50):
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        first = probe.getsockname()[1]
-        probe.close()
-        if first > 60000:
+    # Two consecutive ports below the kernel's ephemeral range (where other connections would
+    # take them at random): the first held by a live outgoing connection, the second free.
+    import random
+
+    for _ in range(100):
+        first = random.randrange(20000, 28000)
+        second = socket.socket()
+        second.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            second.bind(("127.0.0.1", first + 1))
+        except OSError:
             continue
+        finally:
+            second.close()
         holder = socket.socket()
         try:
             holder.bind(("127.0.0.1", first))
