@@ -27,7 +27,6 @@ class BlockingPool {
   /// Waits until every queued piece of work has run (then the pool is done).
   void join() { pool_.join(); }
   Strand make_strand() { return boost::asio::make_strand(pool_.get_executor()); }
-  boost::asio::thread_pool::executor_type executor() { return pool_.get_executor(); }
 
  private:
   boost::asio::thread_pool pool_;

@@ -156,7 +156,6 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
   web::RouteContext rc;
   rc.manager = &manager;
   rc.control = control.get_executor();
-  rc.blocking = &blocking;
   rc.memory = &sampler;
   rc.clock = &clock;
   rc.server = sc;

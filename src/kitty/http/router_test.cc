@@ -15,7 +15,7 @@ using nlohmann::json;
 
 class RouterTest : public ::testing::Test {
  protected:
-  RouterTest() : blocking_(1) {
+  RouterTest() {
     models_.push_back(Model("smol", {"tiny"}));
     models_.push_back(Model("qwen", {}));
     ModelConfig ollama = Model("gpt", {});
@@ -39,7 +39,6 @@ class RouterTest : public ::testing::Test {
     RouteContext rc;
     rc.manager = manager_.get();
     rc.control = io_.get_executor();
-    rc.blocking = &blocking_;
     rc.clock = &t_.clock;
     rc.server = std::move(server);
     rc.version = "test";
@@ -83,7 +82,6 @@ class RouterTest : public ::testing::Test {
 
   net::io_context io_;
   testing_util::TestEnv t_;
-  BlockingPool blocking_;
   std::vector<ModelConfig> models_;
   std::unique_ptr<WorkerManager> manager_;
   std::unique_ptr<Router> router_;

@@ -1,5 +1,5 @@
-// What every route needs: the registry, the control loop that owns the workers, the server's
-// settings, and where blocking reads go. Built once by the daemon (or a test); read-only after.
+// What every route needs: the registry, the control loop that owns the workers, the latest
+// memory figures and the server's settings. Built once by the daemon (or a test); read-only after.
 #pragma once
 
 #include <atomic>
@@ -8,7 +8,6 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "kitty/base/blocking_pool.h"
 #include "kitty/base/clock.h"
 #include "kitty/config/config.h"
 #include "kitty/http/control.h"
@@ -20,7 +19,6 @@ namespace kitty::web {
 struct RouteContext {
   WorkerManager* manager = nullptr;
   ControlExecutor control;
-  BlockingPool* blocking = nullptr;
   /// Latest memory of the workers' groups (control thread); null: no figures.
   MemorySampler* memory = nullptr;
   Clock* clock = nullptr;  // now()/wall_now() only: safe from any thread for the real clock
