@@ -1,6 +1,9 @@
 #include "kitty/config/config.h"
 
 #include <algorithm>
+#include <cstdio>
+
+#include "kitty/base/bytes.h"
 
 namespace kitty {
 
@@ -20,6 +23,28 @@ double ServerConfig::BodyTimeout(uint64_t bytes) const {
   // years; a huge declared length must not wrap around to a deadline in the past.
   constexpr double kMaxSeconds = 1e9;
   return std::min(kMaxSeconds, static_cast<double>(mib) * body_timeout_seconds);
+}
+
+std::optional<uint64_t> MemoryBudget::Resolve(uint64_t total) const {
+  switch (kind) {
+    case Kind::kAuto: return std::nullopt;
+    case Kind::kBytes: return bytes;
+    case Kind::kPercent: return static_cast<uint64_t>(static_cast<double>(total) * percent / 100.0);
+  }
+  return std::nullopt;
+}
+
+std::string MemoryBudget::Describe() const {
+  switch (kind) {
+    case Kind::kAuto: return "auto";
+    case Kind::kBytes: return FormatBytes(bytes);
+    case Kind::kPercent: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%g%%", percent);
+      return buf;
+    }
+  }
+  return "?";
 }
 
 }  // namespace kitty

@@ -63,6 +63,15 @@ struct ModelConfig {
   std::string health_path = "/health";
   std::string shutdown_path;  // e.g. "/shutdown": POSTed before SIGTERM when set
 
+  // Memory (issue 9). `memory_bytes` is the expected footprint when set (a `command` model's
+  // only estimate; for llama-server it overrides the GGUF estimate). A pinned model is never
+  // evicted nor idled out; a pressure_evict_only one is never idled out and goes only for room
+  // or under pressure; a higher priority stays longer.
+  std::optional<uint64_t> memory_bytes;
+  bool pinned = false;
+  bool pressure_evict_only = false;
+  int priority = 0;
+
   // Lifecycle (seconds). idle_shutdown_seconds == 0 means never idle out.
   double idle_shutdown_seconds = 900;
   double stop_timeout_seconds = 10;
@@ -101,9 +110,42 @@ struct ServerConfig {
   double BodyTimeout(uint64_t bytes) const;
 };
 
+/// A memory budget: fixed bytes, a percentage of the total (RAM, unified memory, or a GPU's), or
+/// "auto": what is available at each decision minus the reserve.
+struct MemoryBudget {
+  enum class Kind { kAuto, kBytes, kPercent };
+  Kind kind = Kind::kAuto;
+  uint64_t bytes = 0;
+  double percent = 0;
+  /// The budget for a machine (or GPU) of `total` bytes; nullopt for auto.
+  std::optional<uint64_t> Resolve(uint64_t total) const;
+  /// "auto", "20 GiB", "80%".
+  std::string Describe() const;
+};
+
+/// Thresholds of the pressure monitor (seed 002's defaults).
+struct PressureConfig {
+  double ram_percent = 90;   // RAM (or the cgroup's limit) in use
+  double gpu_percent = 85;   // a GPU's memory in use
+  double cpu_percent = 80;   // CPU busy, sustained for cpu_seconds
+  double cpu_seconds = 30;
+  uint64_t disk_free_min_bytes = 2ull << 30;  // free space under state_dir and logs_dir
+};
+
+struct MemoryConfig {
+  MemoryBudget budget;                    // for the workers, RAM (unified memory on a Mac)
+  uint64_t reserve_bytes = 1ull << 30;    // never handed to workers (auto budgets)
+  std::vector<MemoryBudget> gpu_budgets;  // per GPU index; absent = auto
+  int max_models = 0;                     // running at once; 0 = no limit (seed 004's pool size)
+  double wait_seconds = 60;      // a start waits this long for busy models to free room
+  double recovery_seconds = 10;  // after a stop for room, for the memory to show as free
+  PressureConfig pressure;
+};
+
 struct Config {
   std::string path;  // the file it came from ("<embedded default>" for the built-in one)
   ServerConfig server;
+  MemoryConfig memory;
   std::vector<ModelConfig> models;  // in file order
 
   const ModelConfig* find(const std::string& id) const {

@@ -1,5 +1,7 @@
 #include "kitty/config/config_file.h"
 
+#include "kitty/base/bytes.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,19 +24,10 @@ std::string NotRegular(const struct stat& st) {
   return std::string("not a regular file (") + what + "); the config must be a YAML file";
 }
 
-// "4 MiB", "5.2 MiB", "900 bytes".
-std::string SizeText(uint64_t bytes) {
-  constexpr uint64_t kMiB = 1ull << 20;
-  if (bytes < kMiB) return std::to_string(bytes) + " bytes";
-  if (bytes % kMiB == 0) return std::to_string(bytes / kMiB) + " MiB";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / kMiB);
-  return buf;
-}
-
 std::string TooLarge(uint64_t size, uint64_t max_bytes) {
   std::string exact = size >= (1ull << 20) ? " (" + std::to_string(size) + " bytes)" : "";
-  return "too large for a config file: " + SizeText(size) + exact + "; the limit is " + SizeText(max_bytes);
+  return "too large for a config file: " + FormatBytes(size) + exact + "; the limit is " +
+         FormatBytes(max_bytes);
 }
 
 class FdCloser {
@@ -102,7 +95,7 @@ Result<std::string> ReadConfigFile(const std::string& path, uint64_t max_bytes) 
                 "; a /proc or /sys file?");
   if (read_errno != 0) return fail_errno(read_errno);
   if (text.size() > max_bytes)
-    return fail("too large for a config file: it grew past the limit of " + SizeText(max_bytes) +
+    return fail("too large for a config file: it grew past the limit of " + FormatBytes(max_bytes) +
                 " while being read");
   if (text.size() != size)
     return fail("the file changed while it was read (" + std::to_string(size) + " bytes announced, " +

@@ -12,17 +12,14 @@
 #include "kitty/config/suggest.h"
 #include "kitty/config/value_parse.h"
 #include "kitty/config/yaml_document.h"
+#include "kitty/base/bytes.h"
+#include "kitty/config/memory_section.h"
 #include "kitty/config/yaml_reader.h"
 
 namespace kitty {
 namespace {
 
-const std::vector<std::string_view> kSections = {"server", "defaults", "models"};
-
-std::string UnknownKeyMessage(const std::string& key, const std::vector<std::string_view>& valid) {
-  std::string near = NearestWord(key, valid);
-  return near.empty() ? "unknown key" : "unknown key (did you mean '" + near + "'?)";
-}
+const std::vector<std::string_view> kSections = {"server", "memory", "defaults", "models"};
 
 // Upper bounds of the server's connection keys. A day is far past any sane deadline for a
 // header, a MiB of body or an idle connection: a larger value is a typo (extra zeros) that
@@ -46,31 +43,6 @@ bool Contains(const std::vector<std::string_view>& v, std::string_view s) {
   for (auto x : v)
     if (x == s) return true;
   return false;
-}
-
-// Calls fn(key node, value node, key string) for each entry of map `n`, reporting non-scalar
-// and duplicate keys under `path`.
-void ForEachEntry(YamlReader& r, const YAML::Node& n, const std::string& path,
-                  const std::function<void(const YAML::Node&, const YAML::Node&, const std::string&)>& fn) {
-  std::map<std::string, int> seen;
-  for (auto it = n.begin(); it != n.end(); ++it) {
-    const YAML::Node& k = it->first;
-    std::string full = path.empty() ? "" : path + ".";
-    if (!k.IsScalar() || k.Scalar().empty()) {
-      r.Error(k, path, "expected a key name, got " + YamlReader::Describe(k));
-      continue;
-    }
-    const std::string& name = k.Scalar();
-    if (auto [pos, fresh] = seen.emplace(name, YamlReader::Line(k)); !fresh) {
-      r.Error(k, full + name,
-              std::string(path == "models" ? "duplicate model id (first defined at "
-                                           : "duplicate key (first set at ") +
-                  r.Where(pos->second) + ")");
-      continue;
-    }
-    r.set_context_line(YamlReader::Line(k));
-    fn(k, it->second, name);
-  }
 }
 
 class Loader {
@@ -100,7 +72,7 @@ class Loader {
 
 Result<Config> Loader::Load(std::string_view text) {
   config_.path = r_.file();
-  YAML::Node server, defaults, models;
+  YAML::Node server, memory, defaults, models;
   if (std::optional<YAML::Node> root = ParseOneDocument(text, r_); !root) {
     // The error is recorded; flags are still checked below, so every problem shows at once.
   } else if (!root->IsNull() && !root->IsMap()) {
@@ -109,12 +81,14 @@ Result<Config> Loader::Load(std::string_view text) {
     ForEachEntry(r_, *root, "", [&](const YAML::Node& k, const YAML::Node& v, const std::string& name) {
       if (name == "server") {
         server = v;
+      } else if (name == "memory") {
+        memory = v;
       } else if (name == "defaults") {
         defaults = v;
       } else if (name == "models") {
         models = v;
       } else {
-        std::string msg = "unknown section (valid: server, defaults, models)";
+        std::string msg = "unknown section (valid: server, memory, defaults, models)";
         std::string near = NearestWord(name, kSections);
         if (!near.empty()) msg += "; did you mean '" + near + "'?";
         else if (Contains(ModelKeys(), name)) msg += "; model keys go under defaults: or models.<id>:";
@@ -123,6 +97,7 @@ Result<Config> Loader::Load(std::string_view text) {
     });
   }
   if (server.IsDefined() && !server.IsNull()) LoadServer(server);
+  if (memory.IsDefined() && !memory.IsNull()) LoadMemorySection(r_, memory, config_.memory);
   ApplyOverrides();
   // Defaults first: models inherit them wherever the sections appear in the file.
   if (defaults.IsDefined() && !defaults.IsNull()) {
@@ -317,6 +292,12 @@ void Loader::CheckModel(const ModelDraft& d) {
   }
   for (size_t i = 0; i < m.aliases.size(); ++i)
     if (m.aliases[i].empty()) r_.Error(line, path + ".aliases", "an alias must not be empty");
+  // A model that can never fit a fixed budget is a mistake to report now, not at its first
+  // request. (A percentage or auto budget depends on the machine: kittyd checks at start.)
+  const MemoryBudget& budget = config_.memory.budget;
+  if (m.memory_bytes && budget.kind == MemoryBudget::Kind::kBytes && *m.memory_bytes > budget.bytes)
+    r_.Error(d.key_lines.count("memory") ? d.key_lines.at("memory") : line, path + ".memory",
+             FormatBytes(*m.memory_bytes) + " can never fit memory.budget " + FormatBytes(budget.bytes));
 }
 
 void Loader::CheckCrossModel() {

@@ -332,11 +332,11 @@ TEST(ConfigLoaderTest, UnknownBackendListsValidOnes) {
 
 TEST(ConfigLoaderTest, UnknownTopLevelSection) {
   EXPECT_THAT(Errors("modles:\n  a: {}\nthreads: 3\nfoo: 1\n"),
-              ElementsAre("kitty.yaml:1: modles: unknown section (valid: server, defaults, models); did you mean "
+              ElementsAre("kitty.yaml:1: modles: unknown section (valid: server, memory, defaults, models); did you mean "
                           "'models'?",
-                          "kitty.yaml:3: threads: unknown section (valid: server, defaults, models); model keys go "
+                          "kitty.yaml:3: threads: unknown section (valid: server, memory, defaults, models); model keys go "
                           "under defaults: or models.<id>:",
-                          "kitty.yaml:4: foo: unknown section (valid: server, defaults, models)"));
+                          "kitty.yaml:4: foo: unknown section (valid: server, memory, defaults, models)"));
   EXPECT_THAT(Errors("- a\n- b\n"),
               ElementsAre("kitty.yaml:1: expected a map with sections server, defaults, models; got a list"));
 }

@@ -1,4 +1,5 @@
 #include "kitty/config/default_config.h"
+#include "kitty/config/memory_section.h"
 
 #include <gtest/gtest.h>
 
@@ -74,6 +75,7 @@ TEST(DefaultConfigTest, ExampleConfigShowsEveryKey) {
   std::string text = ReadFile(std::string(KITTY_SOURCE_DIR) + "/config/example.yaml");
   for (auto key : ServerKeys()) EXPECT_NE(text.find(" " + std::string(key) + ":"), std::string::npos) << key;
   for (auto key : ModelKeys()) EXPECT_NE(text.find(" " + std::string(key) + ":"), std::string::npos) << key;
+  for (auto key : MemoryKeys()) EXPECT_NE(text.find(" " + std::string(key) + ":"), std::string::npos) << key;
 }
 
 }  // namespace

@@ -148,6 +148,21 @@ const std::vector<ModelKey>& ModelKeyTable() {
       {"shell", BoolKey(&ModelConfig::shell)},
       {"health_path", UrlPathKey(&ModelConfig::health_path)},
       {"shutdown_path", UrlPathKey(&ModelConfig::shutdown_path)},
+      {"memory",
+       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+         auto s = r.Scalar(v, key, "a size such as 8GiB");
+         if (!s) return;
+         auto b = ParseByteSize(*s);
+         if (!b.ok()) r.Error(v, key, b.error().message);
+         else if (*b == 0) r.Error(v, key, "must be more than 0 (leave it out when unknown)");
+         else d.m.memory_bytes = *b;
+       }},
+      {"pinned", BoolKey(&ModelConfig::pinned)},
+      {"pressure_evict_only", BoolKey(&ModelConfig::pressure_evict_only)},
+      {"priority",
+       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+         if (auto n = r.Int(v, key, -1000, 1000)) d.m.priority = static_cast<int>(*n);
+       }},
       {"idle_shutdown_seconds", SecondsKey(&ModelConfig::idle_shutdown_seconds)},
       {"stop_timeout_seconds", SecondsKey(&ModelConfig::stop_timeout_seconds)},
       {"start_timeout_seconds", SecondsKey(&ModelConfig::start_timeout_seconds, /*positive=*/true)},

@@ -1,5 +1,9 @@
 #include "kitty/config/yaml_reader.h"
 
+#include <map>
+
+#include "kitty/config/suggest.h"
+
 #include "kitty/config/value_parse.h"
 
 namespace kitty {
@@ -155,6 +159,34 @@ std::optional<std::map<std::string, std::string>> YamlReader::StringMap(const YA
   }
   if (!ok) return std::nullopt;
   return out;
+}
+
+std::string UnknownKeyMessage(const std::string& key, const std::vector<std::string_view>& valid) {
+  std::string near = NearestWord(key, valid);
+  return near.empty() ? "unknown key" : "unknown key (did you mean '" + near + "'?)";
+}
+
+void ForEachEntry(YamlReader& r, const YAML::Node& n, const std::string& path,
+                  const std::function<void(const YAML::Node&, const YAML::Node&, const std::string&)>& fn) {
+  std::map<std::string, int> seen;
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    const YAML::Node& k = it->first;
+    std::string full = path.empty() ? "" : path + ".";
+    if (!k.IsScalar() || k.Scalar().empty()) {
+      r.Error(k, path, "expected a key name, got " + YamlReader::Describe(k));
+      continue;
+    }
+    const std::string& name = k.Scalar();
+    if (auto [pos, fresh] = seen.emplace(name, YamlReader::Line(k)); !fresh) {
+      r.Error(k, full + name,
+              std::string(path == "models" ? "duplicate model id (first defined at "
+                                           : "duplicate key (first set at ") +
+                  r.Where(pos->second) + ")");
+      continue;
+    }
+    r.set_context_line(YamlReader::Line(k));
+    fn(k, it->second, name);
+  }
 }
 
 }  // namespace kitty

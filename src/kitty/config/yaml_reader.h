@@ -7,6 +7,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
+#include <functional>
+#include <string_view>
 #include <map>
 #include <optional>
 #include <string>
@@ -73,5 +75,13 @@ class YamlReader {
   std::vector<std::string> errors_;
   int context_line_ = 0;
 };
+
+/// Calls fn(key node, value node, key string) for each entry of map `n`, reporting non-scalar
+/// and duplicate keys under `path`.
+void ForEachEntry(YamlReader& r, const YAML::Node& n, const std::string& path,
+                  const std::function<void(const YAML::Node&, const YAML::Node&, const std::string&)>& fn);
+
+/// "unknown key", with "(did you mean 'x'?)" when a valid key is near.
+std::string UnknownKeyMessage(const std::string& key, const std::vector<std::string_view>& valid);
 
 }  // namespace kitty

@@ -1,0 +1,12 @@
+// Byte counts for people: "512 MiB", "1.5 GiB" (1024-based, as the config's sizes).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace kitty {
+
+/// Whole units print without decimals ("4 GiB"), others with one ("1.5 GiB").
+std::string FormatBytes(uint64_t bytes);
+
+}  // namespace kitty
