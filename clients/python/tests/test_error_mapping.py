@@ -31,6 +31,7 @@ from kitty_client import (
     RequestTimeout,
     RequestTooLarge,
     RouteNotFound,
+    NoRoom,
     ServerBusy,
     ShuttingDown,
     Unsupported,
@@ -63,7 +64,7 @@ EXPECTED = {
     "body_too_large": RequestTooLarge, "header_too_large": RequestTooLarge,
     "unsupported": Unsupported, "upstream_error": UpstreamError,
     "worker_start_failed": WorkerStartFailed, "worker_stopping": WorkerStopping,
-    "shutting_down": ShuttingDown, "server_busy": ServerBusy, "start_timeout": WorkerStartTimeout,
+    "shutting_down": ShuttingDown, "server_busy": ServerBusy, "no_room": NoRoom, "start_timeout": WorkerStartTimeout,
     "internal_error": InternalError,
 }
 

@@ -21,6 +21,7 @@ class EventBus;
 class BlockingPool;
 class MemoryProbe;
 class FileSystem;
+class StartAdmission;
 struct LaunchPlan;
 struct ModelConfig;
 
@@ -33,6 +34,8 @@ struct Env {
   BlockingPool* blocking = nullptr;
   MemoryProbe* memory = nullptr;
   FileSystem* fs = nullptr;
+  /// Decides whether a start fits the memory budget (the manager's Scheduler); null: always.
+  StartAdmission* admission = nullptr;
   /// How a model is launched; PlanLaunch (backends/backend.h) when empty.
   std::function<Result<LaunchPlan>(const ModelConfig&, int port)> plan_launch;
   /// <logs_dir>/<model id>.log; empty: no log files.

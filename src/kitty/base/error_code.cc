@@ -48,6 +48,7 @@ ErrorCodeInfo Describe(ErrorCode c) {
     case ErrorCode::kWorkerStopping: return Leaf(503, kServer, "worker_stopping");
     case ErrorCode::kShuttingDown: return Leaf(503, kServer, "shutting_down");
     case ErrorCode::kServerBusy: return Leaf(503, kServer, "server_busy");
+    case ErrorCode::kNoRoom: return Leaf(503, kServer, "no_room");
     case ErrorCode::kStartTimeout: return Leaf(504, kServer, "start_timeout");
     case ErrorCode::kFileNotFound: return Internal("file_not_found");
     case ErrorCode::kIoError: return Internal("io_error");

@@ -42,6 +42,7 @@ enum class ErrorCode : uint8_t {
   kWorkerStopping,
   kShuttingDown,
   kServerBusy,
+  kNoRoom,  // the model does not fit the memory budget, and what holds it may not be stopped
   kStartTimeout,
 
   // kittyd's own failures: 500 internal_error with the name as reason.

@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "kitty/events/bus.h"
+#include "kitty/worker/start_admission.h"
 #include "kitty/process/port_allocator.h"
 
 namespace kitty {
@@ -82,7 +83,11 @@ Worker::Worker(ModelConfig config, const Env& env, PortPicker pick_port)
     : config_(std::move(config)),
       env_(env),
       pick_port_(std::move(pick_port)),
-      log_(std::make_shared<LogTail>()) {}
+      log_(std::make_shared<LogTail>()) {
+  policy_.pinned = config_.pinned;
+  policy_.pressure_evict_only = config_.pressure_evict_only;
+  policy_.priority = config_.priority;
+}
 
 Worker::~Worker() { log_->set_line_observer(nullptr); }
 
@@ -90,6 +95,7 @@ WorkerState Worker::state() const {
   owner_.check("Worker::state");
   switch (phase_) {
     case Phase::kStopped: return WorkerState::kStopped;
+    case Phase::kAdmitting:
     case Phase::kStarting:
     case Phase::kRetryingPort: return WorkerState::kStarting;
     case Phase::kReady: return WorkerState::kReady;
@@ -103,6 +109,44 @@ WorkerState Worker::state() const {
 }
 
 int Worker::pid() const { return process_ ? process_->pid() : 0; }
+
+SchedView Worker::sched_view() const {
+  owner_.check("Worker::sched_view");
+  SchedView v;
+  switch (phase_) {
+    case Phase::kStopped:
+    case Phase::kFailed: v.stage = SchedView::Stage::kNone; break;
+    case Phase::kAdmitting: v.stage = SchedView::Stage::kAdmitting; break;
+    case Phase::kStarting:
+    case Phase::kRetryingPort: v.stage = SchedView::Stage::kStarting; break;
+    case Phase::kReady: v.stage = SchedView::Stage::kRunning; break;
+    case Phase::kDraining:
+    case Phase::kStopping:
+    case Phase::kAbortingStart:
+    case Phase::kCleaningCrash: v.stage = SchedView::Stage::kStopping; break;
+  }
+  v.pid = pid();
+  const ReadyGate::Stats g = gate_->stats();
+  v.in_flight = g.in_flight;
+  v.holds = static_cast<int>(holds_.size());
+  v.last_end = std::max(g.last_end, hold_dropped_at_);
+  if (g.requests_total > 0) v.last_used = g.last_end;
+  v.policy = policy_;
+  return v;
+}
+
+void Worker::set_pinned(bool pinned, std::string source) {
+  owner_.check("Worker::set_pinned");
+  policy_.pinned = pinned;
+  policy_.pinned_source = std::move(source);
+  update_idle_timer();  // a pinned model is never idled out; unpinned, the countdown resumes
+}
+
+void Worker::set_priority(int priority, std::string source) {
+  owner_.check("Worker::set_priority");
+  policy_.priority = priority;
+  policy_.priority_source = std::move(source);
+}
 
 WorkerInfo Worker::info() const {
   owner_.check("Worker::info");
@@ -171,8 +215,33 @@ void Worker::ensure(ReadyCallback cb) {
 // ---- start ----------------------------------------------------------------------------
 
 void Worker::start() {
-  phase_ = Phase::kStarting;
   ++run_;
+  if (env_.admission) {
+    // The scheduler decides first: the model may need room made (others stopped) or may not
+    // fit at all. Requests keep waiting meanwhile; the public state is "starting".
+    phase_ = Phase::kAdmitting;
+    std::weak_ptr<Worker> weak = weak_from_this();
+    const uint64_t run = run_;
+    env_.admission->request(shared_from_this(), [weak, run](Status decision) {
+      if (auto w = weak.lock()) w->on_admitted(run, std::move(decision));
+    });
+    return;
+  }
+  spawn();
+}
+
+void Worker::on_admitted(uint64_t run, Status decision) {
+  if (run != run_ || phase_ != Phase::kAdmitting) return;
+  if (decision.ok()) return spawn();
+  // Not the model's fault: no failure is counted and no backoff follows.
+  last_error_ = decision.error();
+  phase_ = Phase::kStopped;
+  spdlog::warn("model '{}': not started: {}", config_.id, last_error_->message);
+  wake_waiters();
+}
+
+void Worker::spawn() {
+  phase_ = Phase::kStarting;
   last_probe_.clear();
   load_seconds_.reset();
   probe_in_flight_ = false;
@@ -352,6 +421,7 @@ void Worker::on_exit(uint64_t run, ExitStatus status) {
       if (terminator_) terminator_->leader_exited();
       return;
     case Phase::kStopped:
+    case Phase::kAdmitting:
     case Phase::kFailed:
       return;
   }
@@ -419,6 +489,12 @@ void Worker::release(bool force, DoneCallback done, ErrorCode why) {
     case Phase::kFailed:
       phase_ = Phase::kStopped;
       consecutive_failures_ = 0;
+      for (auto& d : std::exchange(stop_waiters_, {})) env_.clock->post(std::move(d));
+      return;
+    case Phase::kAdmitting:
+      env_.admission->withdraw(*this);
+      fail_waiters(abandoned);
+      phase_ = Phase::kStopped;
       for (auto& d : std::exchange(stop_waiters_, {})) env_.clock->post(std::move(d));
       return;
     case Phase::kStarting:

@@ -77,6 +77,27 @@ struct WorkerInfo {
 /// Chooses the port of a start (the manager knows the other workers' ports).
 using PortPicker = std::function<Result<int>(const ModelConfig&)>;
 
+/// How the scheduler treats a model; starts from its config, changed at run time through the
+/// admin API (the source says which set each value, so a reload can tell).
+struct Policy {
+  bool pinned = false;               // never evicted, never idled out
+  bool pressure_evict_only = false;  // never idled out; goes only for room or under pressure
+  int priority = 0;                  // higher stays longer
+  std::string pinned_source = "config", priority_source = "config";
+};
+
+/// What the scheduler reads of a worker, on the control thread.
+struct SchedView {
+  enum class Stage { kNone, kAdmitting, kStarting, kRunning, kStopping };
+  Stage stage = Stage::kNone;
+  int pid = 0;
+  int in_flight = 0;
+  int holds = 0;
+  TimePoint last_end{};  // the end of the last request (or the start): idleness counts from here
+  std::optional<TimePoint> last_used;  // the last request's end, never the start's
+  Policy policy;
+};
+
 class Worker : public std::enable_shared_from_this<Worker> {
  public:
   using ReadyCallback = std::function<void(Result<Endpoint>)>;
@@ -99,6 +120,10 @@ class Worker : public std::enable_shared_from_this<Worker> {
   std::shared_ptr<LogTail> log() const { return log_; }
   /// The pid of the running worker's process group, 0 when there is none.
   int pid() const;
+  SchedView sched_view() const;
+  const Policy& policy() const { return policy_; }
+  void set_pinned(bool pinned, std::string source);
+  void set_priority(int priority, std::string source);
 
   /// Starts the worker if needed (or joins the start under way) and calls back once it is
   /// ready, with a Lease counted in flight; or with the error if it cannot start. Honours the
@@ -124,6 +149,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
  private:
   enum class Phase {
     kStopped,
+    kAdmitting,      // waiting for the scheduler to say the model fits (room being made)
     kStarting,
     kReady,
     kDraining,       // release asked; the gate is closed and requests in flight finish
@@ -148,6 +174,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
 
   // Starting (worker.cc).
   void start();
+  void on_admitted(uint64_t run, Status decision);
+  void spawn();
   void fail_without_spawn(const Error& e);
   void schedule_probe(Duration delay);
   void probe();
@@ -179,6 +207,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   const Env& env_;
   const PortPicker pick_port_;
   ThreadOwner owner_;
+  Policy policy_;
   std::shared_ptr<LogTail> log_;
   std::shared_ptr<ReadyGate> gate_;
 

@@ -62,7 +62,9 @@ void Worker::on_gate_drained() {
 // are out it looks again every second; once none is, it waits for the rest of the idle period
 // counted from the last lease's end (or the last hold's drop).
 void Worker::update_idle_timer() {
-  if (phase_ != Phase::kReady || !holds_.empty() || config_.idle_shutdown_seconds <= 0) {
+  // Pinned and pressure-only models are never idled out (seed 002).
+  if (phase_ != Phase::kReady || !holds_.empty() || config_.idle_shutdown_seconds <= 0 ||
+      policy_.pinned || policy_.pressure_evict_only) {
     idle_timer_.reset();
     return;
   }
@@ -75,7 +77,9 @@ void Worker::update_idle_timer() {
   }
   const uint64_t run = run_;
   idle_timer_ = env_.clock->start_timer(after, [this, run] {
-    if (run != run_ || phase_ != Phase::kReady || !holds_.empty()) return;
+    if (run != run_ || phase_ != Phase::kReady || !holds_.empty() || policy_.pinned ||
+        policy_.pressure_evict_only)
+      return;
     const ReadyGate::Stats g = gate_->stats();
     const TimePoint due =
         std::max(g.last_end, hold_dropped_at_) + FromSeconds(config_.idle_shutdown_seconds);

@@ -31,7 +31,8 @@ Hierarchy::
     │   └── WorkerStartTimeout       504 start_timeout
     ├── WorkerStopping               503 worker_stopping
     │   └── ShuttingDown             503 shutting_down
-    └── ServerBusy                   503 server_busy
+    ├── ServerBusy                   503 server_busy
+    └── NoRoom                       503 no_room
 
 Each message says what happened in words a person can act on; the structured parts are
 attributes.
@@ -223,6 +224,12 @@ class ServerBusy(KittyError):
     """kittyd is at ``server.max_connections`` and could not make room (HTTP 503 ``server_busy``)."""
 
 
+class NoRoom(KittyError):
+    """The model does not fit kittyd's memory budget, and what holds the memory may not be
+    stopped: pinned models, or models in use for longer than ``memory.wait_seconds`` (HTTP 503
+    ``no_room``). The message names who holds the memory."""
+
+
 # The one table: every `code` of docs/API.md's error table. tests/test_error_mapping.py reads the
 # docs and fails if a documented code is missing here or maps to the bare KittyError.
 CODE_TO_ERROR: Mapping[str, type[KittyError]] = {
@@ -244,6 +251,7 @@ CODE_TO_ERROR: Mapping[str, type[KittyError]] = {
     "worker_stopping": WorkerStopping,
     "shutting_down": ShuttingDown,
     "server_busy": ServerBusy,
+    "no_room": NoRoom,
     "start_timeout": WorkerStartTimeout,
 }
 

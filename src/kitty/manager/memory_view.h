@@ -1,0 +1,33 @@
+// MemoryView: what the scheduler reads about memory, on the control thread — the latest measured
+// figures of each worker's group and of the machine, and what a model is expected to need. The
+// daemon's implementation reads the MemorySampler and the footprint store; tests script it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+
+#include "kitty/config/config.h"
+
+namespace kitty {
+
+struct SystemFigures {
+  uint64_t total_bytes = 0;      // RAM (or unified memory), bounded by kittyd's cgroup limit
+  uint64_t available_bytes = 0;  // what could be allocated without swapping, same bound
+};
+
+class MemoryView {
+ public:
+  virtual ~MemoryView() = default;
+  /// The latest measured resident bytes of process group `pgid` (null before its first sample).
+  virtual std::optional<uint64_t> measured_bytes(int pgid) = 0;
+  /// What starting `m` is expected to take: learned (an earlier run's peak) else estimated else
+  /// the config's `memory:`; null when unknown.
+  virtual std::optional<uint64_t> expected_bytes(const ModelConfig& m) = 0;
+  /// The latest sampled system figures (null before the first sample or where unsupported).
+  virtual std::optional<SystemFigures> system() = 0;
+  /// Reads the system figures now, off the control thread; `done` runs on it.
+  virtual void read_system(std::function<void(std::optional<SystemFigures>)> done) = 0;
+};
+
+}  // namespace kitty

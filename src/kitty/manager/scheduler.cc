@@ -1,0 +1,377 @@
+#include "kitty/manager/scheduler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "kitty/base/bytes.h"
+
+namespace kitty {
+namespace {
+
+// How often waiting starts, pressure and restores are looked at again.
+constexpr Duration kBusyTick = std::chrono::milliseconds(100);
+constexpr Duration kIdleTick = std::chrono::seconds(1);
+constexpr Duration kRecoveryPoll = std::chrono::milliseconds(50);
+// The idle period a model with idle_shutdown_seconds 0 (never idled out) is classed by.
+constexpr double kDefaultIdlePeriod = 900;
+// Memory shows as free again when this share of what the victims held is back (the rest may
+// be page cache the kernel keeps, or another process's growth meanwhile).
+constexpr double kRecoveredShare = 0.9;
+constexpr size_t kRestoreQueueMax = 8;     // seed 002's swap queue
+constexpr size_t kEventsKept = 64;
+constexpr Duration kEventDebounce = std::chrono::seconds(60);
+
+Error NoRoom(const std::string& id, const std::string& why) {
+  return MakeError("no room for model '" + id + "': " + why, ErrorCode::kNoRoom);
+}
+
+}  // namespace
+
+Scheduler::Scheduler(const Env& env, const MemoryConfig& config, MemoryView& memory, Workers workers)
+    : env_(env), config_(config), memory_(memory), workers_(std::move(workers)),
+      self_(std::make_shared<Scheduler*>(this)) {}
+
+Scheduler::~Scheduler() { *self_ = nullptr; }
+
+void Scheduler::start() {
+  owner_.check("Scheduler::start");
+  schedule_tick(kIdleTick);
+}
+
+std::shared_ptr<Worker> Scheduler::find(const std::string& id) const {
+  for (const auto& w : workers_())
+    if (w->id() == id) return w;
+  return nullptr;
+}
+
+std::optional<uint64_t> Scheduler::expected_bytes(const Worker& w) const {
+  return memory_.expected_bytes(w.config());
+}
+
+sched::EvictionClass Scheduler::class_of(const Worker& w) const {
+  const SchedView v = w.sched_view();
+  sched::ClassInputs in;
+  in.pinned = v.policy.pinned;
+  in.pressure_evict_only = v.policy.pressure_evict_only;
+  in.busy = v.in_flight > 0 || v.holds > 0 || v.stage == SchedView::Stage::kStarting ||
+            v.stage == SchedView::Stage::kAdmitting;
+  in.idle_seconds = ToSeconds(env_.clock->now() - v.last_end);
+  in.idle_period_seconds = w.config().idle_shutdown_seconds > 0 ? w.config().idle_shutdown_seconds
+                                                                 : kDefaultIdlePeriod;
+  return sched::ClassOf(in);
+}
+
+std::vector<sched::Holder> Scheduler::holders(const Worker* except) const {
+  std::vector<sched::Holder> out;
+  for (const auto& w : workers_()) {
+    if (w.get() == except) continue;
+    const SchedView v = w->sched_view();
+    if (v.stage == SchedView::Stage::kNone || v.stage == SchedView::Stage::kAdmitting) continue;
+    sched::Holder h;
+    h.id = w->id();
+    const std::optional<uint64_t> measured = v.pid ? memory_.measured_bytes(v.pid) : std::nullopt;
+    const std::optional<uint64_t> expected = expected_bytes(*w);
+    // A starting worker is planned with what it is expected to grow to; a running one with what
+    // it holds (its expected size while no sample has come yet).
+    if (v.stage == SchedView::Stage::kStarting)
+      h.bytes = std::max(measured.value_or(0), expected.value_or(0));
+    else
+      h.bytes = measured ? *measured : expected.value_or(0);
+    h.cls = class_of(*w);
+    h.priority = v.policy.priority;
+    h.pinned = v.policy.pinned;
+    h.stopping = v.stage == SchedView::Stage::kStopping;
+    h.last_used = ToSeconds(v.last_end.time_since_epoch());
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+sched::Room Scheduler::room(const std::vector<sched::Holder>& hs) const {
+  sched::Room r;
+  r.max_models = config_.max_models;
+  uint64_t held = 0;
+  for (const auto& h : hs) {
+    held += h.bytes;
+    if (!h.stopping) ++r.running;
+  }
+  const std::optional<SystemFigures> sys = memory_.system();
+  if (config_.budget.kind != MemoryBudget::Kind::kAuto) {
+    const std::optional<uint64_t> budget = config_.budget.Resolve(sys ? sys->total_bytes : 0);
+    r.free_bytes = static_cast<int64_t>(budget.value_or(0)) - static_cast<int64_t>(held);
+    return r;
+  }
+  if (!sys) {
+    r.free_bytes = INT64_MAX / 2;  // nothing measured here: only max_models can be planned
+    return r;
+  }
+  // What the machine has now, minus the reserve, minus what starting workers will still take.
+  int64_t pending = 0;
+  for (const auto& w : workers_()) {
+    const SchedView v = w->sched_view();
+    if (v.stage != SchedView::Stage::kStarting) continue;
+    const uint64_t expected = expected_bytes(*w).value_or(0);
+    const uint64_t measured = v.pid ? memory_.measured_bytes(v.pid).value_or(0) : 0;
+    if (expected > measured) pending += static_cast<int64_t>(expected - measured);
+  }
+  r.free_bytes = static_cast<int64_t>(sys->available_bytes) -
+                 static_cast<int64_t>(config_.reserve_bytes) - pending;
+  return r;
+}
+
+void Scheduler::request(const std::shared_ptr<Worker>& w, std::function<void(kitty::Status)> decide) {
+  owner_.check("Scheduler::request");
+  queue_.push_back(Pending{w, std::move(decide), env_.clock->now()});
+  std::weak_ptr<Scheduler*> weak = self_;
+  env_.clock->post([weak] {
+    if (auto s = weak.lock(); s && *s) (*s)->pump();
+  });
+}
+
+void Scheduler::withdraw(const Worker& w) {
+  owner_.check("Scheduler::withdraw");
+  queue_.erase(std::remove_if(queue_.begin(), queue_.end(),
+                              [&](const Pending& p) {
+                                auto pw = p.worker.lock();
+                                return !pw || pw.get() == &w;
+                              }),
+               queue_.end());
+}
+
+void Scheduler::pump() {
+  // One round of evictions at a time: the next plan must see their memory back.
+  while (!evicting_ && !queue_.empty()) {
+    Pending& p = queue_.front();
+    auto w = p.worker.lock();
+    if (!w) {
+      queue_.pop_front();
+      continue;
+    }
+    const std::vector<sched::Holder> hs = holders(w.get());
+    const std::optional<uint64_t> need = expected_bytes(*w);
+    const sched::StartPlan plan = sched::PlanStart(need, hs, room(hs));
+    switch (plan.kind) {
+      case sched::StartPlan::Kind::kStart: {
+        auto decide = std::move(p.decide);
+        queue_.pop_front();
+        decide(kitty::Status::Ok());  // spawns now: the next plan counts it as starting
+        continue;
+      }
+      case sched::StartPlan::Kind::kEvict:
+        spdlog::info("model '{}' needs {}: stopping {} to make room", w->id(),
+                     need ? FormatBytes(*need) : std::string("an unknown amount"),
+                     fmt::join(plan.evict, ", "));
+        evict(plan.evict, w->id(), [this] { pump(); });
+        return;
+      case sched::StartPlan::Kind::kWait:
+        if (env_.clock->now() - p.since < FromSeconds(config_.wait_seconds)) return;  // tick retries
+        [[fallthrough]];
+      case sched::StartPlan::Kind::kNoRoom: {
+        std::string why = plan.why;
+        if (plan.kind == sched::StartPlan::Kind::kWait)
+          why += " (waited " + std::to_string(static_cast<int>(config_.wait_seconds)) +
+                 "s, memory.wait_seconds)";
+        auto decide = std::move(p.decide);
+        queue_.pop_front();
+        decide(NoRoom(w->id(), why));
+        continue;
+      }
+    }
+  }
+}
+
+void Scheduler::evict(const std::vector<std::string>& ids, const std::string& displacer,
+                      std::function<void()> then) {
+  const std::vector<sched::Holder> hs = holders(nullptr);
+  Eviction e;
+  e.then = std::move(then);
+  if (auto sys = memory_.system()) e.available_before = sys->available_bytes;
+  std::vector<std::shared_ptr<Worker>> victims;
+  for (const auto& id : ids) {
+    auto v = find(id);
+    if (!v) continue;
+    for (const auto& h : hs)
+      if (h.id == id) e.freed += h.bytes;
+    // Seed 002's swap queue: a model pushed out by another comes back when that one idles,
+    // if it was preloaded (meant to stay) or used in its last idle period.
+    const SchedView view = v->sched_view();
+    const bool recent = view.last_used &&
+                        ToSeconds(env_.clock->now() - *view.last_used) <
+                            (v->config().idle_shutdown_seconds > 0 ? v->config().idle_shutdown_seconds
+                                                                   : kDefaultIdlePeriod);
+    if (!displacer.empty() && (v->config().preload || recent) && restore_.size() < kRestoreQueueMax)
+      restore_.push_back({id, displacer});
+    victims.push_back(std::move(v));
+  }
+  e.left = victims.size();
+  evicting_ = std::move(e);
+  if (victims.empty()) return await_recovery();
+  std::weak_ptr<Scheduler*> weak = self_;
+  for (const auto& v : victims) {
+    // Never a forced release: a request that slipped in meanwhile finishes first.
+    v->release(/*force=*/false, [weak] {
+      auto s = weak.lock();
+      if (!s || !*s || !(*s)->evicting_) return;
+      if (--(*s)->evicting_->left == 0) (*s)->await_recovery();
+    });
+  }
+}
+
+void Scheduler::await_recovery() {
+  if (!evicting_) return;
+  if (evicting_->recovery_deadline == TimePoint{})
+    evicting_->recovery_deadline = env_.clock->now() + FromSeconds(config_.recovery_seconds);
+  std::weak_ptr<Scheduler*> weak = self_;
+  memory_.read_system([weak](std::optional<SystemFigures> sys) {
+    auto s = weak.lock();
+    if (!s || !*s || !(*s)->evicting_) return;
+    Scheduler& self = **s;
+    Eviction& e = *self.evicting_;
+    const bool measured = sys && e.available_before;
+    const uint64_t target =
+        measured ? *e.available_before + static_cast<uint64_t>(kRecoveredShare * static_cast<double>(e.freed)) : 0;
+    const bool back = !measured || sys->available_bytes >= target;
+    const bool late = self.env_.clock->now() >= e.recovery_deadline;
+    if (!back && !late) {
+      self.recovery_timer_ = self.env_.clock->start_timer(kRecoveryPoll, [&self] { self.await_recovery(); });
+      return;
+    }
+    if (!back)
+      spdlog::warn("memory freed for room did not show as free within {}s: available {} (expected {} "
+                   "after freeing {}); going on",
+                   self.config_.recovery_seconds, FormatBytes(sys->available_bytes), FormatBytes(target),
+                   FormatBytes(e.freed));
+    auto then = std::move(e.then);
+    self.evicting_.reset();
+    if (then) then();
+  });
+}
+
+void Scheduler::schedule_tick(Duration after) {
+  tick_timer_ = env_.clock->start_timer(after, [this] { tick(); });
+}
+
+void Scheduler::tick() {
+  pump();
+  if (!evicting_) check_pressure();
+  if (!evicting_) restore_displaced();
+  schedule_tick(queue_.empty() && restore_.empty() ? kIdleTick : kBusyTick);
+}
+
+void Scheduler::note_event(std::string kind, std::string message) {
+  const TimePoint now = env_.clock->now();
+  auto it = last_event_at_.find(kind);
+  if (it != last_event_at_.end() && now - it->second < kEventDebounce) return;
+  last_event_at_[kind] = now;
+  spdlog::warn("{} pressure: {}", kind, message);
+  events_.push_back({std::move(kind), env_.clock->wall_now(), std::move(message)});
+  if (events_.size() > kEventsKept) events_.erase(events_.begin());
+}
+
+void Scheduler::check_pressure() {
+  const std::optional<SystemFigures> sys = memory_.system();
+  if (!sys || sys->total_bytes == 0) return;
+  const double used = 100.0 * (1.0 - static_cast<double>(sys->available_bytes) /
+                                         static_cast<double>(sys->total_bytes));
+  ram_pressure_ = used >= config_.pressure.ram_percent;
+  if (!ram_pressure_) return;
+  // Free enough to get back under the threshold, in eviction order (pressure-only models too).
+  const auto target = static_cast<uint64_t>((1.0 - config_.pressure.ram_percent / 100.0) *
+                                            static_cast<double>(sys->total_bytes));
+  const uint64_t over = target > sys->available_bytes ? target - sys->available_bytes : 0;
+  const std::vector<std::string> ids = sched::PlanRelease(over, holders(nullptr));
+  char pct[16];
+  snprintf(pct, sizeof pct, "%.0f%%", used);
+  note_event("ram", std::string("RAM ") + pct + " in use (threshold " +
+                        std::to_string(static_cast<int>(config_.pressure.ram_percent)) + "%); " +
+                        (ids.empty() ? std::string("nothing may be stopped") : "stopping " + fmt::format("{}", fmt::join(ids, ", "))));
+  if (!ids.empty()) evict(ids, /*displacer=*/"", nullptr);
+}
+
+void Scheduler::restore_displaced() {
+  for (auto it = restore_.begin(); it != restore_.end();) {
+    auto victim = find(it->victim);
+    auto displacer = find(it->displacer);
+    if (!victim) {
+      it = restore_.erase(it);
+      continue;
+    }
+    // Back when the displacer idles (or is gone), and only if it fits without pushing anyone
+    // out: a restore never displaces in turn (no loops).
+    const bool displacer_idle =
+        !displacer || displacer->sched_view().stage == SchedView::Stage::kNone ||
+        class_of(*displacer) == sched::EvictionClass::kIdle ||
+        class_of(*displacer) == sched::EvictionClass::kEvictable;
+    if (victim->sched_view().stage != SchedView::Stage::kNone) {
+      it = restore_.erase(it);  // already back (a request brought it)
+      continue;
+    }
+    if (!displacer_idle) {
+      ++it;
+      continue;
+    }
+    const std::vector<sched::Holder> hs = holders(victim.get());
+    if (sched::PlanStart(expected_bytes(*victim), hs, room(hs)).kind != sched::StartPlan::Kind::kStart) {
+      ++it;
+      continue;
+    }
+    spdlog::info("model '{}': restoring it ('{}', which displaced it, is idle)", it->victim, it->displacer);
+    victim->ensure([id = it->victim](Result<Endpoint> r) {
+      if (!r) spdlog::warn("restore of '{}' failed: {}", id, r.error().message);
+    });
+    it = restore_.erase(it);
+  }
+}
+
+void Scheduler::make_headroom(uint64_t bytes, std::function<void(Result<HeadroomResult>)> done) {
+  owner_.check("Scheduler::make_headroom");
+  const std::optional<SystemFigures> sys = memory_.system();
+  HeadroomResult r;
+  r.requested_bytes = bytes;
+  const uint64_t free_now =
+      sys ? (sys->available_bytes > config_.reserve_bytes ? sys->available_bytes - config_.reserve_bytes : 0)
+          : 0;
+  const uint64_t short_by = bytes > free_now ? bytes - free_now : 0;
+  const std::vector<sched::Holder> hs = holders(nullptr);
+  r.evicted = sched::PlanRelease(short_by, hs);
+  for (const auto& h : hs)
+    if (std::find(r.evicted.begin(), r.evicted.end(), h.id) != r.evicted.end()) r.freed_bytes += h.bytes;
+  if (r.evicted.empty() || evicting_) {
+    r.available_bytes = sys ? std::optional(sys->available_bytes) : std::nullopt;
+    if (evicting_ && !r.evicted.empty())
+      return done(MakeError("room is being made for another start; try again shortly", ErrorCode::kNoRoom));
+    return done(r);
+  }
+  spdlog::info("headroom of {} asked for: stopping {}", FormatBytes(bytes), fmt::join(r.evicted, ", "));
+  std::weak_ptr<Scheduler*> weak = self_;
+  evict(r.evicted, /*displacer=*/"", [weak, r, done = std::move(done)]() mutable {
+    auto s = weak.lock();
+    if (s && *s)
+      if (auto sys = (*s)->memory_.system()) r.available_bytes = sys->available_bytes;
+    done(r);
+    if (s && *s) (*s)->pump();
+  });
+}
+
+Scheduler::Status Scheduler::status() const {
+  owner_.check("Scheduler::status");
+  Status st;
+  st.system = memory_.system();
+  if (config_.budget.kind != MemoryBudget::Kind::kAuto)
+    st.budget_bytes = config_.budget.Resolve(st.system ? st.system->total_bytes : 0);
+  st.reserve_bytes = config_.reserve_bytes;
+  for (const auto& h : holders(nullptr))
+    if (!h.stopping) st.workers_bytes += h.bytes;
+  st.max_models = config_.max_models;
+  st.ram_pressure = ram_pressure_;
+  st.events = events_;
+  for (const auto& d : restore_) st.restore_queue.push_back(d.victim);
+  for (const auto& p : queue_)
+    if (auto w = p.worker.lock()) st.waiting.push_back(w->id());
+  return st;
+}
+
+}  // namespace kitty

@@ -1,0 +1,131 @@
+// Scheduler: carries out the memory decisions of sched/plan.h. Every start passes through it
+// (StartAdmission): it fits, or room is made first by stopping models in eviction order (never
+// one with requests in flight or holds, never a pinned one), or the start waits for busy models
+// (bounded by memory.wait_seconds), or it is refused with no_room naming who holds the memory.
+// Starts are admitted one at a time, each planned with the ones before it counted, so two big
+// models asked for at once never overlap in memory. After a stop made for room it waits until
+// the machine shows the memory as free again (memory.recovery_seconds) before the next spawn.
+//
+// It also watches RAM pressure (stopping models in the same order while RAM use is over the
+// threshold), restores models it displaced once their displacer idles, and makes headroom on
+// request for jobs outside kittyd.
+//
+//   request ──► queue ──► plan ──┬─ start ──────────────────────────────► decide(OK)
+//                 ▲               ├─ evict ─► victims gone ─► recovery wait ─┐
+//                 │               ├─ wait (tick, ≤ wait_seconds) ──────────────┤
+//                 └───────────────┴─ no room ─► decide(no_room)  ◄─────────────┘
+//
+// Control thread only.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kitty/base/clock.h"
+#include "kitty/base/env.h"
+#include "kitty/base/thread_owner.h"
+#include "kitty/config/config.h"
+#include "kitty/manager/memory_view.h"
+#include "kitty/sched/plan.h"
+#include "kitty/worker/start_admission.h"
+#include "kitty/worker/worker.h"
+
+namespace kitty {
+
+class Scheduler : public StartAdmission {
+ public:
+  using Workers = std::function<const std::vector<std::shared_ptr<Worker>>&()>;
+
+  struct PressureEvent {
+    std::string kind;  // "ram"
+    WallTime at;
+    std::string message;
+  };
+  struct HeadroomResult {
+    uint64_t requested_bytes = 0;
+    uint64_t freed_bytes = 0;
+    std::vector<std::string> evicted;
+    std::optional<uint64_t> available_bytes;
+  };
+  /// What status shows of the memory as a whole.
+  struct Status {
+    std::optional<SystemFigures> system;
+    std::optional<uint64_t> budget_bytes;  // resolved; null for auto
+    uint64_t reserve_bytes = 0;
+    uint64_t workers_bytes = 0;            // what running and starting workers hold (or will)
+    int max_models = 0;
+    bool ram_pressure = false;
+    std::vector<PressureEvent> events;     // newest last
+    std::vector<std::string> restore_queue;
+    std::vector<std::string> waiting;      // models whose start waits for room
+  };
+
+  Scheduler(const Env& env, const MemoryConfig& config, MemoryView& memory, Workers workers);
+  ~Scheduler() override;
+
+  /// Starts the periodic checks (pressure, waits, restores).
+  void start();
+
+  // StartAdmission.
+  void request(const std::shared_ptr<Worker>& w, std::function<void(kitty::Status)> decide) override;
+  void withdraw(const Worker& w) override;
+
+  /// Stops models (in eviction order) until `bytes` more are free for a job outside kittyd.
+  void make_headroom(uint64_t bytes, std::function<void(Result<HeadroomResult>)> done);
+
+  /// The eviction class of `w` now.
+  sched::EvictionClass class_of(const Worker& w) const;
+  /// What `w` is expected to need when it starts (learned, estimated or configured).
+  std::optional<uint64_t> expected_bytes(const Worker& w) const;
+  Status status() const;
+
+ private:
+  struct Pending {
+    std::weak_ptr<Worker> worker;
+    std::function<void(kitty::Status)> decide;
+    TimePoint since;
+  };
+  struct Eviction {
+    size_t left = 0;               // victims whose group is not gone yet
+    uint64_t freed = 0;            // what they held
+    std::optional<uint64_t> available_before;
+    TimePoint recovery_deadline{};
+    std::function<void()> then;    // after the memory shows as free
+  };
+  struct Displaced {
+    std::string victim, displacer;
+  };
+
+  std::vector<sched::Holder> holders(const Worker* except) const;
+  sched::Room room(const std::vector<sched::Holder>& hs) const;
+  void pump();
+  void evict(const std::vector<std::string>& ids, const std::string& displacer,
+             std::function<void()> then);
+  void await_recovery();
+  void tick();
+  void check_pressure();
+  void restore_displaced();
+  void schedule_tick(Duration after);
+  std::shared_ptr<Worker> find(const std::string& id) const;
+  void note_event(std::string kind, std::string message);
+
+  const Env& env_;
+  const MemoryConfig config_;
+  MemoryView& memory_;
+  const Workers workers_;
+  ThreadOwner owner_;
+  std::deque<Pending> queue_;
+  std::optional<Eviction> evicting_;
+  std::deque<Displaced> restore_;
+  std::vector<PressureEvent> events_;
+  std::map<std::string, TimePoint> last_event_at_;  // kind -> when (debounce)
+  bool ram_pressure_ = false;
+  std::unique_ptr<Timer> tick_timer_, recovery_timer_;
+  std::shared_ptr<Scheduler*> self_;
+};
+
+}  // namespace kitty

@@ -1,0 +1,295 @@
+// The Scheduler on fakes (clock, spawner, worker HTTP, memory figures): room made in eviction
+// order, busy and pinned models left alone, waits bounded, recovery observed, restores, max
+// models, headroom and RAM pressure — every timer in microseconds.
+#include "kitty/manager/scheduler.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include "kitty/testing/test_env.h"
+
+namespace kitty {
+namespace {
+
+using namespace std::chrono_literals;
+constexpr uint64_t MiB = 1ull << 20;
+
+class FakeMemory : public MemoryView {
+ public:
+  std::map<std::string, uint64_t> expected;  // model id -> bytes
+  std::optional<SystemFigures> sys;
+  int reads = 0;
+  // Each read_system returns `sys`, with `available_bytes` raised by `recover_per_read`.
+  uint64_t recover_per_read = 0;
+
+  std::optional<uint64_t> measured_bytes(int) override { return std::nullopt; }
+  std::optional<uint64_t> expected_bytes(const ModelConfig& m) override {
+    auto it = expected.find(m.id);
+    return it == expected.end() ? std::nullopt : std::optional(it->second);
+  }
+  std::optional<SystemFigures> system() override { return sys; }
+  void read_system(std::function<void(std::optional<SystemFigures>)> done) override {
+    ++reads;
+    if (sys) sys->available_bytes += recover_per_read;
+    done(sys);
+  }
+};
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  SchedulerTest() { config_.budget = *ParseBudgetBytes(1024 * MiB); }
+
+  static std::optional<MemoryBudget> ParseBudgetBytes(uint64_t b) {
+    MemoryBudget m;
+    m.kind = MemoryBudget::Kind::kBytes;
+    m.bytes = b;
+    return m;
+  }
+
+  void make(std::vector<std::string> ids, uint64_t each = 400 * MiB) {
+    scheduler_ = std::make_unique<Scheduler>(t_.env, config_, memory_, [this]() -> const auto& { return workers_; });
+    t_.env.admission = scheduler_.get();
+    int port = 7001;
+    for (const auto& id : ids) {
+      ModelConfig m;
+      m.id = id;
+      m.backend = Backend::kCommand;
+      m.command = {"engine"};
+      m.idle_shutdown_seconds = 100;
+      m.stop_timeout_seconds = 2;
+      auto it = policies_.find(id);
+      if (it != policies_.end()) it->second(m);
+      memory_.expected[id] = each;
+      t_.http.answers[port] = 200;
+      const int p = port++;
+      workers_.push_back(Worker::Create(m, t_.env, [p](const ModelConfig&) -> Result<int> { return p; }));
+    }
+    scheduler_->start();
+  }
+  std::shared_ptr<Worker> w(const std::string& id) {
+    for (auto& x : workers_)
+      if (x->id() == id) return x;
+    return nullptr;
+  }
+  // Starts `id` and returns its lease (or the error), moving the fake clock up to `limit`.
+  Result<Lease> acquire(const std::string& id, Duration limit = 2s) {
+    std::optional<Result<Lease>> got;
+    w(id)->acquire([&](Result<Lease> r) { got.emplace(std::move(r)); });
+    for (Duration d{}; !got && d < limit; d += 10ms) t_.clock.advance(10ms);
+    if (!got) return MakeError("no answer in time");
+    return std::move(*got);
+  }
+  void ready(const std::string& id) {
+    auto l = acquire(id);
+    ASSERT_TRUE(l.ok()) << l.error().message;
+  }
+  WorkerState state(const std::string& id) { return w(id)->state(); }
+
+  testing_util::TestEnv t_;
+  MemoryConfig config_;
+  FakeMemory memory_;
+  std::map<std::string, std::function<void(ModelConfig&)>> policies_;
+  std::vector<std::shared_ptr<Worker>> workers_;
+  std::unique_ptr<Scheduler> scheduler_;
+};
+
+TEST_F(SchedulerTest, TheThirdModelEvictsTheLeastRecentlyUsed) {
+  make({"a", "b", "c"});
+  ready("a");
+  t_.clock.advance(1s);
+  ready("b");
+  t_.clock.advance(1s);
+  ready("c");
+  EXPECT_EQ(state("a"), WorkerState::kStopped) << "a was used longest ago";
+  EXPECT_EQ(state("b"), WorkerState::kReady);
+  EXPECT_EQ(state("c"), WorkerState::kReady);
+  EXPECT_EQ(t_.spawner.alive_count(), 2);
+}
+
+TEST_F(SchedulerTest, AModelWithARequestInFlightIsWaitedForNotEvicted) {
+  make({"a", "b", "c"});
+  auto la = acquire("a");  // held: a request in flight
+  ASSERT_TRUE(la.ok());
+  ready("b");
+  t_.clock.advance(1s);
+  // c needs room: b is idle, so b goes, not a.
+  ready("c");
+  EXPECT_EQ(state("a"), WorkerState::kReady);
+  EXPECT_EQ(state("b"), WorkerState::kStopped);
+}
+
+TEST_F(SchedulerTest, WhenEveryHolderIsBusyTheStartWaitsThenGoesAsSoonAsOneIsFree) {
+  make({"a", "b", "c"});
+  auto la = acquire("a");
+  auto lb = acquire("b");
+  ASSERT_TRUE(la.ok() && lb.ok());
+  std::optional<Result<Lease>> got;
+  w("c")->acquire([&](Result<Lease> r) { got.emplace(std::move(r)); });
+  t_.clock.advance(3s);
+  EXPECT_FALSE(got.has_value()) << "waits while a and b serve";
+  EXPECT_EQ(state("c"), WorkerState::kStarting);
+  EXPECT_EQ(t_.spawner.spawn_count(), 2) << "c is not spawned while it would not fit";
+  lb->reset();
+  t_.clock.advance(1s);
+  ASSERT_TRUE(got.has_value());
+  ASSERT_TRUE(got->ok()) << got->error().message;
+  EXPECT_EQ(state("b"), WorkerState::kStopped);
+  EXPECT_EQ(state("a"), WorkerState::kReady);
+}
+
+TEST_F(SchedulerTest, AWaitPastWaitSecondsIsNoRoomNamingWhoHoldsTheMemory) {
+  config_.wait_seconds = 2;
+  make({"a", "b", "c"});
+  auto la = acquire("a");
+  auto lb = acquire("b");
+  auto lc = acquire("c", 5s);
+  ASSERT_FALSE(lc.ok());
+  EXPECT_EQ(lc.error().code, ErrorCode::kNoRoom);
+  EXPECT_NE(lc.error().message.find("in use: a (400 MiB), b (400 MiB)"), std::string::npos)
+      << lc.error().message;
+  EXPECT_EQ(state("c"), WorkerState::kStopped);
+  EXPECT_EQ(t_.spawner.spawn_count(), 2);
+}
+
+TEST_F(SchedulerTest, AHeldModelIsNotEvicted) {
+  make({"a", "b", "c"});
+  ready("a");
+  const std::string hold = w("a")->add_hold(60, "graph");
+  t_.clock.advance(1s);
+  ready("b");
+  t_.clock.advance(1s);
+  ready("c");
+  EXPECT_EQ(state("a"), WorkerState::kReady) << "held";
+  EXPECT_EQ(state("b"), WorkerState::kStopped);
+}
+
+TEST_F(SchedulerTest, APinnedModelSurvivesEveryKindOfEviction) {
+  policies_["a"] = [](ModelConfig& m) { m.pinned = true; };
+  make({"a", "b", "c"});
+  ready("a");
+  t_.clock.advance(500s);  // far past a's idle period: pinned models are never idled out either
+  EXPECT_EQ(state("a"), WorkerState::kReady);
+  ready("b");
+  t_.clock.advance(1s);
+  ready("c");
+  EXPECT_EQ(state("a"), WorkerState::kReady);
+  EXPECT_EQ(state("b"), WorkerState::kStopped);
+  auto r = std::optional<Result<Scheduler::HeadroomResult>>();
+  scheduler_->make_headroom(2048 * MiB, [&](Result<Scheduler::HeadroomResult> h) { r.emplace(std::move(h)); });
+  t_.clock.advance(1s);
+  EXPECT_EQ(state("a"), WorkerState::kReady) << "headroom does not take a pinned model";
+}
+
+TEST_F(SchedulerTest, TooBigWithPinnedModelsIsNoRoomAtOnce) {
+  policies_["a"] = [](ModelConfig& m) { m.pinned = true; };
+  make({"a", "big"}, 400 * MiB);
+  memory_.expected["big"] = 900 * MiB;
+  ready("a");
+  auto r = acquire("big");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kNoRoom);
+  EXPECT_NE(r.error().message.find("pinned: a"), std::string::npos) << r.error().message;
+}
+
+TEST_F(SchedulerTest, TwoStartsAtOnceArePlannedOneAfterTheOtherNeverOverlapping) {
+  make({"a", "b"}, 600 * MiB);  // 600 + 600 > 1024: never both
+  std::optional<Result<Lease>> ga, gb;
+  w("a")->acquire([&](Result<Lease> r) { ga.emplace(std::move(r)); });
+  w("b")->acquire([&](Result<Lease> r) { gb.emplace(std::move(r)); });
+  int most_alive = 0;
+  for (int i = 0; i < 300 && !(ga && gb); ++i) {
+    t_.clock.advance(10ms);
+    most_alive = std::max(most_alive, t_.spawner.alive_count());
+    if (ga && ga->ok()) ga->value().reset();  // a's request ends: it may go
+  }
+  ASSERT_TRUE(ga && gb);
+  EXPECT_TRUE(ga->ok());
+  EXPECT_TRUE(gb->ok()) << gb->error().message;
+  EXPECT_EQ(most_alive, 1) << "the two models were never in memory together";
+}
+
+TEST_F(SchedulerTest, MaxModelsEvictsByTheSameOrder) {
+  config_.max_models = 2;
+  config_.budget = MemoryBudget{};  // auto, no system figures: only the count applies
+  make({"a", "b", "c"}, 10 * MiB);
+  ready("a");
+  t_.clock.advance(1s);
+  ready("b");
+  t_.clock.advance(1s);
+  ready("c");
+  EXPECT_EQ(state("a"), WorkerState::kStopped);
+  EXPECT_EQ(t_.spawner.alive_count(), 2);
+}
+
+TEST_F(SchedulerTest, TheNextStartWaitsUntilTheFreedMemoryShowsAsFree) {
+  config_.recovery_seconds = 5;
+  memory_.sys = SystemFigures{4096 * MiB, 1000 * MiB};  // 76 % used: under the pressure threshold
+  memory_.recover_per_read = 50 * MiB;  // the kernel hands pages back slowly
+  make({"a", "b", "c"});
+  ready("a");
+  t_.clock.advance(1s);
+  ready("b");
+  t_.clock.advance(1s);
+  const int reads_before = memory_.reads;
+  ready("c");
+  // 400 MiB freed: at 90 % that is 360 MiB, 8 reads of 50 MiB, 50 ms apart.
+  EXPECT_GE(memory_.reads - reads_before, 8);
+  EXPECT_EQ(state("c"), WorkerState::kReady);
+}
+
+TEST_F(SchedulerTest, AModelDisplacedByAnotherIsRestoredWhenThatOneIdles) {
+  policies_["a"] = [](ModelConfig& m) { m.preload = true; };
+  make({"a", "b", "c"});
+  ready("a");
+  t_.clock.advance(1s);
+  ready("b");
+  t_.clock.advance(1s);
+  ready("c");  // pushes a out (least recently used)
+  ASSERT_EQ(state("a"), WorkerState::kStopped);
+  EXPECT_EQ(scheduler_->status().restore_queue, std::vector<std::string>{"a"});
+  // c and b idle past half their period (IDLE), and room appears when b is released.
+  w("b")->release(false, nullptr);
+  t_.clock.advance(60s);
+  EXPECT_EQ(state("a"), WorkerState::kReady) << "restored once its displacer idled and room was there";
+  EXPECT_TRUE(scheduler_->status().restore_queue.empty()) << "restored once, never again";
+}
+
+TEST_F(SchedulerTest, HeadroomStopsModelsInEvictionOrderAndSaysWhatItFreed) {
+  memory_.sys = SystemFigures{4096 * MiB, 1500 * MiB};
+  memory_.recover_per_read = 400 * MiB;
+  config_.budget = MemoryBudget{};  // auto
+  config_.reserve_bytes = 100 * MiB;
+  make({"a", "b"});
+  ready("a");
+  t_.clock.advance(1s);
+  ready("b");
+  std::optional<Result<Scheduler::HeadroomResult>> got;
+  scheduler_->make_headroom(1600 * MiB, [&](Result<Scheduler::HeadroomResult> r) { got.emplace(std::move(r)); });
+  t_.clock.advance(1s);
+  ASSERT_TRUE(got && got->ok());
+  EXPECT_EQ(got->value().evicted, std::vector<std::string>{"a"});
+  EXPECT_EQ(got->value().freed_bytes, 400 * MiB);
+  EXPECT_EQ(state("a"), WorkerState::kStopped);
+  EXPECT_EQ(state("b"), WorkerState::kReady);
+}
+
+TEST_F(SchedulerTest, RamPressureStopsModelsUntilUnderTheThresholdPressureOnlyOnesToo) {
+  policies_["a"] = [](ModelConfig& m) { m.pressure_evict_only = true; };
+  config_.budget = MemoryBudget{};
+  memory_.sys = SystemFigures{10000 * MiB, 5000 * MiB};
+  make({"a", "b"});
+  ready("a");
+  ready("b");
+  t_.clock.advance(500s);  // both far past their idle period: b is idled out, a is not
+  EXPECT_EQ(state("a"), WorkerState::kReady) << "pressure-only: never idled out";
+  EXPECT_EQ(state("b"), WorkerState::kStopped);
+  memory_.sys->available_bytes = 500 * MiB;  // 95 % in use
+  t_.clock.advance(2s);
+  EXPECT_EQ(state("a"), WorkerState::kStopped) << "under pressure it goes";
+  EXPECT_TRUE(scheduler_->status().ram_pressure);
+  ASSERT_FALSE(scheduler_->status().events.empty());
+  EXPECT_EQ(scheduler_->status().events.back().kind, "ram");
+}
+
+}  // namespace
+}  // namespace kitty
