@@ -52,7 +52,7 @@ bool IsSigned(uint32_t type) { return type == kI8 || type == kI16 || type == kI3
 // Which GgufInfo field an "<arch>.<suffix>" key fills.
 enum class ArchField {
   kContextLength, kBlockCount, kEmbeddingLength, kHeadCount, kHeadCountKv, kKeyLength,
-  kValueLength,
+  kValueLength, kFeedForwardLength, kExpertFeedForwardLength, kExpertUsedCount,
 };
 
 struct ArchKey {
@@ -60,7 +60,7 @@ struct ArchKey {
   ArchField field;
 };
 
-constexpr std::array<ArchKey, 7> kArchKeys = {{
+constexpr std::array<ArchKey, 10> kArchKeys = {{
     {"context_length", ArchField::kContextLength},
     {"block_count", ArchField::kBlockCount},
     {"embedding_length", ArchField::kEmbeddingLength},
@@ -68,6 +68,9 @@ constexpr std::array<ArchKey, 7> kArchKeys = {{
     {"attention.head_count_kv", ArchField::kHeadCountKv},
     {"attention.key_length", ArchField::kKeyLength},
     {"attention.value_length", ArchField::kValueLength},
+    {"feed_forward_length", ArchField::kFeedForwardLength},
+    {"expert_feed_forward_length", ArchField::kExpertFeedForwardLength},
+    {"expert_used_count", ArchField::kExpertUsedCount},
 }};
 
 struct ArchCandidate {
@@ -277,6 +280,9 @@ Status Parser::ParseKvs(uint64_t kv_count, GgufInfo* info) {
         case ArchField::kHeadCountKv: info->head_count_kv = c.value; break;
         case ArchField::kKeyLength: info->key_length = c.value; break;
         case ArchField::kValueLength: info->value_length = c.value; break;
+        case ArchField::kFeedForwardLength: info->feed_forward_length = c.value; break;
+        case ArchField::kExpertFeedForwardLength: info->expert_feed_forward_length = c.value; break;
+        case ArchField::kExpertUsedCount: info->expert_used_count = c.value; break;
       }
     }
   }
@@ -415,6 +421,9 @@ nlohmann::json ToJson(const GgufInfo& info) {
       {"head_count_kv", opt(info.head_count_kv)},
       {"key_length", opt(info.key_length)},
       {"value_length", opt(info.value_length)},
+      {"feed_forward_length", opt(info.feed_forward_length)},
+      {"expert_feed_forward_length", opt(info.expert_feed_forward_length)},
+      {"expert_used_count", opt(info.expert_used_count)},
       {"has_chat_template", info.has_chat_template},
       {"alignment", info.alignment},
       {"data_offset", info.data_offset},

@@ -54,6 +54,12 @@ struct GgufInfo {
   std::optional<uint64_t> head_count_kv;     // <arch>.attention.head_count_kv
   std::optional<uint64_t> key_length;        // <arch>.attention.key_length (head dim of K)
   std::optional<uint64_t> value_length;      // <arch>.attention.value_length
+  // The feed-forward width, for the compute-buffer part of a memory estimate
+  // (memory/footprint.h). Mixture-of-experts models give the experts' width and how many
+  // experts each token uses; dense models give only feed_forward_length.
+  std::optional<uint64_t> feed_forward_length;         // <arch>.feed_forward_length
+  std::optional<uint64_t> expert_feed_forward_length;  // <arch>.expert_feed_forward_length
+  std::optional<uint64_t> expert_used_count;           // <arch>.expert_used_count
 
   bool has_chat_template = false;  // tokenizer.chat_template present (the text is not kept)
 

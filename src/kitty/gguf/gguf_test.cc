@@ -104,6 +104,27 @@ TEST_F(GgufTest, ReadsEveryField) {
   EXPECT_EQ(info.file_size_bytes, info.data_offset + 336);
 }
 
+// The feed-forward widths the memory estimate uses (memory/footprint.h): a dense model's
+// feed_forward_length, a mixture of experts' expert width and experts per token.
+TEST_F(GgufTest, ReadsFeedForwardFields) {
+  GgufTestWriter w;
+  w.String("general.architecture", "qwen3moe")
+      .U32("qwen3moe.feed_forward_length", 6144)
+      .U32("qwen3moe.expert_feed_forward_length", 768)
+      .U32("qwen3moe.expert_used_count", 8)
+      .U32("llama.feed_forward_length", 1)  // another architecture's key: ignored
+      .Tensor("token_embd.weight", {64}, kGgmlF32);
+  Result<GgufInfo> r = ReadGgufInfo(Write(w.Build().bytes));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->feed_forward_length, 6144u);
+  EXPECT_EQ(r->expert_feed_forward_length, 768u);
+  EXPECT_EQ(r->expert_used_count, 8u);
+  nlohmann::json j = ToJson(*r);
+  EXPECT_EQ(j["feed_forward_length"], 6144);
+  EXPECT_EQ(j["expert_feed_forward_length"], 768);
+  EXPECT_EQ(j["expert_used_count"], 8);
+}
+
 TEST_F(GgufTest, VersionsOneAndTwo) {
   for (uint32_t version : {1u, 2u}) {
     SCOPED_TRACE(version);
@@ -228,6 +249,7 @@ TEST_F(GgufTest, ToJson) {
   EXPECT_EQ(j["head_count"], 9);
   EXPECT_EQ(j["head_count_kv"], 3);
   EXPECT_TRUE(j["value_length"].is_null());
+  EXPECT_TRUE(j["feed_forward_length"].is_null());
   EXPECT_EQ(j["has_chat_template"], true);
   EXPECT_EQ(j["file_size_bytes"], r->file_size_bytes);
 
@@ -477,6 +499,8 @@ TEST(GgufRealModel, SmolLM2) {
     EXPECT_EQ(r->head_count, 9u);
     EXPECT_EQ(r->head_count_kv, 3u);
     EXPECT_EQ(r->context_length, 8192u);
+    EXPECT_EQ(r->feed_forward_length, 1536u);
+    EXPECT_FALSE(r->expert_used_count.has_value());
     EXPECT_TRUE(r->has_chat_template);
   }
 }

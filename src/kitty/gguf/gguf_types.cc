@@ -1,5 +1,6 @@
 #include "kitty/gguf/gguf_types.h"
 
+#include <algorithm>
 #include <array>
 
 namespace kitty {
@@ -109,6 +110,22 @@ std::optional<GgmlTypeLayout> GgmlTypeLayoutOf(uint32_t type) {
 
 std::string_view GgmlTypeName(uint32_t type) {
   return type < kTypes.size() ? kTypes[type].name : std::string_view();
+}
+
+std::optional<uint32_t> GgmlTypeFromName(std::string_view name) {
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  for (uint32_t t = 0; t < kTypes.size(); ++t) {
+    std::string_view n = kTypes[t].name;
+    if (n.empty() || n.size() != name.size()) continue;
+    if (std::equal(n.begin(), n.end(), name.begin(), [&](char a, char b) { return lower(a) == lower(b); }))
+      return t;
+  }
+  return std::nullopt;
+}
+
+uint64_t GgmlRowBytes(GgmlTypeLayout layout, uint64_t elements) {
+  if (layout.block_elements == 0) return 0;
+  return (elements + layout.block_elements - 1) / layout.block_elements * layout.block_bytes;
 }
 
 std::string_view FileTypeName(uint32_t file_type) {

@@ -22,6 +22,14 @@ std::optional<GgmlTypeLayout> GgmlTypeLayoutOf(uint32_t type);
 /// Short name of a ggml_type ("F16", "Q4_K"); empty when unknown.
 std::string_view GgmlTypeName(uint32_t type);
 
+/// The ggml_type named `name`, case-insensitive ("f16", "q8_0", "Q4_K"); nullopt when no type
+/// of this table has that name. llama-server's --cache-type-k/-v take these names in lower case.
+std::optional<uint32_t> GgmlTypeFromName(std::string_view name);
+
+/// Bytes of `elements` values of `layout`, whole blocks (ggml_row_size): elements that do not
+/// fill a last block still take all of it.
+uint64_t GgmlRowBytes(GgmlTypeLayout layout, uint64_t elements);
+
 /// Short name of a llama_ftype as stored in general.file_type ("Q4_1", "Q4_K_M", "F16");
 /// empty when unknown.
 std::string_view FileTypeName(uint32_t file_type);
