@@ -4,15 +4,17 @@
 #include <iostream>
 
 #include "kittyctl/format.h"
+#include "kittyctl/views.h"
 
 namespace kitty::ctl {
 
 using nlohmann::json;
 
-Result<Reply> Call(const Context& ctx, const std::string& method, const std::string& path) {
+Result<Answer> Ask(const Context& ctx, const std::string& method, const std::string& path,
+                   const std::string& body) {
   const HttpClient client = ctx.client();
   Result<HttpResponse> response = method == "GET"    ? client.Get(path)
-                                  : method == "POST" ? client.Post(path)
+                                  : method == "POST" ? client.Post(path, body.empty() ? "{}" : body)
                                                      : client.Delete(path);
   if (!response.ok()) {
     const Error& e = response.error();
@@ -21,18 +23,51 @@ Result<Reply> Call(const Context& ctx, const std::string& method, const std::str
     }
     return MakeError(method + " " + path + " at " + ctx.url.text + ": " + e.message, e.code);
   }
-  const int status = response->status;
-  if (status < 200 || status > 299) {
-    return MakeError(ErrorMessage(status, response->body), ErrorCode::kBadResponse);
+  Answer answer;
+  answer.status = response->status;
+  answer.json = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+  if (answer.status < 200 || answer.status > 299) answer.error_code = ErrorCodeOf(response->body);
+  answer.raw = std::move(response->body);
+  return answer;
+}
+
+bool IsUnknownRoute(const Answer& answer) {
+  return answer.status == 404 && answer.error_code == "not_found";
+}
+
+namespace {
+
+// A 2xx answer with a JSON body as a Reply; anything else as an error ready to print.
+Result<Reply> AsReply(const std::string& method, const std::string& path, Answer answer) {
+  if (answer.status < 200 || answer.status > 299) {
+    return MakeError(ErrorMessage(answer.status, answer.raw), ErrorCode::kBadResponse);
   }
-  json body = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) {
-    return MakeError(method + " " + path + ": kittyd answered " + std::to_string(status) +
-                         " with a body that is not JSON: " +
-                         Truncate(FirstLine(response->body), 100),
+  if (answer.json.is_discarded()) {
+    return MakeError(method + " " + path + ": kittyd answered " + std::to_string(answer.status) +
+                         " with a body that is not JSON: " + Truncate(FirstLine(answer.raw), 100),
                      ErrorCode::kBadResponse);
   }
-  return Reply{std::move(body), std::move(response->body)};
+  return Reply{std::move(answer.json), std::move(answer.raw)};
+}
+
+}  // namespace
+
+Result<Reply> Call(const Context& ctx, const std::string& method, const std::string& path,
+                   const std::string& body) {
+  Result<Answer> answer = Ask(ctx, method, path, body);
+  if (!answer.ok()) return answer.error();
+  return AsReply(method, path, std::move(*answer));
+}
+
+Result<Reply> CallFeature(const Context& ctx, const std::string& feature, const std::string& method,
+                          const std::string& path, const std::string& body) {
+  Result<Answer> answer = Ask(ctx, method, path, body);
+  if (!answer.ok()) return answer.error();
+  if (IsUnknownRoute(*answer)) {
+    return MakeError("this kittyd does not support " + feature + " (404 not_found)",
+                     ErrorCode::kBadResponse);
+  }
+  return AsReply(method, path, std::move(*answer));
 }
 
 int Fail(const Error& error) {
@@ -44,16 +79,11 @@ std::string WorkerPath(const std::string& model_id) {
   return "/kitty/workers/" + EncodePathSegment(model_id);
 }
 
-namespace {
-
-// Prints the daemon's JSON for scripts, byte for byte, ending in a newline.
 void PrintRaw(const Reply& reply) {
   std::cout << reply.raw;
   if (reply.raw.empty() || reply.raw.back() != '\n') std::cout << '\n';
   std::cout << std::flush;
 }
-
-}  // namespace
 
 int RunPs(const Context& ctx, bool as_json) {
   Result<Reply> body = Call(ctx, "GET", "/kitty/system/workers");

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -32,11 +33,35 @@ struct Reply {
   nlohmann::json json;
   std::string raw;
 };
+/// Any answer kittyd gave, error statuses included, for commands that read an error as
+/// information (404 `not_found` from a kittyd older than a route means "not supported here").
+struct Answer {
+  int status = 0;
+  std::string raw;
+  nlohmann::json json;  // is_discarded() when the body is not JSON
+  /// error.code of an error body ("not_found"), else "".
+  std::string error_code;
+};
+/// One exchange with kittyd; an error only when no answer came (code "unreachable": exit 2, or
+/// "timeout"/"io"), with a message ready to print. `body` is sent as JSON ("{}" when empty, for
+/// POST).
+Result<Answer> Ask(const Context& ctx, const std::string& method, const std::string& path,
+                   const std::string& body = "");
+/// Whether the answer says kittyd has no such route (404 `not_found`), as a kittyd from before
+/// the route was added answers. A 404 for an unknown model is `model_not_found`, not this.
+bool IsUnknownRoute(const Answer& answer);
 /// One call to kittyd: the reply on a 2xx answer with a JSON body, else an error whose code is
 /// "unreachable" (exit 2) or anything else (exit 1) and whose message is ready to print.
-Result<Reply> Call(const Context& ctx, const std::string& method, const std::string& path);
+Result<Reply> Call(const Context& ctx, const std::string& method, const std::string& path,
+                   const std::string& body = "");
+/// Call, for a route newer than some kittyds: an unknown-route answer becomes "this kittyd does
+/// not support <feature> (404 not_found)".
+Result<Reply> CallFeature(const Context& ctx, const std::string& feature, const std::string& method,
+                          const std::string& path, const std::string& body = "");
 /// Prints "kittyctl: <message>" on stderr and returns the exit code for the error.
 int Fail(const Error& error);
+/// Prints kittyd's JSON for scripts (--json), byte for byte, ending in a newline.
+void PrintRaw(const Reply& reply);
 
 /// "/kitty/workers/<id>" with the id percent-encoded.
 std::string WorkerPath(const std::string& model_id);
@@ -52,5 +77,23 @@ int RunLogs(const Context& ctx, const std::string& model_id, int lines, bool fol
 /// The ops manual's health check: kittyd's /health, then every model. Exit 0 when all is well,
 /// 1 when a model failed or kittyd answered with an error, 2 when kittyd is unreachable.
 int RunHealth(const Context& ctx);
+
+/// `kittyctl top`: the live view of models and system memory (top.cc).
+struct TopOptions {
+  double interval_s = 2;
+  bool once = false;  // one frame, then exit (what scripts and tests use)
+  bool json = false;  // print {"workers": [...], "memory": {...}|null} instead of the frame
+};
+/// Exit 0 after q, Ctrl-C or one frame (--once); 2 when kittyd cannot be reached at the first
+/// refresh (later, the frame says so and the view keeps trying); 1 when kittyd answers the first
+/// refresh with an error.
+int RunTop(const Context& ctx, const TopOptions& options);
+
+// Runtime policy and headroom (issue 9; policy.cc). Each prints the model's policy after the
+// change (views.h PolicyLine) or kittyd's JSON with `json`.
+int RunPin(const Context& ctx, const std::string& model_id, bool pinned, bool json);
+int RunPriority(const Context& ctx, const std::string& model_id, int64_t priority, bool json);
+/// `bytes` as typed: "2GiB", "1.5GB", "1073741824" (format.h ParseByteSize); a bad size exits 64.
+int RunHeadroom(const Context& ctx, const std::string& bytes, bool json);
 
 }  // namespace kitty::ctl

@@ -1,8 +1,14 @@
 #include "kittyctl/format.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "kittyctl/json_fields.h"
 
 namespace kitty::ctl {
 
@@ -16,51 +22,11 @@ std::string Printf(const char* format, double value) {
   return buf;
 }
 
-std::optional<double> Number(const json& object, const char* key) {
-  if (!object.is_object()) return std::nullopt;
-  auto it = object.find(key);
-  if (it == object.end() || !it->is_number()) return std::nullopt;
-  return it->get<double>();
-}
-
-std::optional<uint64_t> Unsigned(const json& object, const char* key) {
-  if (!object.is_object()) return std::nullopt;
-  auto it = object.find(key);
-  if (it == object.end() || !it->is_number() || it->get<double>() < 0) return std::nullopt;
-  return it->get<uint64_t>();
-}
-
-std::string Text(const json& object, const char* key, std::string fallback = "-") {
-  if (!object.is_object()) return fallback;
-  auto it = object.find(key);
-  if (it == object.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
-    return fallback;
-  }
-  return it->get<std::string>();
-}
-
-std::string Integer(const json& object, const char* key) {
-  auto value = Number(object, key);
-  return value ? std::to_string(static_cast<long long>(*value)) : "-";
-}
-
-const json& Array(const json& object, const char* key) {
-  static const json kEmpty = json::array();
-  if (!object.is_object()) return kEmpty;
-  auto it = object.find(key);
-  return it != object.end() && it->is_array() ? *it : kEmpty;
-}
-
-// Error text for one line of a table or health report.
-std::string ErrorSummary(const json& worker, size_t width) {
-  const std::string error = Text(worker, "last_error", "");
-  return error.empty() ? "-" : Truncate(FirstLine(error), width);
-}
-
 }  // namespace
 
 std::string FormatMiB(std::optional<double> mib) {
-  if (!mib || !std::isfinite(*mib) || *mib < 0) return "-";
+  // 2^44 MiB is 2^64 bytes: anything larger is not a memory size but a broken figure.
+  if (!mib || !std::isfinite(*mib) || *mib < 0 || *mib >= 0x1p44) return "-";
   if (std::round(*mib) < 1024) return Printf("%.0f MiB", *mib);
   if (*mib < 1024.0 * 1024.0) return Printf("%.1f GiB", *mib / 1024.0);
   return Printf("%.1f TiB", *mib / (1024.0 * 1024.0));
@@ -74,7 +40,8 @@ std::string FormatBytes(std::optional<uint64_t> bytes) {
 }
 
 std::string FormatDuration(std::optional<double> seconds) {
-  if (!seconds || !std::isfinite(*seconds) || *seconds < 0) return "-";
+  // Past 2^64 seconds the conversion below would be undefined; no idle time is that long.
+  if (!seconds || !std::isfinite(*seconds) || *seconds < 0 || *seconds >= 0x1p64) return "-";
   const auto s = static_cast<uint64_t>(std::floor(*seconds));
   char buf[64];
   if (s < 60) {
@@ -137,6 +104,29 @@ std::string Truncate(std::string_view text, size_t max_width) {
   return std::string(text.substr(0, end)) + "…";
 }
 
+std::string TruncateMiddle(std::string_view text, size_t max_width) {
+  const size_t width = DisplayWidth(text);
+  if (width <= max_width) return std::string(text);
+  if (max_width < 3) return Truncate(text, max_width);
+  // Code point boundaries, so neither half splits a UTF-8 sequence.
+  std::vector<size_t> starts;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) starts.push_back(i);
+  }
+  const size_t keep = max_width - 1;  // one column for the ellipsis
+  const size_t head = (keep + 1) / 2;  // the family name matters a little more than the tail
+  const size_t tail = keep - head;
+  return std::string(text.substr(0, starts[head])) + "…" +
+         std::string(text.substr(starts[starts.size() - tail]));
+}
+
+std::string FormatRatioPercent(std::optional<double> ratio) {
+  if (!ratio || !std::isfinite(*ratio)) return "-";
+  const double percent = *ratio * 100.0;
+  // One decimal where it says something (+5.8%), none where it would be noise (+140%).
+  return Printf(std::fabs(percent) < 9.95 ? "%+.1f%%" : "%+.0f%%", percent);
+}
+
 std::string RenderTable(const std::vector<Column>& columns,
                         const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> width(columns.size());
@@ -169,104 +159,6 @@ std::string RenderTable(const std::vector<Column>& columns,
   return out;
 }
 
-std::string PsTable(const json& workers_body) {
-  static const std::vector<Column> kColumns = {
-      {"MODEL"},          {"STATUS"},          {"PID", true},   {"PORT", true},
-      {"MEMORY", true},   {"IDLE", true},      {"IN FLIGHT", true}, {"REQUESTS", true},
-      {"HOLDS", true},    {"LAST ERROR"},
-  };
-  std::vector<std::vector<std::string>> rows;
-  for (const json& w : Array(workers_body, "workers")) {
-    const std::string status = Text(w, "status");
-    const size_t holds = Array(w, "holds").size();
-    // Idle time means something only for a running worker; a stopped one has no idle timer.
-    const bool running = status == "ready";
-    rows.push_back({
-        Text(w, "model_id", "?"),
-        status,
-        Integer(w, "pid"),
-        Integer(w, "port"),
-        FormatMiB(Number(w, "rss_mb")),
-        running ? FormatDuration(Number(w, "idle_seconds")) : "-",
-        Integer(w, "in_flight"),
-        Integer(w, "requests_total"),
-        holds ? std::to_string(holds) : "-",
-        ErrorSummary(w, 60),
-    });
-  }
-  return RenderTable(kColumns, rows);
-}
-
-std::string ModelsTable(const json& models_body) {
-  static const std::vector<Column> kColumns = {
-      {"MODEL"}, {"STATUS"},    {"BACKEND"},     {"ALIASES"},       {"ARCH"},
-      {"PARAMS", true}, {"QUANT"}, {"CONTEXT", true}, {"LAYERS", true}, {"FILE", true},
-  };
-  std::vector<std::vector<std::string>> rows;
-  for (const json& m : Array(models_body, "data")) {
-    std::string aliases;
-    for (const json& alias : Array(m, "aliases")) {
-      if (!alias.is_string()) continue;
-      if (!aliases.empty()) aliases += ",";
-      aliases += alias.get<std::string>();
-    }
-    const json gguf = m.is_object() && m.contains("gguf") ? m["gguf"] : json();
-    std::string params = Text(gguf, "size_label");
-    if (params == "-") {
-      if (auto n = Unsigned(gguf, "parameter_count")) params = FormatCount(*n);
-    }
-    auto context = Unsigned(gguf, "context_length");
-    rows.push_back({
-        Text(m, "id", "?"),
-        Text(m, "status"),
-        Text(m, "backend"),
-        aliases.empty() ? "-" : aliases,
-        Text(gguf, "architecture"),
-        params,
-        Text(gguf, "file_type_name"),
-        context ? std::to_string(*context) : "-",
-        Integer(gguf, "block_count"),
-        FormatBytes(Unsigned(gguf, "file_size_bytes")),
-    });
-  }
-  return RenderTable(kColumns, rows);
-}
-
-std::string EnsureLine(const json& worker) {
-  std::string line = Text(worker, "model_id", "?") + " " + Text(worker, "status");
-  std::vector<std::string> details;
-  if (auto pid = Number(worker, "pid")) details.push_back("pid " + Integer(worker, "pid"));
-  if (auto port = Number(worker, "port")) details.push_back("port " + Integer(worker, "port"));
-  if (auto load = Number(worker, "load_seconds")) {
-    details.push_back("loaded in " + Printf("%.1fs", *load));
-  }
-  if (!details.empty()) {
-    line += " (";
-    for (size_t i = 0; i < details.size(); ++i) line += (i ? ", " : "") + details[i];
-    line += ")";
-  }
-  return line;
-}
-
-std::string ReleaseLine(const json& worker) {
-  return Text(worker, "model_id", "?") + " " + Text(worker, "status");
-}
-
-std::string HealthLine(const json& worker) {
-  const std::string id = Text(worker, "model_id", "?");
-  const std::string status = Text(worker, "status", "unknown");
-  if (status == "failed") {
-    const std::string error = Text(worker, "last_error", "");
-    return "✗ " + id + " - failed" + (error.empty() ? "" : ": " + FirstLine(error));
-  }
-  if (status == "ready") {
-    std::string details = "pid " + Integer(worker, "pid") + ", port " + Integer(worker, "port");
-    if (auto rss = Number(worker, "rss_mb")) details += ", " + FormatMiB(rss);
-    return "✓ " + id + " - ready (" + details + ")";
-  }
-  return "· " + id + " - " + status;
-}
-
 std::string ErrorMessage(int status, std::string_view body) {
   const json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_object() && parsed.contains("error")) {
@@ -282,6 +174,63 @@ std::string ErrorMessage(int status, std::string_view body) {
   const std::string first = Truncate(FirstLine(body), 200);
   if (!first.empty()) out += ": " + first;
   return out;
+}
+
+std::string ErrorCodeOf(std::string_view body) {
+  const json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  return Text(Field(parsed, "error"), "code", "");
+}
+
+Result<uint64_t> ParseByteSize(std::string_view text) {
+  auto bad = [&] {
+    return MakeError("'" + std::string(text) +
+                         "' is not a byte size: give bytes (1073741824) or a number with a unit "
+                         "(512MiB, 2GiB, 1.5GB; KiB/MiB/GiB/TiB are 1024-based, KB/MB/GB/TB "
+                         "1000-based)",
+                     ErrorCode::kInvalidRequest);
+  };
+  std::string_view rest = text;
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  while (!rest.empty() && rest.back() == ' ') rest.remove_suffix(1);
+  size_t digits = 0;
+  while (digits < rest.size() &&
+         (std::isdigit(static_cast<unsigned char>(rest[digits])) || rest[digits] == '.')) {
+    ++digits;
+  }
+  std::string_view number = rest.substr(0, digits);
+  std::string_view unit = rest.substr(digits);
+  while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
+  if (number.empty() || number == "." || number.find('.') != number.rfind('.')) return bad();
+
+  std::string lower(unit);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  struct Unit {
+    std::string_view name;
+    double factor;
+  };
+  static constexpr Unit kUnits[] = {
+      {"", 1},         {"b", 1},          {"kib", 0x1p10},  {"mib", 0x1p20}, {"gib", 0x1p30},
+      {"tib", 0x1p40}, {"kb", 1e3},       {"mb", 1e6},      {"gb", 1e9},     {"tb", 1e12},
+  };
+  const Unit* found = nullptr;
+  for (const Unit& u : kUnits) {
+    if (lower == u.name) found = &u;
+  }
+  if (found == nullptr) return bad();
+
+  // Whole numbers of bytes stay exact; a fraction goes through double and is rounded, which is
+  // exact to the byte far past any memory size.
+  if (number.find('.') == std::string_view::npos && found->factor == 1) {
+    uint64_t value = 0;
+    auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+    if (ec != std::errc() || end != number.data() + number.size()) return bad();
+    return value;
+  }
+  const double value = std::strtod(std::string(number).c_str(), nullptr) * found->factor;
+  if (!std::isfinite(value) || value >= 0x1p64) {
+    return MakeError("'" + std::string(text) + "' is too large", ErrorCode::kInvalidRequest);
+  }
+  return static_cast<uint64_t>(std::round(value));
 }
 
 }  // namespace kitty::ctl

@@ -1,13 +1,15 @@
-// Pure text formatting for kittyctl: sizes, durations, aligned tables, and the lines each command
-// prints for kittyd's JSON (docs/API.md). No I/O here, so every function is testable on its own.
+// Pure text formatting for kittyctl: sizes, durations, aligned tables, error answers, byte sizes
+// typed by people. The views of kittyd's JSON built on these are in views.h and top_view.h. No
+// I/O here, so every function is testable on its own.
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "kitty/base/result.h"
 
 namespace kitty::ctl {
 
@@ -27,6 +29,11 @@ size_t DisplayWidth(std::string_view text);
 /// Cuts `text` to at most `max_width` columns, ending in "…" when it was cut. Never splits a
 /// UTF-8 sequence.
 std::string Truncate(std::string_view text, size_t max_width);
+/// Cuts the middle out of `text` to fit `max_width` columns: "qwen2.5-3…ct-q4_k_m". Model ids
+/// differ at both ends (family first, size and quantisation last), so both are kept.
+std::string TruncateMiddle(std::string_view text, size_t max_width);
+/// A signed percentage of a ratio: 0.058 → "+5.8%", -0.31 → "-31%"; "-" when unknown.
+std::string FormatRatioPercent(std::optional<double> ratio);
 
 struct Column {
   std::string header;
@@ -37,22 +44,15 @@ struct Column {
 std::string RenderTable(const std::vector<Column>& columns,
                         const std::vector<std::vector<std::string>>& rows);
 
-// --- kittyd's JSON (shapes in docs/API.md; absent fields are tolerated and print "-") ---
-
-/// `kittyctl ps`: MODEL STATUS PID PORT MEMORY IDLE IN FLIGHT REQUESTS HOLDS LAST ERROR, for the
-/// body of GET /kitty/system/workers.
-std::string PsTable(const nlohmann::json& workers_body);
-/// `kittyctl models`: id, status, aliases, backend and the GGUF summary, for GET /v1/models.
-std::string ModelsTable(const nlohmann::json& models_body);
-/// `kittyctl ensure`: "smol ready (pid 1234, port 41000, loaded in 1.8s)".
-std::string EnsureLine(const nlohmann::json& worker);
-/// `kittyctl release`: "smol stopped".
-std::string ReleaseLine(const nlohmann::json& worker);
-/// One model's line in `kittyctl health`: "✓ smol - ready (pid 1234, port 41000)",
-/// "· big - stopped", "✗ x - failed: <first line of last_error>".
-std::string HealthLine(const nlohmann::json& worker);
 /// The message of an error answer: error.message of OpenAI-shaped JSON, else "HTTP <status>"
 /// with the start of the body.
 std::string ErrorMessage(int status, std::string_view body);
+/// error.code of an OpenAI-shaped error body ("not_found", "model_not_found"), else "".
+std::string ErrorCodeOf(std::string_view body);
+
+/// A byte size as people type it: "1073741824", "512MiB", "2GiB", "1.5GB", "64 KiB". Binary
+/// units (KiB, MiB, GiB, TiB) are powers of 1024, decimal ones (KB, MB, GB, TB) powers of 1000,
+/// as in kittyd's config; case does not matter. "2G" is refused: it could mean either.
+Result<uint64_t> ParseByteSize(std::string_view text);
 
 }  // namespace kitty::ctl

@@ -4,6 +4,7 @@
 
 #include "kittyctl/commands.h"
 #include "kittyctl/format.h"
+#include "kittyctl/views.h"
 
 namespace kitty::ctl {
 

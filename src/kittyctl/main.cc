@@ -3,6 +3,7 @@
 //   kittyctl [--url URL] [--api-key KEY] [--timeout S] <command> ...
 //   ps [--json] | ensure ID | release ID [--force] | release-all [--force]
 //   logs ID [-n N] [-f] | models [--json] | health
+//   top [--interval S] [--once] [--json] | pin ID | unpin ID | priority ID N | headroom BYTES
 //
 // Exit codes: 0 ok, 1 kittyd answered with an error (or a model failed, for health), 2 kittyd
 // unreachable, 64 bad command line.
@@ -21,6 +22,8 @@ using namespace kitty::ctl;
 
 constexpr double kLongTimeoutS = 600;   // ensure/release wait for a model to load or stop
 constexpr double kShortTimeoutS = 10;   // everything else is answered at once
+// top blocks Ctrl-C while it fetches (terminal.h Waiter), so a hung kittyd must not hold it long.
+constexpr double kTopTimeoutS = 5;
 
 int Main(int argc, char** argv) {
   CLI::App app{"kittyctl: control kittyd, the local model worker manager"};
@@ -76,6 +79,37 @@ int Main(int argc, char** argv) {
   auto* health = app.add_subcommand(
       "health", "check kittyd and every model; exit 0 healthy, 1 a model failed, 2 unreachable");
 
+  TopOptions top_options;
+  auto* top = app.add_subcommand(
+      "top", "a live view of models and memory, like top; q or Ctrl-C quits");
+  top->add_option("-d,--interval", top_options.interval_s, "seconds between refreshes")
+      ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
+  top->add_flag("--once", top_options.once, "print one frame and exit");
+  top->add_flag("--json", top_options.json,
+                "print {\"workers\": [...], \"memory\": {...}} per refresh instead of the frame");
+
+  auto* pin = app.add_subcommand("pin", "never evict or idle out a model (until unpin)");
+  pin->add_option("ID", model_id, "model id or alias")->required();
+  pin->add_flag("--json", json, "print kittyd's JSON unchanged");
+  auto* unpin = app.add_subcommand("unpin", "let a pinned model be evicted and idled out again");
+  unpin->add_option("ID", model_id, "model id or alias")->required();
+  unpin->add_flag("--json", json, "print kittyd's JSON unchanged");
+
+  int priority = 0;  // the daemon keeps an int: CLI11 refuses what would not fit
+  auto* priority_cmd =
+      app.add_subcommand("priority", "set a model's eviction priority (higher stays longer)");
+  priority_cmd->add_option("ID", model_id, "model id or alias")->required();
+  priority_cmd->add_option("N", priority, "the priority, an integer")->required();
+  priority_cmd->add_flag("--json", json, "print kittyd's JSON unchanged");
+
+  std::string bytes;
+  auto* headroom = app.add_subcommand(
+      "headroom", "make room for a job outside kittyd: evict models until BYTES are free");
+  headroom->add_option("BYTES", bytes, "bytes (1073741824) or with a unit: 512MiB, 2GiB, 1.5GB")
+      ->required();
+  headroom->add_flag("--json", json, "print kittyd's JSON unchanged");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -83,10 +117,14 @@ int Main(int argc, char** argv) {
     return code == 0 ? 0 : kExitUsage;
   }
 
-  const bool long_wait = ensure->parsed() || release->parsed() || release_all->parsed();
+  // headroom stops models and waits for their memory to come back, as release does.
+  const bool long_wait =
+      ensure->parsed() || release->parsed() || release_all->parsed() || headroom->parsed();
   Context ctx;
   ctx.api_key = api_key;
-  const double seconds = timeout_s.value_or(long_wait ? kLongTimeoutS : kShortTimeoutS);
+  const double seconds = timeout_s.value_or(long_wait       ? kLongTimeoutS
+                                            : top->parsed() ? kTopTimeoutS
+                                                            : kShortTimeoutS);
   ctx.timeout = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
   kitty::Result<BaseUrl> parsed_url = ParseBaseUrl(url);
   if (!parsed_url.ok()) {
@@ -102,6 +140,11 @@ int Main(int argc, char** argv) {
   if (logs->parsed()) return RunLogs(ctx, model_id, lines, follow);
   if (models->parsed()) return RunModels(ctx, json);
   if (health->parsed()) return RunHealth(ctx);
+  if (top->parsed()) return RunTop(ctx, top_options);
+  if (pin->parsed()) return RunPin(ctx, model_id, /*pinned=*/true, json);
+  if (unpin->parsed()) return RunPin(ctx, model_id, /*pinned=*/false, json);
+  if (priority_cmd->parsed()) return RunPriority(ctx, model_id, priority, json);
+  if (headroom->parsed()) return RunHeadroom(ctx, bytes, json);
   std::cerr << app.help() << std::flush;
   return kExitUsage;
 }

@@ -193,12 +193,16 @@ def test_unreachable_daemon_exits_2_naming_the_url(kittyctl):
 
 
 def test_usage_errors_exit_non_zero_with_usage(kittyctl):
-    for args in ([], ["ensure"], ["frobnicate"], ["logs", "a", "-n", "x"]):
+    for args in ([], ["ensure"], ["frobnicate"], ["logs", "a", "-n", "x"], ["pin"],
+                 ["priority", "a"], ["priority", "a", "high"], ["headroom"],
+                 ["top", "--interval", "0"], ["top", "-d", "x"]):
         p = ctl(kittyctl, *args)
         assert p.returncode not in (0, 1, 2), (args, p.returncode)
         assert "Usage" in p.stdout + p.stderr, args
     h = ctl(kittyctl, "--help")
     assert h.returncode == 0 and "ensure" in h.stdout
+    for command in ("top", "pin", "unpin", "priority", "headroom"):
+        assert command in h.stdout, command
 
 
 # --- logs -----------------------------------------------------------------------------------------
