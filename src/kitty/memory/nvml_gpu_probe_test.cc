@@ -6,7 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstring>
+#include <map>
 
 #include "kitty/testing/fake_nvml.h"
 
@@ -175,6 +177,45 @@ TEST(NvmlGpuProbe, NoGpuAndUnknownUsage) {
   EXPECT_TRUE(r->per_process);
   EXPECT_EQ(r->used_by_pid.count(33), 0u);
   EXPECT_EQ(r->unknown_pids.count(33), 1u);
+}
+
+// The real driver library, where there is one (skipped elsewhere): figures are sane and, when
+// nvidia-smi is there too, the processes and their memory agree with its own list. Run on a
+// GPU machine with --gtest_filter='NvmlGpuProbe.RealDriver*' and keep the printed figures.
+TEST(NvmlGpuProbe, RealDriverAgreesWithNvidiaSmi) {
+  NvmlGpuProbe probe;
+  auto r = probe.read();
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  if (r->gpus.empty()) GTEST_SKIP() << "no NVIDIA driver or GPU here";
+  std::printf("process list: %s\n", probe.process_api().c_str());
+  for (const auto& g : r->gpus) {
+    std::printf("GPU %d %s: total %llu used %llu\n", g.index, g.name.c_str(),
+                static_cast<unsigned long long>(g.total_bytes),
+                static_cast<unsigned long long>(g.used_bytes));
+    EXPECT_FALSE(g.name.empty());
+    EXPECT_GT(g.total_bytes, 0u);
+    EXPECT_LE(g.used_bytes, g.total_bytes);
+  }
+  for (const auto& [pid, used] : r->used_by_pid)
+    std::printf("pid %d: %llu\n", pid, static_cast<unsigned long long>(used));
+  FILE* smi = popen(
+      "nvidia-smi --query-compute-apps=pid,used_memory --format=csv,noheader,nounits "
+      "2>/dev/null",
+      "r");
+  if (!smi) return;
+  char line[256];
+  std::map<int, uint64_t> theirs;  // MiB, summed over GPUs like ours
+  while (std::fgets(line, sizeof line, smi)) {
+    int pid = 0;
+    unsigned long long mib = 0;
+    if (std::sscanf(line, "%d, %llu", &pid, &mib) == 2) theirs[pid] += mib;
+  }
+  pclose(smi);
+  for (const auto& [pid, mib] : theirs) {
+    ASSERT_TRUE(r->used_by_pid.count(pid)) << "nvidia-smi lists pid " << pid;
+    EXPECT_NEAR(static_cast<double>(r->used_by_pid.at(pid) >> 20), static_cast<double>(mib), 2.0)
+        << "pid " << pid;
+  }
 }
 
 // DecodeProcessInfos on hand-made buffers: what the driver would have written into a buffer
