@@ -27,7 +27,8 @@ void MemorySampler::start() {
     events_ = env_.events->subscribe([this](const WorkerEvent& e) {
       if (e.kind == EventKind::kGone) {
         latest_.erase(e.pid);
-        peaks_.erase(e.pid);
+        auto peak = peaks_.extract(e.pid);
+        if (peak && on_gone_) on_gone_(e, peak.mapped());
         if (reading_) gone_during_read_.insert(e.pid);
       } else {
         schedule(kAfterTransition);
@@ -68,6 +69,7 @@ void MemorySampler::sample() {
   // on it.
   const std::vector<int> pgids = pgids_();
   reading_ = true;
+  reading_pgids_ = pgids;
   gone_during_read_.clear();
   std::weak_ptr<MemorySampler*> weak = self_;
   MemoryProbe* probe = env_.memory;
@@ -93,17 +95,26 @@ void MemorySampler::take(MemoryReading reading) {
     // before it went): its figures must not come back, nor its peak, under a reused pgid.
     for (int pgid : gone_during_read_) latest_.erase(pgid);
     std::map<int, GroupPeak> peaks;
-    for (const auto& [pgid, mem] : latest_) {
-      GroupPeak p = peaks_.count(pgid) ? peaks_[pgid] : GroupPeak{};
-      Raise(&p.rss_bytes, mem.rss_bytes);
-      if (mem.pss_available) Raise(&p.pss_bytes, mem.pss_bytes);
-      if (mem.footprint_available) Raise(&p.footprint_bytes, mem.footprint_bytes);
-      if (mem.gpu_available) Raise(&p.gpu_bytes, mem.gpu_bytes);
-      Raise(&p.host_bytes, mem.host_bytes());
+    for (int pgid : reading_pgids_) {
+      if (gone_during_read_.count(pgid) || peaks.count(pgid)) continue;
+      auto old = peaks_.find(pgid);
+      auto mem = latest_.find(pgid);
+      if (mem == latest_.end()) {
+        // Listed but no live member: dying, not yet reaped. Keep the peak for kGone.
+        if (old != peaks_.end()) peaks.insert(*old);
+        continue;
+      }
+      GroupPeak p = old != peaks_.end() ? old->second : GroupPeak{};
+      const GroupMemory& m = mem->second;
+      Raise(&p.rss_bytes, m.rss_bytes);
+      if (m.pss_available) Raise(&p.pss_bytes, m.pss_bytes);
+      if (m.footprint_available) Raise(&p.footprint_bytes, m.footprint_bytes);
+      if (m.gpu_available) Raise(&p.gpu_bytes, m.gpu_bytes);
+      Raise(&p.host_bytes, m.host_bytes());
       ++p.samples;
-      peaks.emplace(pgid, p);
+      peaks[pgid] = p;
     }
-    peaks_ = std::move(peaks);  // groups not seen in a good read are gone
+    peaks_ = std::move(peaks);  // a group the manager no longer lists is not ours any more
   } else {
     spdlog::debug("memory sample: {}", reading.groups.error().message);
     latest_.clear();

@@ -6,8 +6,10 @@
 // 8's "loop never blocks").
 //
 // Besides the latest figures it keeps each group's peak since the group was first seen (the
-// learned footprint of issue 9 is a measured peak), forgotten when the group is gone: a kGone
-// event, or a sample in which the group has no live member.
+// learned footprint of issue 9 is a measured peak). A group's peak lasts until its kGone event,
+// which hands it to on_gone() first, or until `pgids` stops listing it. A group still listed
+// but without a live member at a sample (its members exited, the group not yet reaped) keeps
+// its peak: kGone, a moment later, is when it is final.
 //
 // Control thread only (start, get, peak, system); the reads run on the pool and their result
 // is posted back.
@@ -51,6 +53,11 @@ class MemorySampler {
   MemorySampler(const Env& env, std::function<std::vector<int>()> pgids, Duration interval);
   ~MemorySampler();
 
+  /// Called on the control thread with a group's final peak when its kGone event arrives
+  /// (not for a group never sampled): where a learned footprint is recorded. Set before start.
+  using OnGone = std::function<void(const WorkerEvent& gone, const GroupPeak& peak)>;
+  void on_gone(OnGone fn) { on_gone_ = std::move(fn); }
+
   void start();
   /// The latest figures of `pgid`, if it was running at the last sample.
   std::optional<GroupMemory> get(int pgid) const;
@@ -76,7 +83,9 @@ class MemorySampler {
   std::unique_ptr<Timer> timer_;
   bool reading_ = false;
   bool again_ = false;  // a transition came while a read was on the pool
+  std::vector<int> reading_pgids_;  // what the read on the pool was asked for
   std::set<int> gone_during_read_;  // kGone while a read was on the pool: drop its figures
+  OnGone on_gone_;
   std::map<int, GroupMemory> latest_;
   std::map<int, GroupPeak> peaks_;
   std::optional<SystemSample> system_;

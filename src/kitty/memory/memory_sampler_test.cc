@@ -100,10 +100,13 @@ struct Rig {
   Env env;
   std::vector<int> running;
   std::unique_ptr<MemorySampler> sampler;
+  std::vector<std::pair<int, GroupPeak>> gone;  // what on_gone handed over
 
   void start() {
     sampler =
         std::make_unique<MemorySampler>(env, [this] { return running; }, std::chrono::hours(1));
+    sampler->on_gone(
+        [this](const WorkerEvent& e, const GroupPeak& p) { gone.emplace_back(e.pid, p); });
     sampler->start();
   }
 };
@@ -125,6 +128,8 @@ TEST(MemorySamplerTest, ReadsAllGroupsOffTheLoopAndResamplesAfterATransition) {
   r.publish(EventKind::kGone, 100);
   EXPECT_FALSE(r.sampler->get(100).has_value()) << "a gone group's figures are dropped at once";
   EXPECT_FALSE(r.sampler->peak(100).has_value()) << "and its peak";
+  ASSERT_EQ(r.gone.size(), 1u) << "after handing it over";
+  EXPECT_EQ(r.gone[0].second.rss_bytes, 100000u);
 }
 
 TEST(MemorySamplerTest, KeepsThePeakOfEachGroupUntilItIsGone) {
@@ -145,22 +150,32 @@ TEST(MemorySamplerTest, KeepsThePeakOfEachGroupUntilItIsGone) {
   EXPECT_EQ(p->samples, 2);
   EXPECT_EQ(r.sampler->peak(200)->rss_bytes, 900u);
 
-  // A group with no live member at a sample is gone: its peak does not carry over to a
-  // later group with the same pgid.
+  // Still listed but without a live member (exited, not yet reaped): the peak waits for
+  // kGone, which hands it over before dropping it.
   r.probe.dead = {100};
   ASSERT_TRUE(r.next_sample());
+  EXPECT_FALSE(r.sampler->get(100).has_value());
+  ASSERT_TRUE(r.sampler->peak(100).has_value());
+  r.publish(EventKind::kGone, 100);
+  ASSERT_EQ(r.gone.size(), 1u);
+  EXPECT_EQ(r.gone[0].first, 100);
+  EXPECT_EQ(r.gone[0].second.rss_bytes, 5000u);
+  EXPECT_EQ(r.gone[0].second.samples, 2);
   EXPECT_FALSE(r.sampler->peak(100).has_value());
+
+  // A later group with the same pgid starts afresh.
   r.probe.dead.clear();
   r.probe.rss[100] = 10;
   ASSERT_TRUE(r.next_sample());
   EXPECT_EQ(r.sampler->peak(100)->rss_bytes, 10u);
   EXPECT_EQ(r.sampler->peak(100)->samples, 1);
 
-  // Out of the manager's list: gone as well.
+  // Out of the manager's list: not ours any more, dropped without a hand-over.
   r.running = {200};
   ASSERT_TRUE(r.next_sample());
   EXPECT_FALSE(r.sampler->peak(100).has_value());
   EXPECT_TRUE(r.sampler->peak(200).has_value());
+  EXPECT_EQ(r.gone.size(), 1u);
 }
 
 TEST(MemorySamplerTest, AGroupGoneDuringAReadDoesNotComeBack) {
@@ -174,6 +189,7 @@ TEST(MemorySamplerTest, AGroupGoneDuringAReadDoesNotComeBack) {
   ASSERT_TRUE(RunUntil(r.io, [&] { return r.sampler->sampled_at().has_value(); }));
   EXPECT_FALSE(r.sampler->get(100).has_value());
   EXPECT_FALSE(r.sampler->peak(100).has_value());
+  EXPECT_TRUE(r.gone.empty()) << "never sampled: nothing to hand over";
 }
 
 TEST(MemorySamplerTest, SamplesTheMachineEvenWithoutWorkersAndKeepsItAcrossAFailure) {
