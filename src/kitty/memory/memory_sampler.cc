@@ -2,13 +2,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "kitty/base/blocking_pool.h"
-#include "kitty/memory/memory_probe.h"
 
 namespace kitty {
 namespace {
 // After a transition, a short pause lets a starting engine map its model before we look.
 constexpr Duration kAfterTransition = std::chrono::milliseconds(50);
+
+void Raise(uint64_t* peak, uint64_t now) { *peak = std::max(*peak, now); }
 }  // namespace
 
 MemorySampler::MemorySampler(const Env& env, std::function<std::vector<int>()> pgids,
@@ -22,8 +25,14 @@ void MemorySampler::start() {
   owner_.check("MemorySampler::start");
   if (env_.events)
     events_ = env_.events->subscribe([this](const WorkerEvent& e) {
-      if (e.kind == EventKind::kGone) latest_.erase(e.pid);
-      else schedule(kAfterTransition);
+      if (e.kind == EventKind::kGone) {
+        latest_.erase(e.pid);
+        auto peak = peaks_.extract(e.pid);
+        if (peak && on_gone_) on_gone_(e, peak.mapped());
+        if (reading_) gone_during_read_.insert(e.pid);
+      } else {
+        schedule(kAfterTransition);
+      }
     });
   sample();
 }
@@ -35,6 +44,18 @@ std::optional<GroupMemory> MemorySampler::get(int pgid) const {
   return it->second;
 }
 
+std::optional<GroupPeak> MemorySampler::peak(int pgid) const {
+  owner_.check("MemorySampler::peak");
+  auto it = peaks_.find(pgid);
+  if (it == peaks_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<SystemSample> MemorySampler::system() const {
+  owner_.check("MemorySampler::system");
+  return system_;
+}
+
 void MemorySampler::schedule(Duration after) {
   timer_ = env_.clock->start_timer(after, [this] { sample(); });
 }
@@ -44,33 +65,67 @@ void MemorySampler::sample() {
     again_ = true;
     return;
   }
+  // The machine is read even with no worker running: the scheduler plans the first start
+  // on it.
   const std::vector<int> pgids = pgids_();
-  if (pgids.empty()) {
-    latest_.clear();
-    sampled_at_ = env_.clock->now();
-    return schedule(interval_);
-  }
   reading_ = true;
+  reading_pgids_ = pgids;
+  gone_during_read_.clear();
   std::weak_ptr<MemorySampler*> weak = self_;
   MemoryProbe* probe = env_.memory;
   Clock* clock = env_.clock;
   env_.blocking->post([weak, probe, clock, pgids] {
-    auto got = probe->groups(pgids);
-    clock->post([weak, got = std::make_shared<decltype(got)>(std::move(got))] {
+    auto got = std::make_shared<MemoryReading>(probe->read(pgids));
+    clock->post([weak, got] {
       auto self = weak.lock();
       if (!self || !*self) return;
       MemorySampler& s = **self;
       s.reading_ = false;
-      if (got->ok()) {
-        s.latest_ = std::move(got->value());
-      } else {
-        spdlog::debug("memory sample: {}", got->error().message);
-        s.latest_.clear();
-      }
-      s.sampled_at_ = s.env_.clock->now();
+      s.take(std::move(*got));
       s.schedule(std::exchange(s.again_, false) ? kAfterTransition : s.interval_);
     });
   });
+}
+
+void MemorySampler::take(MemoryReading reading) {
+  const TimePoint now = env_.clock->now();
+  if (reading.groups.ok()) {
+    latest_ = std::move(reading.groups.value());
+    // A group reported gone while the read was on the pool may still be in it (it was read
+    // before it went): its figures must not come back, nor its peak, under a reused pgid.
+    for (int pgid : gone_during_read_) latest_.erase(pgid);
+    std::map<int, GroupPeak> peaks;
+    for (int pgid : reading_pgids_) {
+      if (gone_during_read_.count(pgid) || peaks.count(pgid)) continue;
+      auto old = peaks_.find(pgid);
+      auto mem = latest_.find(pgid);
+      if (mem == latest_.end()) {
+        // Listed but no live member: dying, not yet reaped. Keep the peak for kGone.
+        if (old != peaks_.end()) peaks.insert(*old);
+        continue;
+      }
+      GroupPeak p = old != peaks_.end() ? old->second : GroupPeak{};
+      const GroupMemory& m = mem->second;
+      Raise(&p.rss_bytes, m.rss_bytes);
+      if (m.pss_available) Raise(&p.pss_bytes, m.pss_bytes);
+      if (m.footprint_available) Raise(&p.footprint_bytes, m.footprint_bytes);
+      if (m.gpu_available) Raise(&p.gpu_bytes, m.gpu_bytes);
+      Raise(&p.host_bytes, m.host_bytes());
+      ++p.samples;
+      peaks[pgid] = p;
+    }
+    peaks_ = std::move(peaks);  // a group the manager no longer lists is not ours any more
+  } else {
+    spdlog::debug("memory sample: {}", reading.groups.error().message);
+    latest_.clear();
+  }
+  if (reading.system.ok()) {
+    system_ = SystemSample{std::move(reading.system.value()), now};
+  } else {
+    spdlog::debug("system memory sample: {}", reading.system.error().message);
+  }
+  gone_during_read_.clear();
+  sampled_at_ = now;
 }
 
 }  // namespace kitty

@@ -1,11 +1,15 @@
-// The sampler on a real loop and pool with a fake probe: one read for all groups, results back
-// on the loop, a re-read soon after a transition, and nothing kept for a group that is gone.
+// The sampler on a real loop and pool with a fake probe: one read for all groups and the
+// machine, results back on the loop, a re-read soon after a transition, peaks kept across
+// samples and dropped with the group, and nothing kept for a group that is gone, even when it
+// went while a read was on the pool.
 #include "kitty/memory/memory_sampler.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
+#include <set>
 
 #include "kitty/base/asio_clock.h"
 #include "kitty/base/blocking_pool.h"
@@ -16,56 +20,208 @@ namespace kitty {
 namespace {
 
 using namespace std::chrono_literals;
+using testing_util::RunUntil;
 
+// Figures per group from `rss` (default: pgid × 1000); system figures from `available`.
 class FakeProbe : public MemoryProbe {
  public:
   Result<GroupMemory> group(int) override { return MakeError("unused"); }
-  Result<SystemMemory> system() override { return MakeError("unused"); }
+  Result<SystemMemory> system() override {
+    std::lock_guard lock(mu);
+    if (system_fails) return MakeError("meminfo unreadable", ErrorCode::kIoError);
+    SystemMemory s;
+    s.total_bytes = 16000;
+    s.available_bytes = available;
+    s.swap_used_bytes = 7;
+    s.gpus.push_back({0, "NVIDIA H200", 1000, 100});
+    return s;
+  }
   Result<std::map<int, GroupMemory>> groups(const std::vector<int>& pgids) override {
     ++calls;
-    std::lock_guard lock(mu);
+    std::unique_lock lock(mu);
+    gate_cv.wait(lock, [&] { return !gated; });
     last = pgids;
     std::map<int, GroupMemory> out;
     for (int g : pgids) {
+      if (dead.count(g)) continue;
       GroupMemory m;
-      m.rss_bytes = static_cast<uint64_t>(g) * 1000;
+      m.rss_bytes = rss.count(g) ? rss[g] : static_cast<uint64_t>(g) * 1000;
+      m.gpu_bytes = m.rss_bytes / 10;
+      m.gpu_available = true;
       m.process_count = 1;
+      m.pids = {g};
       out[g] = m;
     }
     return out;
   }
+  void gate(bool on) {
+    {
+      std::lock_guard lock(mu);
+      gated = on;
+    }
+    gate_cv.notify_all();
+  }
   std::atomic<int> calls{0};
   std::mutex mu;
+  std::condition_variable gate_cv;
+  bool gated = false;
+  bool system_fails = false;
+  uint64_t available = 9000;
+  std::map<int, uint64_t> rss;
+  std::set<int> dead;  // groups without a live member
   std::vector<int> last;
 };
 
-TEST(MemorySamplerTest, ReadsAllGroupsOffTheLoopAndResamplesAfterATransition) {
+struct Rig {
+  Rig() {
+    env.clock = &clock;
+    env.blocking = &pool;
+    env.memory = &probe;
+    env.events = &events;
+  }
+  ~Rig() { probe.gate(false); }
+  void publish(EventKind kind, int pid) { events.publish({kind, "m", pid, clock.now()}); }
+  /// Waits for the next read to come back.
+  bool next_sample() {
+    auto before = sampler->sampled_at();
+    int calls = probe.calls.load();
+    publish(EventKind::kReady, 1);  // any transition asks for a sample soon
+    return RunUntil(
+        io, [&] { return probe.calls.load() > calls && sampler->sampled_at() != before; }, 5s);
+  }
+
   boost::asio::io_context io;
-  auto guard = boost::asio::make_work_guard(io);
-  AsioClock clock(io);
-  BlockingPool pool(1);
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard =
+      boost::asio::make_work_guard(io);
+  AsioClock clock{io};
   FakeProbe probe;
   EventBus events;
+  BlockingPool pool{1};  // after what its jobs use: destroyed (joined) before them
   Env env;
-  env.clock = &clock;
-  env.blocking = &pool;
-  env.memory = &probe;
-  env.events = &events;
-  std::vector<int> running = {100, 200};
-  MemorySampler sampler(env, [&] { return running; }, std::chrono::hours(1));
-  sampler.start();
-  ASSERT_TRUE(testing_util::RunUntil(io, [&] { return sampler.get(200).has_value(); }));
-  EXPECT_EQ(probe.calls.load(), 1) << "one read for both groups";
-  EXPECT_EQ(sampler.get(100)->rss_bytes, 100000u);
-  EXPECT_FALSE(sampler.get(300).has_value());
+  std::vector<int> running;
+  std::unique_ptr<MemorySampler> sampler;
+  std::vector<std::pair<int, GroupPeak>> gone;  // what on_gone handed over
 
-  running.push_back(300);
-  events.publish({EventKind::kReady, "m3", 300, clock.now()});
-  ASSERT_TRUE(testing_util::RunUntil(io, [&] { return sampler.get(300).has_value(); }, 5s));
-  EXPECT_EQ(probe.calls.load(), 2);
+  void start() {
+    sampler =
+        std::make_unique<MemorySampler>(env, [this] { return running; }, std::chrono::hours(1));
+    sampler->on_gone(
+        [this](const WorkerEvent& e, const GroupPeak& p) { gone.emplace_back(e.pid, p); });
+    sampler->start();
+  }
+};
 
-  events.publish({EventKind::kGone, "m1", 100, clock.now()});
-  EXPECT_FALSE(sampler.get(100).has_value()) << "a gone group's figures are dropped at once";
+TEST(MemorySamplerTest, ReadsAllGroupsOffTheLoopAndResamplesAfterATransition) {
+  Rig r;
+  r.running = {100, 200};
+  r.start();
+  ASSERT_TRUE(RunUntil(r.io, [&] { return r.sampler->get(200).has_value(); }));
+  EXPECT_EQ(r.probe.calls.load(), 1) << "one read for both groups";
+  EXPECT_EQ(r.sampler->get(100)->rss_bytes, 100000u);
+  EXPECT_FALSE(r.sampler->get(300).has_value());
+
+  r.running.push_back(300);
+  r.publish(EventKind::kReady, 300);
+  ASSERT_TRUE(RunUntil(r.io, [&] { return r.sampler->get(300).has_value(); }, 5s));
+  EXPECT_EQ(r.probe.calls.load(), 2);
+
+  r.publish(EventKind::kGone, 100);
+  EXPECT_FALSE(r.sampler->get(100).has_value()) << "a gone group's figures are dropped at once";
+  EXPECT_FALSE(r.sampler->peak(100).has_value()) << "and its peak";
+  ASSERT_EQ(r.gone.size(), 1u) << "after handing it over";
+  EXPECT_EQ(r.gone[0].second.rss_bytes, 100000u);
+}
+
+TEST(MemorySamplerTest, KeepsThePeakOfEachGroupUntilItIsGone) {
+  Rig r;
+  r.running = {100, 200};
+  r.probe.rss = {{100, 5000}, {200, 700}};
+  r.start();
+  ASSERT_TRUE(RunUntil(r.io, [&] { return r.sampler->get(100).has_value(); }));
+  r.probe.rss = {{100, 3000}, {200, 900}};
+  ASSERT_TRUE(r.next_sample());
+
+  EXPECT_EQ(r.sampler->get(100)->rss_bytes, 3000u) << "latest";
+  auto p = r.sampler->peak(100);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->rss_bytes, 5000u) << "peak";
+  EXPECT_EQ(p->gpu_bytes, 500u);
+  EXPECT_EQ(p->host_bytes, 5000u);
+  EXPECT_EQ(p->samples, 2);
+  EXPECT_EQ(r.sampler->peak(200)->rss_bytes, 900u);
+
+  // Still listed but without a live member (exited, not yet reaped): the peak waits for
+  // kGone, which hands it over before dropping it.
+  r.probe.dead = {100};
+  ASSERT_TRUE(r.next_sample());
+  EXPECT_FALSE(r.sampler->get(100).has_value());
+  ASSERT_TRUE(r.sampler->peak(100).has_value());
+  r.publish(EventKind::kGone, 100);
+  ASSERT_EQ(r.gone.size(), 1u);
+  EXPECT_EQ(r.gone[0].first, 100);
+  EXPECT_EQ(r.gone[0].second.rss_bytes, 5000u);
+  EXPECT_EQ(r.gone[0].second.samples, 2);
+  EXPECT_FALSE(r.sampler->peak(100).has_value());
+
+  // A later group with the same pgid starts afresh.
+  r.probe.dead.clear();
+  r.probe.rss[100] = 10;
+  ASSERT_TRUE(r.next_sample());
+  EXPECT_EQ(r.sampler->peak(100)->rss_bytes, 10u);
+  EXPECT_EQ(r.sampler->peak(100)->samples, 1);
+
+  // Out of the manager's list: not ours any more, dropped without a hand-over.
+  r.running = {200};
+  ASSERT_TRUE(r.next_sample());
+  EXPECT_FALSE(r.sampler->peak(100).has_value());
+  EXPECT_TRUE(r.sampler->peak(200).has_value());
+  EXPECT_EQ(r.gone.size(), 1u);
+}
+
+TEST(MemorySamplerTest, AGroupGoneDuringAReadDoesNotComeBack) {
+  Rig r;
+  r.running = {100};
+  r.probe.gate(true);  // the read waits on the pool
+  r.start();
+  ASSERT_TRUE(RunUntil(r.io, [&] { return r.probe.calls.load() == 1; }));
+  r.publish(EventKind::kGone, 100);
+  r.probe.gate(false);
+  ASSERT_TRUE(RunUntil(r.io, [&] { return r.sampler->sampled_at().has_value(); }));
+  EXPECT_FALSE(r.sampler->get(100).has_value());
+  EXPECT_FALSE(r.sampler->peak(100).has_value());
+  EXPECT_TRUE(r.gone.empty()) << "never sampled: nothing to hand over";
+}
+
+TEST(MemorySamplerTest, SamplesTheMachineEvenWithoutWorkersAndKeepsItAcrossAFailure) {
+  Rig r;
+  r.start();
+  ASSERT_TRUE(RunUntil(r.io, [&] { return r.sampler->system().has_value(); }));
+  EXPECT_EQ(r.probe.calls.load(), 0) << "no groups: no group scan";
+  auto s = r.sampler->system();
+  EXPECT_EQ(s->memory.available_bytes, 9000u);
+  EXPECT_EQ(s->memory.swap_used_bytes, 7u);
+  ASSERT_EQ(s->memory.gpus.size(), 1u);
+  EXPECT_EQ(s->memory.gpus[0].used_bytes, 100u);
+  const TimePoint first = s->sampled_at;
+
+  {
+    std::lock_guard lock(r.probe.mu);
+    r.probe.available = 4000;
+  }
+  r.running = {100};
+  ASSERT_TRUE(r.next_sample());
+  EXPECT_EQ(r.sampler->system()->memory.available_bytes, 4000u);
+  EXPECT_GE(r.sampler->system()->sampled_at, first);
+
+  const TimePoint second = r.sampler->system()->sampled_at;
+  {
+    std::lock_guard lock(r.probe.mu);
+    r.probe.system_fails = true;
+  }
+  ASSERT_TRUE(r.next_sample());
+  ASSERT_TRUE(r.sampler->system().has_value()) << "the last good reading stays";
+  EXPECT_EQ(r.sampler->system()->sampled_at, second) << "with its own time";
+  EXPECT_TRUE(r.sampler->get(100).has_value()) << "groups are read regardless";
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -45,6 +46,25 @@ bool FindStat(const std::string& text, const std::string& key, uint64_t* value) 
       return true;
     }
   return false;
+}
+
+// memory.max and memory.current of our own cgroup v2 (the unified mount, or its "unified"
+// subdirectory on a hybrid host). The root cgroup has neither file, so a process at the root
+// of a host gets nothing: there is no cgroup figure to show there.
+std::optional<CgroupMemory> ReadOwnCgroupV2(const std::string& cgroup_root,
+                                            const std::string& path) {
+  const std::string leaf = path == "/" ? "" : path;
+  for (const std::string& dir : {cgroup_root + leaf, cgroup_root + "/unified" + leaf}) {
+    std::string current, max;
+    if (!ReadFile(dir + "/memory.current", &current)) continue;
+    CgroupMemory cg;
+    cg.path = path;
+    cg.current_bytes = strtoull(current.c_str(), nullptr, 10);
+    if (ReadFile(dir + "/memory.max", &max) && max.compare(0, 3, "max") != 0)
+      cg.max_bytes = strtoull(max.c_str(), nullptr, 10);
+    return cg;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -108,6 +128,10 @@ Result<SystemMemory> ReadSystemMemoryAt(const std::string& proc_root,
     FindKb(meminfo, "Cached", &cached);
     mem.available_bytes = free_b + cached;
   }
+  uint64_t swap_free = 0;
+  if (FindKb(meminfo, "SwapTotal", &mem.swap_total_bytes) &&
+      FindKb(meminfo, "SwapFree", &swap_free))
+    mem.swap_used_bytes = mem.swap_total_bytes > swap_free ? mem.swap_total_bytes - swap_free : 0;
 
   // Our cgroup paths: "0::/path" (v2) and "N:...memory...:/path" (v1).
   std::string cgroups;
@@ -123,6 +147,7 @@ Result<SystemMemory> ReadSystemMemoryAt(const std::string& proc_root,
     if (c1 == std::string::npos || c2 == std::string::npos) continue;
     std::string ctrls = line.substr(c1 + 1, c2 - c1 - 1), path = line.substr(c2 + 1);
     if (line.compare(0, c1, "0") == 0 && ctrls.empty()) {
+      if (!mem.cgroup) mem.cgroup = ReadOwnCgroupV2(cgroup_root, path);
       found.push_back({{cgroup_root, "memory.max", "memory.current", "inactive_file"}, path});
       found.push_back({{cgroup_root + "/unified", "memory.max", "memory.current", "inactive_file"},
                        path});

@@ -34,9 +34,12 @@ TEST(ReadGroupMemory, CountsEveryMemberOfTheGroup) {
   auto p = spawner.spawn(spec, [](ExitStatus) {});
   ASSERT_TRUE(p.ok()) << p.error().message;
   int pgid = (*p)->pid();
+  // Count "ready" anywhere, not whole lines: the two share one pipe and Python may write
+  // "ready" and its newline separately, so the lines can come out as "readyready" and "".
   auto ready = [&] {
     int n = 0;
-    for (const auto& l : tail->last(100)) n += l == "ready";
+    for (const auto& l : tail->last(100))
+      for (size_t at = l.find("ready"); at != std::string::npos; at = l.find("ready", at + 1)) ++n;
     return n == 2;
   };
   bool ok = RunUntil(io, ready);
@@ -84,11 +87,67 @@ TEST(ReadSystemMemory, CgroupV2LimitOfAnAncestorBinds) {
   Write(cg + "/a/memory.current", "1073741824\n");  // 1 GiB used
   Write(cg + "/a/memory.stat", "anon 1\ninactive_file 536870912\n");  // 0.5 GiB reclaimable
   Write(cg + "/a/b/memory.max", "max\n");
+  Write(cg + "/a/b/memory.current", "1048576\n");
   auto mem = ReadSystemMemoryAt(proc, cg);
   ASSERT_TRUE(mem.ok()) << mem.error().message;
   EXPECT_TRUE(mem->cgroup_limited);
   EXPECT_EQ(mem->total_bytes, 4096 * kMiB);
   EXPECT_EQ(mem->available_bytes, 3584 * kMiB);
+  ASSERT_TRUE(mem->cgroup.has_value()) << "our own cgroup v2 has memory.current";
+  EXPECT_EQ(mem->cgroup->path, "/a/b");
+  EXPECT_FALSE(mem->cgroup->max_bytes.has_value()) << "its own memory.max is \"max\"";
+  EXPECT_EQ(mem->cgroup->current_bytes, 1 * kMiB);
+}
+
+TEST(ReadSystemMemory, OwnCgroupV2FiguresAndSwap) {
+  TempDir dir;
+  std::string proc = dir.path() + "/proc", cg = dir.path() + "/cg";
+  Write(proc + "/meminfo",
+        "MemTotal: 16000000 kB\nMemAvailable: 12000000 kB\nSwapTotal: 2000000 kB\n"
+        "SwapFree: 1500000 kB\n");
+  Write(proc + "/self/cgroup", "0::/system.slice/kittyd.service\n");
+  Write(cg + "/system.slice/kittyd.service/memory.max", "2147483648\n");
+  Write(cg + "/system.slice/kittyd.service/memory.current", "536870912\n");
+  auto mem = ReadSystemMemoryAt(proc, cg);
+  ASSERT_TRUE(mem.ok()) << mem.error().message;
+  EXPECT_EQ(mem->swap_total_bytes, 2000000 * 1024u);
+  EXPECT_EQ(mem->swap_used_bytes, 500000 * 1024u);
+  ASSERT_TRUE(mem->cgroup.has_value());
+  EXPECT_EQ(mem->cgroup->path, "/system.slice/kittyd.service");
+  EXPECT_EQ(mem->cgroup->max_bytes, std::optional<uint64_t>(2048 * kMiB));
+  EXPECT_EQ(mem->cgroup->current_bytes, 512 * kMiB);
+  EXPECT_EQ(mem->total_bytes, 2048 * kMiB);
+
+  // A container's namespaced cgroup is "/" and its files sit at the mount's top; on a hybrid
+  // host the v2 tree is under "unified".
+  Write(proc + "/self/cgroup", "0::/\n");
+  Write(cg + "/memory.current", "1000\n");
+  mem = ReadSystemMemoryAt(proc, cg);
+  ASSERT_TRUE(mem.ok() && mem->cgroup.has_value());
+  EXPECT_EQ(mem->cgroup->current_bytes, 1000u);
+  std::filesystem::remove(cg + "/memory.current");
+  Write(proc + "/self/cgroup", "0::/x\n");
+  Write(cg + "/unified/x/memory.current", "2000\n");
+  mem = ReadSystemMemoryAt(proc, cg);
+  ASSERT_TRUE(mem.ok() && mem->cgroup.has_value());
+  EXPECT_EQ(mem->cgroup->current_bytes, 2000u);
+}
+
+TEST(ReadSystemMemory, NoOwnCgroupFigureAtAHostRootOrOnV1) {
+  TempDir dir;
+  std::string proc = dir.path() + "/proc", cg = dir.path() + "/cg";
+  Write(proc + "/meminfo", "MemTotal: 1000 kB\nMemAvailable: 600 kB\n");
+  Write(proc + "/self/cgroup", "0::/\n");
+  Write(cg + "/cgroup.procs", "1\n");  // the host's root: no memory.current
+  auto mem = ReadSystemMemoryAt(proc, cg);
+  ASSERT_TRUE(mem.ok());
+  EXPECT_FALSE(mem->cgroup.has_value());
+  EXPECT_EQ(mem->swap_total_bytes, 0u);
+  Write(proc + "/self/cgroup", "4:memory:/x\n");
+  Write(cg + "/memory/x/memory.usage_in_bytes", "100\n");
+  mem = ReadSystemMemoryAt(proc, cg);
+  ASSERT_TRUE(mem.ok());
+  EXPECT_FALSE(mem->cgroup.has_value()) << "v1 has no memory.max/current to show";
 }
 
 TEST(ReadSystemMemory, CgroupV1UnlimitedLeavesMeminfo) {
