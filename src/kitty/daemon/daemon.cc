@@ -17,7 +17,10 @@
 #include "kitty/http/server.h"
 #include "kitty/http/upstream_pool.h"
 #include "kitty/http/worker_http_client.h"
+#include "kitty/base/bytes.h"
 #include "kitty/manager/manager.h"
+#include "kitty/manager/memory_ledger.h"
+#include "kitty/manager/scheduler.h"
 #include "kitty/memory/memory_probe.h"
 #include "kitty/memory/memory_sampler.h"
 #include "kitty/process/daemon_lock.h"
@@ -130,7 +133,27 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
     });
   });
 
+  // Footprints first (estimates from GGUF headers, learned ones from the state dir): the first
+  // start is planned on them. Blocking, once, before the loop runs.
+  MemoryLedger ledger(env, config.models, sc.state_dir + "/footprints.json");
+  ledger.init();
+  if (config.memory.budget.kind != MemoryBudget::Kind::kAuto) {
+    auto sys = memory.system();
+    const auto too_big = ledger.too_big_for(config.memory.budget, sys.ok() ? sys->total_bytes : 0);
+    for (const auto& why : too_big) spdlog::error("{}: {}", config.path, why);
+    if (!too_big.empty()) return 1;
+    if (sys.ok())
+      spdlog::info("memory budget {} of {} (reserve {})", config.memory.budget.Describe(),
+                   FormatBytes(sys->total_bytes), FormatBytes(config.memory.reserve_bytes));
+  }
+  // Every start passes the scheduler (fit, make room, wait, or no_room). It reads the
+  // registry, built next, through a pointer: the manager's workers need the admission first.
+  const WorkerManager* registry = nullptr;
+  Scheduler scheduler(env, config.memory, ledger,
+                      [&registry]() -> const std::vector<std::shared_ptr<Worker>>& { return registry->workers(); });
+  env.admission = &scheduler;
   WorkerManager manager(config.models, env, sc.auto_ports);
+  registry = &manager;
   MemorySampler sampler(
       env,
       [&manager] {
@@ -140,7 +163,9 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
         return pgids;
       },
       std::chrono::seconds(2));
+  ledger.attach(&sampler);  // before start: the first run's peak must not be missed
   sampler.start();
+  scheduler.start();
   web::IoThreads io(sc.io_threads);
   // Each I/O thread's upstream pool drops the connections of a worker that is gone.
   auto pool_sub = events.subscribe([&io](const WorkerEvent& e) {
@@ -157,6 +182,9 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
   rc.manager = &manager;
   rc.control = control.get_executor();
   rc.memory = &sampler;
+  rc.ledger = &ledger;
+  rc.scheduler = &scheduler;
+  rc.memory_config = config.memory;
   rc.clock = &clock;
   rc.server = sc;
   rc.version = opts.version;

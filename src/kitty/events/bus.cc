@@ -8,6 +8,7 @@ const char* EventKindName(EventKind k) {
   switch (k) {
     case EventKind::kSpawned: return "spawned";
     case EventKind::kReady: return "ready";
+    case EventKind::kStopping: return "stopping";
     case EventKind::kGone: return "gone";
   }
   return "unknown";

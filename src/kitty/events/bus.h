@@ -19,6 +19,7 @@ namespace kitty {
 enum class EventKind {
   kSpawned,  // a worker's process group exists (pid = pgid)
   kReady,    // it answers health
+  kStopping, // its stop began (shutdown request or signal next): figures from now on shrink
   kGone,     // its process group is gone (every member reaped)
 };
 const char* EventKindName(EventKind k);

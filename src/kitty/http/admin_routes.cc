@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "kitty/http/memory_routes.h"
 #include "kitty/http/reply.h"
 #include "kitty/http/status_json.h"
 
@@ -39,6 +40,19 @@ long Number(const std::map<std::string, std::string>& q, const char* key, long f
 
 }  // namespace
 
+WorkerSnapshot SnapshotOf(const RouteContext& ctx, const Worker& w) {
+  WorkerSnapshot s;
+  s.info = w.info();
+  if (s.info.pid > 0 && ctx.memory) {
+    s.memory = ctx.memory->get(s.info.pid);
+    s.peak = ctx.memory->peak(s.info.pid);
+  }
+  if (ctx.ledger) s.footprint = ctx.ledger->model(w.id());
+  if (ctx.scheduler) s.eviction_class = sched::EvictionClassName(ctx.scheduler->class_of(w));
+  s.policy = w.policy();
+  return s;
+}
+
 AdminRoutes::AdminRoutes(const RouteContext& ctx) : ctx_(ctx), started_(ctx.clock->now()) {}
 
 net::awaitable<void> AdminRoutes::health(Exchange& ex) {
@@ -62,6 +76,14 @@ net::awaitable<void> AdminRoutes::handle(Exchange& ex, const Target& t) {
     if (method != http::verb::get) co_return not_allowed();
     co_return co_await workers(ex);
   }
+  if (parts.size() == 3 && parts[1] == "system" && parts[2] == "memory") {
+    if (method != http::verb::get) co_return not_allowed();
+    co_return co_await SystemMemoryRoute(ctx_, ex);
+  }
+  if (parts.size() == 3 && parts[1] == "memory" && parts[2] == "headroom") {
+    if (method != http::verb::post) co_return not_allowed();
+    co_return co_await HeadroomRoute(ctx_, ex);
+  }
   if (parts.size() == 3 && parts[1] == "workers" && parts[2] == "release-all") {
     if (method != http::verb::post) co_return not_allowed();
     co_return co_await release_all(ex, IsTrue(t.params, "force"));
@@ -77,6 +99,10 @@ net::awaitable<void> AdminRoutes::handle(Exchange& ex, const Target& t) {
     if (op == "logs") {
       if (method != http::verb::get) co_return not_allowed();
       co_return co_await logs(ex, w, t);
+    }
+    if (op == "pin" || op == "unpin" || op == "priority") {
+      if (method != http::verb::post) co_return not_allowed();
+      co_return co_await set_policy(ex, w, op);
     }
     if (op == "ensure" || op == "release" || op == "hold") {
       if (method != http::verb::post) co_return not_allowed();
@@ -100,21 +126,15 @@ net::awaitable<void> AdminRoutes::handle(Exchange& ex, const Target& t) {
 net::awaitable<nlohmann::json> AdminRoutes::worker_views(std::vector<std::shared_ptr<Worker>> ws) {
   // Snapshots on the control loop, with the sampler's latest memory figures (no /proc scan
   // per status call: the sampler reads them on the blocking pool).
-  using View = std::pair<WorkerInfo, std::optional<GroupMemory>>;
-  auto snapshot = [ws, sampler = ctx_.memory] {
-    std::vector<View> v;
-    for (const auto& w : ws) {
-      WorkerInfo i = w->info();
-      std::optional<GroupMemory> m;
-      if (i.pid > 0 && sampler) m = sampler->get(i.pid);
-      v.emplace_back(std::move(i), std::move(m));
-    }
+  auto snapshot = [ws, &ctx = ctx_] {
+    std::vector<WorkerSnapshot> v;
+    v.reserve(ws.size());
+    for (const auto& w : ws) v.push_back(SnapshotOf(ctx, *w));
     return v;
   };
   auto views = co_await RunOn(ctx_.control, snapshot);
   nlohmann::json list = nlohmann::json::array();
-  for (size_t i = 0; i < ws.size(); ++i)
-    list.push_back(WorkerJson(views[i].first, ws[i]->config(), views[i].second));
+  for (size_t i = 0; i < ws.size(); ++i) list.push_back(WorkerJson(views[i], ws[i]->config()));
   co_return list;
 }
 
@@ -133,6 +153,8 @@ net::awaitable<void> AdminRoutes::one_worker(Exchange& ex, std::shared_ptr<Worke
 void AdminRoutes::reply_start_error(Exchange& ex, const Error& e, const std::string& model_id,
                                     std::vector<std::string> tail) {
   if (e.code == ErrorCode::kWorkerStopping) return ReplyError(ex, e);
+  // Not the worker's doing: its log (of an earlier run, if any) says nothing about it.
+  if (e.code == ErrorCode::kNoRoom) return ReplyError(ex, e, {{"model_id", model_id}});
   ReplyError(ex, e, {{"model_id", model_id}, {"log_tail", std::move(tail)}});
 }
 
@@ -164,6 +186,31 @@ net::awaitable<void> AdminRoutes::release_all(Exchange& ex, bool force) {
   };
   co_await UntilDone(ctx_.control, release_every);
   co_await workers(ex);
+}
+
+net::awaitable<void> AdminRoutes::set_policy(Exchange& ex, std::shared_ptr<Worker> w, std::string op) {
+  int priority = 0;
+  if (op == "priority") {
+    auto body = nlohmann::json::parse(ex.req.body(), nullptr, false);
+    if (body.is_discarded() || !body.is_object())
+      co_return ReplyError(ex, MakeError("priority body must be a JSON object like {\"priority\": 10}",
+                                         ErrorCode::kInvalidJson));
+    const auto& p = body["priority"];
+    if (!p.is_number_integer() || p.get<int64_t>() < -1000 || p.get<int64_t>() > 1000)
+      co_return ReplyError(ex, MakeError("priority must be an integer from -1000 to 1000 (higher stays longer)",
+                                         ErrorCode::kInvalidRequest));
+    priority = p.get<int>();
+  }
+  // Set at run time: status says so (policy_source), and a config reload leaves it alone.
+  auto apply = [w, op, priority] {
+    if (op == "priority") w->set_priority(priority, "runtime");
+    else w->set_pinned(op == "pin", "runtime");
+    return true;  // RunOn needs a value
+  };
+  co_await RunOn(ctx_.control, apply);
+  spdlog::info("model '{}': {}{}", w->id(), op == "priority" ? "priority set to " : op + "ned",
+               op == "priority" ? std::to_string(priority) : "");
+  co_await one_worker(ex, w);
 }
 
 net::awaitable<void> AdminRoutes::logs(Exchange& ex, std::shared_ptr<Worker> w, const Target& t) {

@@ -5,9 +5,13 @@
 
 #include "kitty/http/routes.h"
 #include "kitty/http/server.h"
+#include "kitty/http/status_json.h"
 #include "kitty/http/target.h"
 
 namespace kitty::web {
+
+/// What status shows of `w`. Control thread.
+WorkerSnapshot SnapshotOf(const RouteContext& ctx, const Worker& w);
 
 class AdminRoutes {
  public:
@@ -22,6 +26,8 @@ class AdminRoutes {
   net::awaitable<void> ensure(Exchange& ex, std::shared_ptr<Worker> w);
   net::awaitable<void> release(Exchange& ex, std::shared_ptr<Worker> w, bool force);
   net::awaitable<void> release_all(Exchange& ex, bool force);
+  /// pin, unpin, priority {"priority": N}: runtime policy changes; answer W.
+  net::awaitable<void> set_policy(Exchange& ex, std::shared_ptr<Worker> w, std::string op);
   net::awaitable<void> logs(Exchange& ex, std::shared_ptr<Worker> w, const Target& t);
   net::awaitable<void> hold(Exchange& ex, std::shared_ptr<Worker> w);
   net::awaitable<void> hold_op(Exchange& ex, const std::string& hold_id, bool renew);

@@ -83,6 +83,8 @@ net::awaitable<void> OpenAiRoutes::forward(Exchange& ex, const Target& t) {
       auto log_tail = [w] { return w->log()->current_run(20); };
       auto tail = co_await RunOn(ctx_.control, log_tail);
       extra = {{"model_id", w->id()}, {"log_tail", tail}};
+    } else if (e.code == ErrorCode::kNoRoom) {
+      extra = {{"model_id", w->id()}};
     }
     co_return ReplyError(ex, e, extra);
   }

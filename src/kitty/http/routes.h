@@ -12,6 +12,8 @@
 #include "kitty/config/config.h"
 #include "kitty/http/control.h"
 #include "kitty/manager/manager.h"
+#include "kitty/manager/memory_ledger.h"
+#include "kitty/manager/scheduler.h"
 #include "kitty/memory/memory_sampler.h"
 
 namespace kitty::web {
@@ -21,6 +23,11 @@ struct RouteContext {
   ControlExecutor control;
   /// Latest memory of the workers' groups (control thread); null: no figures.
   MemorySampler* memory = nullptr;
+  /// Footprints (expected, estimate, learned) and the scheduler (classes, budget, pressure,
+  /// headroom); control thread; null in tests without memory.
+  MemoryLedger* ledger = nullptr;
+  Scheduler* scheduler = nullptr;
+  MemoryConfig memory_config;
   Clock* clock = nullptr;  // now()/wall_now() only: safe from any thread for the real clock
   ServerConfig server;
   std::string version;

@@ -16,6 +16,31 @@ nlohmann::json OptNum(const std::optional<double>& v) {
 
 double Mb(uint64_t bytes) { return std::round(bytes / 1048576.0 * 10) / 10; }
 
+nlohmann::json OptBytes(const std::optional<uint64_t>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+nlohmann::json MemoryJson(const WorkerSnapshot& s) {
+  const auto& m = s.memory;
+  const auto& f = s.footprint;
+  return {
+      {"rss_bytes", m ? nlohmann::json(m->rss_bytes) : nlohmann::json(nullptr)},
+      {"pss_bytes", m && m->pss_available ? nlohmann::json(m->pss_bytes) : nlohmann::json(nullptr)},
+      {"footprint_bytes",
+       m && m->footprint_available ? nlohmann::json(m->footprint_bytes) : nlohmann::json(nullptr)},
+      {"gpu_bytes", m && m->gpu_available ? nlohmann::json(m->gpu_bytes) : nlohmann::json(nullptr)},
+      {"peak_rss_bytes", s.peak ? nlohmann::json(s.peak->rss_bytes) : nlohmann::json(nullptr)},
+      {"peak_bytes", s.peak ? nlohmann::json(s.peak->host_bytes) : nlohmann::json(nullptr)},
+      {"expected_bytes", OptBytes(f.expected_bytes)},
+      {"basis", f.basis},
+      {"estimate_bytes", OptBytes(f.estimate_bytes)},
+      {"learned_bytes", OptBytes(f.learned_bytes)},
+      {"estimate_error", f.estimate_error ? nlohmann::json(std::round(*f.estimate_error * 1000) / 1000)
+                                          : nlohmann::json(nullptr)},
+      {"estimate_explanation", f.explanation.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.explanation)},
+  };
+}
+
 }  // namespace
 
 std::string IsoTime(WallTime t) {
@@ -27,8 +52,9 @@ std::string IsoTime(WallTime t) {
   return buf;
 }
 
-nlohmann::json WorkerJson(const WorkerInfo& i, const ModelConfig& c,
-                          const std::optional<GroupMemory>& memory) {
+nlohmann::json WorkerJson(const WorkerSnapshot& s, const ModelConfig& c) {
+  const WorkerInfo& i = s.info;
+  const auto& memory = s.memory;
   nlohmann::json aliases = c.aliases;
   if (!c.alias.empty()) aliases.push_back(c.alias);
   nlohmann::json holds = nlohmann::json::array();
@@ -56,6 +82,12 @@ nlohmann::json WorkerJson(const WorkerInfo& i, const ModelConfig& c,
       {"aliases", aliases},
       {"idle_shutdown_seconds", c.idle_shutdown_seconds},
       {"holds", holds},
+      {"memory", MemoryJson(s)},
+      {"class", s.eviction_class},
+      {"pinned", s.policy.pinned},
+      {"pressure_evict_only", s.policy.pressure_evict_only},
+      {"priority", s.policy.priority},
+      {"policy_source", {{"pinned", s.policy.pinned_source}, {"priority", s.policy.priority_source}}},
   };
 }
 

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "kitty/manager/memory_ledger.h"
+#include "kitty/memory/memory_sampler.h"
 #include "kitty/memory/process_memory.h"
 #include "kitty/worker/worker.h"
 
@@ -12,9 +14,17 @@ namespace kitty::web {
 
 std::string IsoTime(WallTime t);
 
-/// The W object of docs/API.md, from a snapshot taken on the control thread (any thread may
-/// format it). `memory` is the worker group's memory, when running.
-nlohmann::json WorkerJson(const WorkerInfo& i, const ModelConfig& c,
-                          const std::optional<GroupMemory>& memory);
+/// What status shows of a worker, taken on the control thread (any thread may format it).
+struct WorkerSnapshot {
+  WorkerInfo info;
+  std::optional<GroupMemory> memory;  // its group now, when running and sampled
+  std::optional<GroupPeak> peak;      // this run's peak
+  ModelMemory footprint;              // expected, estimate, learned
+  std::string eviction_class = "evictable";
+  Policy policy;
+};
+
+/// The W object of docs/API.md.
+nlohmann::json WorkerJson(const WorkerSnapshot& s, const ModelConfig& c);
 
 }  // namespace kitty::web

@@ -17,12 +17,18 @@ constexpr Duration kIdleTick = std::chrono::seconds(1);
 constexpr Duration kRecoveryPoll = std::chrono::milliseconds(50);
 // The idle period a model with idle_shutdown_seconds 0 (never idled out) is classed by.
 constexpr double kDefaultIdlePeriod = 900;
-// Memory shows as free again when this share of what the victims held is back (the rest may
-// be page cache the kernel keeps, or another process's growth meanwhile).
+// GPU memory shows as free again when this share of what the victims held is back (the rest
+// may be another process's growth meanwhile).
 constexpr double kRecoveredShare = 0.9;
 constexpr size_t kRestoreQueueMax = 8;     // seed 002's swap queue
 constexpr size_t kEventsKept = 64;
 constexpr Duration kEventDebounce = std::chrono::seconds(60);
+
+uint64_t GpuUsed(const SystemFigures& sys) {
+  uint64_t used = 0;
+  for (const auto& g : sys.gpus) used += g.used_bytes;
+  return used;
+}
 
 Error NoRoom(const std::string& id, const std::string& why) {
   return MakeError("no room for model '" + id + "': " + why, ErrorCode::kNoRoom);
@@ -51,6 +57,13 @@ std::optional<uint64_t> Scheduler::expected_bytes(const Worker& w) const {
   return memory_.expected_bytes(w.config());
 }
 
+bool Scheduler::settled(const SchedView& v) const {
+  if (v.stage == SchedView::Stage::kStopping) return true;  // it holds what was last seen, or less
+  if (v.stage != SchedView::Stage::kRunning || !v.ready_at) return false;  // still growing
+  const std::optional<TimePoint> at = memory_.sampled_at();
+  return at && *at >= *v.ready_at;
+}
+
 sched::EvictionClass Scheduler::class_of(const Worker& w) const {
   const SchedView v = w.sched_view();
   sched::ClassInputs in;
@@ -74,12 +87,12 @@ std::vector<sched::Holder> Scheduler::holders(const Worker* except) const {
     h.id = w->id();
     const std::optional<uint64_t> measured = v.pid ? memory_.measured_bytes(v.pid) : std::nullopt;
     const std::optional<uint64_t> expected = expected_bytes(*w);
-    // A starting worker is planned with what it is expected to grow to; a running one with what
-    // it holds (its expected size while no sample has come yet).
-    if (v.stage == SchedView::Stage::kStarting)
-      h.bytes = std::max(measured.value_or(0), expected.value_or(0));
+    // A worker is planned with what it is expected to grow to until a sample taken after it
+    // became ready shows what it holds; from then on with that.
+    if (measured && settled(v))
+      h.bytes = *measured;
     else
-      h.bytes = measured ? *measured : expected.value_or(0);
+      h.bytes = std::max(measured.value_or(0), expected.value_or(0));
     h.cls = class_of(*w);
     h.priority = v.policy.priority;
     h.pinned = v.policy.pinned;
@@ -108,11 +121,22 @@ sched::Room Scheduler::room(const std::vector<sched::Holder>& hs) const {
     r.free_bytes = INT64_MAX / 2;  // nothing measured here: only max_models can be planned
     return r;
   }
-  // What the machine has now, minus the reserve, minus what starting workers will still take.
+  if (sys->workers_bytes) {
+    // The budget is what models could have: what was available at the last sample plus what
+    // our workers held in that same read, less the reserve. What they hold now (a worker gone
+    // since counts nothing, a starting one what it will grow to) is set against it, so a plan
+    // made between samples neither double-counts a stopped victim nor misses a new start.
+    r.free_bytes = static_cast<int64_t>(sys->available_bytes + *sys->workers_bytes) -
+                   static_cast<int64_t>(config_.reserve_bytes) - static_cast<int64_t>(held);
+    return r;
+  }
+  // Without per-worker figures: what the machine has, minus the reserve, minus what workers
+  // not settled at the sample (starting, or ready since) will still take.
   int64_t pending = 0;
   for (const auto& w : workers_()) {
     const SchedView v = w->sched_view();
-    if (v.stage != SchedView::Stage::kStarting) continue;
+    if (v.stage != SchedView::Stage::kStarting && (v.stage != SchedView::Stage::kRunning || settled(v)))
+      continue;
     const uint64_t expected = expected_bytes(*w).value_or(0);
     const uint64_t measured = v.pid ? memory_.measured_bytes(v.pid).value_or(0) : 0;
     if (expected > measured) pending += static_cast<int64_t>(expected - measured);
@@ -185,16 +209,16 @@ void Scheduler::pump() {
 
 void Scheduler::evict(const std::vector<std::string>& ids, const std::string& displacer,
                       std::function<void()> then) {
-  const std::vector<sched::Holder> hs = holders(nullptr);
   Eviction e;
   e.then = std::move(then);
-  if (auto sys = memory_.system()) e.available_before = sys->available_bytes;
   std::vector<std::shared_ptr<Worker>> victims;
   for (const auto& id : ids) {
     auto v = find(id);
     if (!v) continue;
-    for (const auto& h : hs)
-      if (h.id == id) e.freed += h.bytes;
+    // The wait for freed GPU memory goes by what was measured on the GPU, never by an
+    // expectation the driver's figures could not confirm.
+    if (const int pid = v->pid())
+      if (auto m = memory_.measured_gpu_bytes(pid)) e.freed_gpu += *m;
     // Seed 002's swap queue: a model pushed out by another comes back when that one idles,
     // if it was preloaded (meant to stay) or used in its last idle period.
     const SchedView view = v->sched_view();
@@ -209,6 +233,18 @@ void Scheduler::evict(const std::vector<std::string>& ids, const std::string& di
   e.left = victims.size();
   evicting_ = std::move(e);
   if (victims.empty()) return await_recovery();
+  // The GPUs' use just before the stops is read fresh: a sample from before a victim finished
+  // loading would set a mark the freed memory can never reach.
+  std::weak_ptr<Scheduler*> weak = self_;
+  memory_.read_system([weak, victims = std::move(victims)](std::optional<SystemFigures> sys) {
+    auto s = weak.lock();
+    if (!s || !*s || !(*s)->evicting_) return;
+    if (sys && !sys->gpus.empty()) (*s)->evicting_->gpu_used_before = GpuUsed(*sys);
+    (*s)->stop_victims(victims);
+  });
+}
+
+void Scheduler::stop_victims(const std::vector<std::shared_ptr<Worker>>& victims) {
   std::weak_ptr<Scheduler*> weak = self_;
   for (const auto& v : victims) {
     // Never a forced release: a request that slipped in meanwhile finishes first.
@@ -222,6 +258,13 @@ void Scheduler::evict(const std::vector<std::string>& ids, const std::string& di
 
 void Scheduler::await_recovery() {
   if (!evicting_) return;
+  // Host memory is back when the victims' groups are gone: Linux frees a process's pages
+  // before it can be reaped, and macOS likewise. Watching MemAvailable for it is worse than
+  // useless: per-CPU page lists on 6.x kernels hide freed pages from it for seconds (here,
+  // 400 MiB freed showed as 60 MiB after 10 s). GPU memory is another matter: the driver
+  // tears a context down after the process is gone, so a start waits until the GPUs show
+  // what the victims held (within memory.recovery_seconds).
+  if (!evicting_->gpu_used_before || evicting_->freed_gpu == 0) return recovered();
   if (evicting_->recovery_deadline == TimePoint{})
     evicting_->recovery_deadline = env_.clock->now() + FromSeconds(config_.recovery_seconds);
   std::weak_ptr<Scheduler*> weak = self_;
@@ -230,24 +273,27 @@ void Scheduler::await_recovery() {
     if (!s || !*s || !(*s)->evicting_) return;
     Scheduler& self = **s;
     Eviction& e = *self.evicting_;
-    const bool measured = sys && e.available_before;
-    const uint64_t target =
-        measured ? *e.available_before + static_cast<uint64_t>(kRecoveredShare * static_cast<double>(e.freed)) : 0;
-    const bool back = !measured || sys->available_bytes >= target;
-    const bool late = self.env_.clock->now() >= e.recovery_deadline;
-    if (!back && !late) {
+    const uint64_t share = static_cast<uint64_t>(kRecoveredShare * static_cast<double>(e.freed_gpu));
+    const uint64_t target = *e.gpu_used_before > share ? *e.gpu_used_before - share : 0;
+    const bool measured = sys && !sys->gpus.empty();
+    const bool back = !measured || GpuUsed(*sys) <= target;
+    if (!back && self.env_.clock->now() < e.recovery_deadline) {
       self.recovery_timer_ = self.env_.clock->start_timer(kRecoveryPoll, [&self] { self.await_recovery(); });
       return;
     }
     if (!back)
-      spdlog::warn("memory freed for room did not show as free within {}s: available {} (expected {} "
-                   "after freeing {}); going on",
-                   self.config_.recovery_seconds, FormatBytes(sys->available_bytes), FormatBytes(target),
-                   FormatBytes(e.freed));
-    auto then = std::move(e.then);
-    self.evicting_.reset();
-    if (then) then();
+      spdlog::warn("GPU memory freed for room did not show as free within {}s (memory.recovery_seconds): "
+                   "{} in use, expected at most {} after freeing {}; going on",
+                   self.config_.recovery_seconds, FormatBytes(GpuUsed(*sys)), FormatBytes(target),
+                   FormatBytes(e.freed_gpu));
+    self.recovered();
   });
+}
+
+void Scheduler::recovered() {
+  auto then = std::move(evicting_->then);
+  evicting_.reset();
+  if (then) then();
 }
 
 void Scheduler::schedule_tick(Duration after) {
@@ -366,8 +412,8 @@ Scheduler::Status Scheduler::status() const {
   for (const auto& h : holders(nullptr))
     if (!h.stopping) st.workers_bytes += h.bytes;
   st.max_models = config_.max_models;
-  st.ram_pressure = ram_pressure_;
-  st.events = events_;
+  st.pressure.ram = ram_pressure_;
+  st.pressure.events = events_;
   for (const auto& d : restore_) st.restore_queue.push_back(d.victim);
   for (const auto& p : queue_)
     if (auto w = p.worker.lock()) st.waiting.push_back(w->id());

@@ -3,8 +3,9 @@
 // one with requests in flight or holds, never a pinned one), or the start waits for busy models
 // (bounded by memory.wait_seconds), or it is refused with no_room naming who holds the memory.
 // Starts are admitted one at a time, each planned with the ones before it counted, so two big
-// models asked for at once never overlap in memory. After a stop made for room it waits until
-// the machine shows the memory as free again (memory.recovery_seconds) before the next spawn.
+// models asked for at once never overlap in memory. After a stop made for room the next spawn
+// waits until the victims' groups are gone and, where they held GPU memory, until the GPUs show
+// it free again (memory.recovery_seconds at most).
 //
 // It also watches RAM pressure (stopping models in the same order while RAM use is over the
 // threshold), restores models it displaced once their displacer idles, and makes headroom on
@@ -58,8 +59,10 @@ class Scheduler : public StartAdmission {
     uint64_t reserve_bytes = 0;
     uint64_t workers_bytes = 0;            // what running and starting workers hold (or will)
     int max_models = 0;
-    bool ram_pressure = false;
-    std::vector<PressureEvent> events;     // newest last
+    struct {
+      bool ram = false, gpu = false, cpu = false, disk = false;
+      std::vector<PressureEvent> events;  // newest last
+    } pressure;
     std::vector<std::string> restore_queue;
     std::vector<std::string> waiting;      // models whose start waits for room
   };
@@ -79,6 +82,8 @@ class Scheduler : public StartAdmission {
 
   /// The eviction class of `w` now.
   sched::EvictionClass class_of(const Worker& w) const;
+  /// Whether the latest sample of `v`'s group shows what it holds: taken after it became ready.
+  bool settled(const SchedView& v) const;
   /// What `w` is expected to need when it starts (learned, estimated or configured).
   std::optional<uint64_t> expected_bytes(const Worker& w) const;
   Status status() const;
@@ -91,8 +96,8 @@ class Scheduler : public StartAdmission {
   };
   struct Eviction {
     size_t left = 0;               // victims whose group is not gone yet
-    uint64_t freed = 0;            // what they held
-    std::optional<uint64_t> available_before;
+    uint64_t freed_gpu = 0;        // what they were last measured holding on GPUs
+    std::optional<uint64_t> gpu_used_before;  // all GPUs' use just before the stops
     TimePoint recovery_deadline{};
     std::function<void()> then;    // after the memory shows as free
   };
@@ -102,10 +107,12 @@ class Scheduler : public StartAdmission {
 
   std::vector<sched::Holder> holders(const Worker* except) const;
   sched::Room room(const std::vector<sched::Holder>& hs) const;
+  void stop_victims(const std::vector<std::shared_ptr<Worker>>& victims);
   void pump();
   void evict(const std::vector<std::string>& ids, const std::string& displacer,
              std::function<void()> then);
   void await_recovery();
+  void recovered();
   void tick();
   void check_pressure();
   void restore_displaced();

@@ -22,7 +22,19 @@ class FakeMemory : public MemoryView {
   // Each read_system returns `sys`, with `available_bytes` raised by `recover_per_read`.
   uint64_t recover_per_read = 0;
 
-  std::optional<uint64_t> measured_bytes(int) override { return std::nullopt; }
+  std::map<int, uint64_t> measured;  // pgid -> bytes
+  std::optional<TimePoint> sampled;
+  std::optional<uint64_t> measured_bytes(int pgid) override {
+    auto it = measured.find(pgid);
+    return it == measured.end() ? std::nullopt : std::optional(it->second);
+  }
+  std::optional<TimePoint> sampled_at() override { return sampled; }
+  std::map<int, uint64_t> measured_gpu;  // pgid -> bytes
+  uint64_t gpu_recover_per_read = 0;      // GPU 0's use falls by this at each read_system
+  std::optional<uint64_t> measured_gpu_bytes(int pgid) override {
+    auto it = measured_gpu.find(pgid);
+    return it == measured_gpu.end() ? std::nullopt : std::optional(it->second);
+  }
   std::optional<uint64_t> expected_bytes(const ModelConfig& m) override {
     auto it = expected.find(m.id);
     return it == expected.end() ? std::nullopt : std::optional(it->second);
@@ -31,6 +43,8 @@ class FakeMemory : public MemoryView {
   void read_system(std::function<void(std::optional<SystemFigures>)> done) override {
     ++reads;
     if (sys) sys->available_bytes += recover_per_read;
+    if (sys && !sys->gpus.empty())
+      sys->gpus[0].used_bytes -= std::min(sys->gpus[0].used_bytes, gpu_recover_per_read);
     done(sys);
   }
 };
@@ -221,19 +235,87 @@ TEST_F(SchedulerTest, MaxModelsEvictsByTheSameOrder) {
   EXPECT_EQ(t_.spawner.alive_count(), 2);
 }
 
-TEST_F(SchedulerTest, TheNextStartWaitsUntilTheFreedMemoryShowsAsFree) {
+TEST_F(SchedulerTest, TheNextStartWaitsUntilTheFreedGpuMemoryShowsAsFree) {
   config_.recovery_seconds = 5;
-  memory_.sys = SystemFigures{4096 * MiB, 1000 * MiB};  // 76 % used: under the pressure threshold
-  memory_.recover_per_read = 50 * MiB;  // the kernel hands pages back slowly
+  memory_.sys = SystemFigures{4096 * MiB, 3000 * MiB};
+  memory_.sys->gpus.push_back({0, "GPU", 8192 * MiB, 1000 * MiB});
+  memory_.gpu_recover_per_read = 50 * MiB;  // the driver tears the context down slowly
   make({"a", "b", "c"});
   ready("a");
   t_.clock.advance(1s);
   ready("b");
   t_.clock.advance(1s);
+  memory_.measured_gpu = {{w("a")->pid(), 400 * MiB}, {w("b")->pid(), 400 * MiB}};
   const int reads_before = memory_.reads;
   ready("c");
-  // 400 MiB freed: at 90 % that is 360 MiB, 8 reads of 50 MiB, 50 ms apart.
+  // 400 MiB freed on the GPU: at 90 % that is 360 MiB, 8 reads of 50 MiB, 50 ms apart (the
+  // first read, just before the stop, sees nothing freed yet).
   EXPECT_GE(memory_.reads - reads_before, 8);
+  EXPECT_EQ(state("c"), WorkerState::kReady);
+}
+
+TEST_F(SchedulerTest, HostMemoryIsBackWhenTheVictimsAreGone) {
+  config_.recovery_seconds = 5;
+  memory_.sys = SystemFigures{4096 * MiB, 3000 * MiB};  // MemAvailable never rises (see await_recovery)
+  make({"a", "b", "c"});
+  ready("a");
+  t_.clock.advance(1s);
+  ready("b");
+  t_.clock.advance(1s);
+  memory_.measured = {{w("a")->pid(), 400 * MiB}, {w("b")->pid(), 400 * MiB}};
+  memory_.sampled = t_.clock.now();
+  const TimePoint before = t_.clock.now();
+  ready("c");
+  EXPECT_EQ(state("a"), WorkerState::kStopped);
+  EXPECT_LT(t_.clock.now() - before, 1s) << "no wait on host figures";
+}
+
+TEST_F(SchedulerTest, AnAutoBudgetIsWhatWasAvailablePlusWhatOurWorkersHeldInTheSameRead) {
+  config_.budget = MemoryBudget{};  // auto
+  config_.reserve_bytes = 100 * MiB;
+  make({"a", "b", "c", "d"});
+  ready("a");
+  t_.clock.advance(1s);
+  ready("b");
+  t_.clock.advance(1s);
+  // The last read: 900 MiB available while a and b held 800 MiB. Budget 900 + 800 - 100.
+  memory_.measured = {{w("a")->pid(), 400 * MiB}, {w("b")->pid(), 400 * MiB}};
+  memory_.sampled = t_.clock.now();
+  memory_.sys = SystemFigures{4096 * MiB, 900 * MiB};
+  memory_.sys->workers_bytes = 800 * MiB;
+  ready("c");  // 1600 - 800 held = 800 free: c (400) fits beside both
+  EXPECT_EQ(state("a"), WorkerState::kReady);
+  EXPECT_EQ(state("b"), WorkerState::kReady);
+  // The next read: c holds its 400 MiB, 500 MiB are left. d (400) would leave the reserve
+  // short, so a, used longest ago, goes.
+  t_.clock.advance(1s);
+  memory_.measured[w("c")->pid()] = 400 * MiB;
+  memory_.sampled = t_.clock.now();
+  memory_.sys->available_bytes = 450 * MiB;
+  memory_.sys->workers_bytes = 1200 * MiB;
+  ready("d");
+  EXPECT_EQ(state("a"), WorkerState::kStopped);
+  EXPECT_EQ(state("b"), WorkerState::kReady);
+  EXPECT_EQ(state("c"), WorkerState::kReady);
+  EXPECT_EQ(state("d"), WorkerState::kReady);
+}
+
+TEST_F(SchedulerTest, AWorkerIsPlannedWithItsExpectedSizeUntilASampleAfterItsReadySettlesIt) {
+  make({"a", "b", "c"});
+  // A sample read while a and b were still loading saw little of them.
+  memory_.sampled = t_.clock.now();
+  ready("a");
+  ready("b");
+  memory_.measured = {{w("a")->pid(), 50 * MiB}, {w("b")->pid(), 50 * MiB}};
+  t_.clock.advance(1s);
+  ready("c");  // 400 + 400 + 400 > 1024: the stale 50 MiB figures must not let c in beside both
+  EXPECT_EQ(state("a"), WorkerState::kStopped);
+  EXPECT_EQ(state("b"), WorkerState::kReady);
+  // Once a sample after b's ready shows it holds 50 MiB, that figure is what is planned with.
+  memory_.measured = {{w("b")->pid(), 50 * MiB}, {w("c")->pid(), 400 * MiB}};
+  memory_.sampled = t_.clock.now();
+  ready("a");
+  EXPECT_EQ(state("b"), WorkerState::kReady) << "50 + 400 + 400 MiB fit in 1 GiB";
   EXPECT_EQ(state("c"), WorkerState::kReady);
 }
 
@@ -286,9 +368,9 @@ TEST_F(SchedulerTest, RamPressureStopsModelsUntilUnderTheThresholdPressureOnlyOn
   memory_.sys->available_bytes = 500 * MiB;  // 95 % in use
   t_.clock.advance(2s);
   EXPECT_EQ(state("a"), WorkerState::kStopped) << "under pressure it goes";
-  EXPECT_TRUE(scheduler_->status().ram_pressure);
-  ASSERT_FALSE(scheduler_->status().events.empty());
-  EXPECT_EQ(scheduler_->status().events.back().kind, "ram");
+  EXPECT_TRUE(scheduler_->status().pressure.ram);
+  ASSERT_FALSE(scheduler_->status().pressure.events.empty());
+  EXPECT_EQ(scheduler_->status().pressure.events.back().kind, "ram");
 }
 
 }  // namespace

@@ -70,6 +70,7 @@ void MemorySampler::sample() {
   const std::vector<int> pgids = pgids_();
   reading_ = true;
   reading_pgids_ = pgids;
+  read_started_ = env_.clock->now();
   gone_during_read_.clear();
   std::weak_ptr<MemorySampler*> weak = self_;
   MemoryProbe* probe = env_.memory;
@@ -88,9 +89,15 @@ void MemorySampler::sample() {
 }
 
 void MemorySampler::take(MemoryReading reading) {
-  const TimePoint now = env_.clock->now();
+  // The figures are as of the read's start: a worker that became ready while it ran may not
+  // be in them.
+  const TimePoint now = read_started_;
+  std::optional<uint64_t> groups_host_bytes;
   if (reading.groups.ok()) {
     latest_ = std::move(reading.groups.value());
+    // Summed before the gone ones are dropped: the system figures of this read include them.
+    groups_host_bytes = 0;
+    for (const auto& [pgid, m] : latest_) *groups_host_bytes += m.host_bytes();
     // A group reported gone while the read was on the pool may still be in it (it was read
     // before it went): its figures must not come back, nor its peak, under a reused pgid.
     for (int pgid : gone_during_read_) latest_.erase(pgid);
@@ -112,6 +119,7 @@ void MemorySampler::take(MemoryReading reading) {
       if (m.gpu_available) Raise(&p.gpu_bytes, m.gpu_bytes);
       Raise(&p.host_bytes, m.host_bytes());
       ++p.samples;
+      p.last_seen = now;
       peaks[pgid] = p;
     }
     peaks_ = std::move(peaks);  // a group the manager no longer lists is not ours any more
@@ -120,7 +128,7 @@ void MemorySampler::take(MemoryReading reading) {
     latest_.clear();
   }
   if (reading.system.ok()) {
-    system_ = SystemSample{std::move(reading.system.value()), now};
+    system_ = SystemSample{std::move(reading.system.value()), now, groups_host_bytes};
   } else {
     spdlog::debug("system memory sample: {}", reading.system.error().message);
   }

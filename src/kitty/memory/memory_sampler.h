@@ -38,12 +38,16 @@ struct GroupPeak {
   uint64_t gpu_bytes = 0;        // 0 unless GPU figures were available
   uint64_t host_bytes = 0;       // the peak of GroupMemory::host_bytes()
   int samples = 0;               // how many samples saw the group
+  TimePoint last_seen{};         // when the last of them was read
 };
 
 /// The machine at one sample.
 struct SystemSample {
   SystemMemory memory;
   TimePoint sampled_at;
+  /// What the sampled groups held (host bytes) in the same read, so that `memory` and what
+  /// kittyd's workers held can be set against each other; unset when the groups' read failed.
+  std::optional<uint64_t> groups_host_bytes;
 };
 
 class MemorySampler {
@@ -67,7 +71,8 @@ class MemorySampler {
   /// The machine at the last successful read of it; unset before the first one. A later
   /// failed read keeps this one (its sampled_at tells how old it is).
   std::optional<SystemSample> system() const;
-  /// When the groups were read (for a status "age"); unset before the first sample.
+  /// When the last read of the groups began (its figures are as of then); unset before the
+  /// first sample.
   std::optional<TimePoint> sampled_at() const { return sampled_at_; }
 
  private:
@@ -84,6 +89,7 @@ class MemorySampler {
   bool reading_ = false;
   bool again_ = false;  // a transition came while a read was on the pool
   std::vector<int> reading_pgids_;  // what the read on the pool was asked for
+  TimePoint read_started_{};
   std::set<int> gone_during_read_;  // kGone while a read was on the pool: drop its figures
   OnGone on_gone_;
   std::map<int, GroupMemory> latest_;

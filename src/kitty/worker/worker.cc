@@ -132,6 +132,7 @@ SchedView Worker::sched_view() const {
   v.last_end = std::max(g.last_end, hold_dropped_at_);
   if (g.requests_total > 0) v.last_used = g.last_end;
   v.policy = policy_;
+  v.ready_at = ready_at_;
   return v;
 }
 
@@ -267,6 +268,7 @@ void Worker::spawn() {
   health_path_ = plan->health_path;
   shutdown_path_ = plan->shutdown_path;
   spawned_at_ = env_.clock->now();
+  ready_at_.reset();
   started_at_wall_ = env_.clock->wall_now();
   spdlog::info("model '{}': started pid {} on {}:{}", config_.id, process_->pid(), endpoint_.host,
                endpoint_.port);
@@ -341,7 +343,8 @@ void Worker::become_ready() {
   start_deadline_.reset();
   probe_timer_.reset();
   log_->set_line_observer(nullptr);
-  load_seconds_ = ToSeconds(env_.clock->now() - spawned_at_);
+  ready_at_ = env_.clock->now();
+  load_seconds_ = ToSeconds(*ready_at_ - spawned_at_);
   spdlog::info("model '{}': ready in {:.3f}s (pid {}, port {})", config_.id, *load_seconds_,
                process_->pid(), endpoint_.port);
   gate_->open(endpoint_);
@@ -443,6 +446,8 @@ void Worker::stop_group(Phase phase, bool kill_at_once) {
     return;
   }
   if (!terminator_) {
+    if (env_.events)
+      env_.events->publish({EventKind::kStopping, config_.id, process_->pid(), env_.clock->now()});
     StopSpec spec{label(), endpoint_.host, endpoint_.port, shutdown_path_,
                   FromSeconds(config_.stop_timeout_seconds)};
     terminator_ = std::make_unique<Terminator>(*env_.clock, *env_.worker_http, *process_, spec,

@@ -95,6 +95,7 @@ struct SchedView {
   int holds = 0;
   TimePoint last_end{};  // the end of the last request (or the start): idleness counts from here
   std::optional<TimePoint> last_used;  // the last request's end, never the start's
+  std::optional<TimePoint> ready_at;   // when this run became ready (unset before)
   Policy policy;
 };
 
@@ -230,6 +231,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   TimePoint spawned_at_{};
   std::optional<WallTime> started_at_wall_;
   std::optional<double> load_seconds_;
+  std::optional<TimePoint> ready_at_;  // this run's; reset at each spawn
   Duration probe_delay_{};
   bool probe_in_flight_ = false;
   bool ready_hint_ = false;  // the engine printed a readiness line during a probe
