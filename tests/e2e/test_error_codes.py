@@ -32,6 +32,7 @@ from kitty_client import (
     KittyError,
     MethodNotAllowed,
     ModelNotFound,
+    NoRoom,
     RequestTimeout,
     RequestTooLarge,
     RouteNotFound,
@@ -560,6 +561,27 @@ def test_server_busy_over_max_connections(start_kittyd, fake_bin):
     # The cap counts connections, not requests over time: with the streams done, room again.
     with KittyClient(d.url, timeout=30) as kitty:
         assert kitty.health()["status"] == "ok"
+
+
+@triggers("no_room")
+def test_no_room_when_pinned_models_hold_the_budget(start_kittyd, fake_bin):
+    # 1 GiB with two pinned 300 MiB models running: a third one of 450 MiB cannot fit, and nothing
+    # may be stopped for it. The answer names the pinned holders.
+    models = {name: fake_model(fake_bin, name, "--memory-mb", "20", memory="300MiB", pinned=True)
+              for name in ("p1", "p2")}
+    models["big"] = fake_model(fake_bin, "big", "--memory-mb", "20", memory="450MiB")
+    d = start_kittyd(models, name="noroom", memory={"budget": "1GiB"})
+    d.ensure("p1")
+    d.ensure("p2")
+    err = check_response(d.client.post("/v1/completions", json=completion("big")),
+                         "no_room", cls=NoRoom)
+    assert "pinned" in err["message"] and "p1" in err["message"] and "p2" in err["message"], err
+    assert err.get("model_id") == "big", err
+    assert d.worker("big")["status"] == "stopped"
+    with KittyClient(d.url, timeout=30) as kitty:
+        check_raised(client_error(lambda: kitty.ensure("big")), "no_room", cls=NoRoom)
+    # Nothing was stopped to try.
+    assert {m: w["status"] for m, w in d.workers().items() if m != "big"} == {"p1": "ready", "p2": "ready"}
 
 
 # --- 504 ------------------------------------------------------------------------------------------

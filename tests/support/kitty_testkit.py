@@ -255,7 +255,8 @@ def post_head(path: bytes, length: int, extra: bytes = b"") -> bytes:
 class Kittyd:
     """One kittyd process with a JSON (= YAML) config written under `workdir`.
 
-    `server` adds or overrides keys of the config's `server` section. Several daemons may share a
+    `server` adds or overrides keys of the config's `server` section; `memory`, when given, is
+    the config's `memory` section. Several daemons may share a
     workdir: the second writes kitty1.yaml and kittyd1.log. With `wait`, the constructor returns
     once GET /health answers 200 and fails the test if kittyd exits first.
 
@@ -265,7 +266,7 @@ class Kittyd:
 
     def __init__(self, kittyd: Path, workdir: Path, models: dict[str, Any],
                  server: dict[str, Any] | None = None, state_dir: Path | None = None,
-                 wait: bool = True) -> None:
+                 wait: bool = True, memory: dict[str, Any] | None = None) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -282,6 +283,8 @@ class Kittyd:
             "models": models,
         }
         cfg["server"].update(server or {})
+        if memory is not None:
+            cfg["memory"] = memory
         n = len(list(self.workdir.glob("kitty*.yaml")))
         self.config_path = self.workdir / f"kitty{n or ''}.yaml"
         self.config_path.write_text(json.dumps(cfg, indent=2))
