@@ -215,3 +215,27 @@ def test_models_show_gguf_metadata(daemon):
     smol = next(m for m in data if m["id"] == "smol")
     assert smol["gguf"]["architecture"] == "llama", smol
     assert smol["gguf"]["context_length"] > 0
+
+
+def test_the_gguf_estimate_is_close_to_what_kittyd_learns(daemon):
+    """Issue 9: the footprint estimated from the GGUF header against the peak kittyd measures and
+    learns from a real run (the figures are printed: run with -s to see them)."""
+    before = _worker(daemon, "smol_1k")["memory"]
+    assert before["basis"] in ("estimate", "learned"), before
+    assert before["estimate_bytes"] and "weights" in before["estimate_explanation"], before
+    r = httpx.post(f"{daemon}/v1/completions", timeout=120,
+                   json={"model": "smol_1k", "prompt": "Hello", "max_tokens": 4})
+    assert r.status_code == 200, r.text
+    # A sample after the load: the run counts only if kittyd saw it loaded.
+    deadline = time.monotonic() + 10
+    while (_worker(daemon, "smol_1k")["memory"]["rss_bytes"] or 0) == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(2.5)  # one more 2 s sample, taken with the model loaded and served
+    assert httpx.post(f"{daemon}/kitty/workers/smol_1k/release", timeout=60).status_code == 200
+    m = _worker(daemon, "smol_1k")["memory"]
+    assert m["basis"] == "learned" and m["learned_bytes"], m
+    err = m["estimate_error"]
+    print(f"\nSmolLM2-135M ctx 1024: estimate {m['estimate_bytes'] / 2**20:.1f} MiB "
+          f"({m['estimate_explanation']}), learned {m['learned_bytes'] / 2**20:.1f} MiB, "
+          f"error {err * 100:+.1f}%")
+    assert abs(err) <= 0.25, m
