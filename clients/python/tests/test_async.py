@@ -50,3 +50,15 @@ async def test_async_hold_keeps_model_and_drops_hold(aclient: AsyncKittyClient) 
         assert h.renewals >= 1
     w = await aclient.worker("small")
     assert h.hold_id not in [x["id"] for x in w.get("holds", [])]
+
+
+async def test_async_memory_calls(aclient: AsyncKittyClient) -> None:
+    mem = await aclient.system_memory()
+    assert mem["total_bytes"] > 0 and "pressure" in mem, mem
+    w = await aclient.pin("second")
+    assert w["pinned"] is True
+    assert (await aclient.unpin("second"))["pinned"] is False
+    assert (await aclient.set_priority("second", -3))["priority"] == -3
+    await aclient.set_priority("second", 0)
+    r = await aclient.headroom(1)
+    assert r["evicted"] == [] and r["requested_bytes"] == 1, r

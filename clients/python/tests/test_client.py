@@ -62,3 +62,21 @@ def test_base_url_with_v1_suffix_is_accepted(kittyd: Kittyd) -> None:
     with KittyClient(kittyd.url + "/v1/") as c:
         assert c.base_url == kittyd.url
         assert c.health()["status"] == "ok"
+
+
+def test_memory_pin_priority_and_headroom(client: KittyClient) -> None:
+    mem = client.system_memory()
+    assert mem["total_bytes"] >= mem["available_bytes"] > 0, mem
+    assert {"ram", "gpu", "cpu", "disk", "events"} <= set(mem["pressure"]), mem
+    client.ensure("second")
+    w = client.pin("second")
+    assert (w["pinned"], w["policy_source"]["pinned"]) == (True, "runtime")
+    # Headroom for more than the machine has: everything that may go goes, the pinned one stays.
+    r = client.headroom(mem["total_bytes"] * 2)
+    assert "second" not in r["evicted"] and r["requested_bytes"] == mem["total_bytes"] * 2, r
+    assert client.worker("second")["status"] == "ready"
+    assert client.unpin("second")["pinned"] is False
+    w = client.set_priority("second", 7)
+    assert (w["priority"], w["policy_source"]["priority"]) == (7, "runtime")
+    client.set_priority("second", 0)
+    client.release("second")

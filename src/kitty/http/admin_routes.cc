@@ -48,7 +48,9 @@ WorkerSnapshot SnapshotOf(const RouteContext& ctx, const Worker& w) {
     s.peak = ctx.memory->peak(s.info.pid);
   }
   if (ctx.ledger) s.footprint = ctx.ledger->model(w.id());
-  if (ctx.scheduler) s.eviction_class = sched::EvictionClassName(ctx.scheduler->class_of(w));
+  // A stopped model has no class: nothing of it could be evicted.
+  if (ctx.scheduler && w.sched_view().stage != SchedView::Stage::kNone)
+    s.eviction_class = sched::EvictionClassName(ctx.scheduler->class_of(w));
   s.policy = w.policy();
   return s;
 }

@@ -83,7 +83,7 @@ nlohmann::json WorkerJson(const WorkerSnapshot& s, const ModelConfig& c) {
       {"idle_shutdown_seconds", c.idle_shutdown_seconds},
       {"holds", holds},
       {"memory", MemoryJson(s)},
-      {"class", s.eviction_class},
+      {"class", s.eviction_class ? nlohmann::json(*s.eviction_class) : nlohmann::json(nullptr)},
       {"pinned", s.policy.pinned},
       {"pressure_evict_only", s.policy.pressure_evict_only},
       {"priority", s.policy.priority},

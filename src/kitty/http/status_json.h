@@ -20,7 +20,7 @@ struct WorkerSnapshot {
   std::optional<GroupMemory> memory;  // its group now, when running and sampled
   std::optional<GroupPeak> peak;      // this run's peak
   ModelMemory footprint;              // expected, estimate, learned
-  std::string eviction_class = "evictable";
+  std::optional<std::string> eviction_class;  // null while the model is not running
   Policy policy;
 };
 

@@ -138,6 +138,22 @@ class AsyncKittyClient:
         data = await self._get_json(_http.worker_path(model, "/logs"), params={"tail": tail}, model=model)
         return [str(x) for x in data.get("lines", [])]
 
+    async def system_memory(self) -> dict[str, Any]:
+        return await self._get_json("/kitty/system/memory")
+
+    async def headroom(self, nbytes: int) -> dict[str, Any]:
+        return await self._post_json("/kitty/memory/headroom", {"bytes": int(nbytes)})
+
+    async def pin(self, model: str) -> dict[str, Any]:
+        return await self._post_json(_http.worker_path(model, "/pin"), model=model)
+
+    async def unpin(self, model: str) -> dict[str, Any]:
+        return await self._post_json(_http.worker_path(model, "/unpin"), model=model)
+
+    async def set_priority(self, model: str, priority: int) -> dict[str, Any]:
+        return await self._post_json(_http.worker_path(model, "/priority"), {"priority": int(priority)},
+                                     model=model)
+
     async def create_hold(
         self, model: str, *, lease_seconds: float = _http.DEFAULT_LEASE_SECONDS, owner: str | None = None
     ) -> dict[str, Any]:

@@ -146,6 +146,30 @@ class KittyClient:
         data = self._get_json(_http.worker_path(model, "/logs"), params={"tail": tail}, model=model)
         return [str(x) for x in data.get("lines", [])]
 
+    # --- memory -------------------------------------------------------------------------------
+
+    def system_memory(self) -> dict[str, Any]:
+        """``GET /kitty/system/memory``: total, available, budget, what workers hold, GPUs,
+        pressure flags and events, the restore queue and the starts waiting for room."""
+        return self._get_json("/kitty/system/memory")
+
+    def headroom(self, nbytes: int) -> dict[str, Any]:
+        """Make ``nbytes`` available to a job outside kittyd, stopping models in eviction order
+        (never pinned or busy ones). Returns ``{"requested_bytes", "freed_bytes", "evicted",
+        "available_bytes"}``; ``freed_bytes`` may be less than asked."""
+        return self._post_json("/kitty/memory/headroom", {"bytes": int(nbytes)})
+
+    def pin(self, model: str) -> dict[str, Any]:
+        """Never evict or idle out the model (until ``unpin`` or a restart); returns its state."""
+        return self._post_json(_http.worker_path(model, "/pin"), model=model)
+
+    def unpin(self, model: str) -> dict[str, Any]:
+        return self._post_json(_http.worker_path(model, "/unpin"), model=model)
+
+    def set_priority(self, model: str, priority: int) -> dict[str, Any]:
+        """Eviction priority, -1000..1000: a higher one stays longer. Returns the model's state."""
+        return self._post_json(_http.worker_path(model, "/priority"), {"priority": int(priority)}, model=model)
+
     def create_hold(
         self, model: str, *, lease_seconds: float = _http.DEFAULT_LEASE_SECONDS, owner: str | None = None
     ) -> dict[str, Any]:
