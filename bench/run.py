@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """kittyd benchmark (issue 8): proxy throughput, latency, cold start, memory, many and hostile
-connections, a loop that never blocks, release.
+connections, a loop that never blocks, release; (issue 9) the A→B swap under a memory budget and the
+scheduler's decision time.
 
 One command (stdlib Python + bench/loadgen.cc + wrk):  bench/run.sh [--quick] [--only a,b]
 
@@ -11,8 +12,9 @@ Binaries: $KITTYD and $FAKE_ENGINE (default build/kittyd, build/fake_engine); th
 $LOADGEN (default: build-bench/kitty_loadgen, compiled from bench/loadgen.cc when missing or
 older than its sources); wrk from PATH or $WRK (bench/setup.sh installs it).
 
-Scenarios (--only): latency, stream, rps, loop, cold, release, memory, idle, slow; the modules in
-bench/kittybench/scenarios/ say what each measures.
+Scenarios (--only): latency, stream, rps, loop, cold, release, swap, sched, memory, idle, slow; the
+modules in bench/kittybench/scenarios/ say what each measures. sched runs $SCHED_BENCH (default
+build/sched_bench, the CMake target sched_bench).
 """
 from __future__ import annotations
 
@@ -44,6 +46,7 @@ DEFAULTS = {
     "mem_streams": (1000, 200), "idle_conns": (10000, 2000), "idle_hold": (5.0, 1.0),
     "stalled": (1000, 200), "stall_seconds": (12.0, 3.0), "slow_window": (2.0, 1.0),
     "loop_duration": (4.0, 1.5), "ready_timeout": (30.0, 15.0),
+    "swap_rounds": (10, 3), "sched_reps": (5, 2), "sched_min_time": (0.5, 0.1),
 }
 
 
@@ -77,6 +80,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--cold-load-ms", type=int, default=200, help="the cold model's --load-ms (200)")
     ap.add_argument("--release-reps", type=int)
     ap.add_argument("--stubborn-reps", type=int)
+    ap.add_argument("--swap-rounds", type=int, help="A→B swaps, alternating which model is A (10; quick 3)")
+    ap.add_argument("--swap-load-ms", type=int, default=300, help="the swap models' --load-ms (300)")
+    ap.add_argument("--swap-memory-mb", type=int, default=400,
+                    help="the swap models' --memory-mb (400): their memory: key is 50 MiB more, the "
+                         "budget 1.75 times it, so one fits and two never do")
+    ap.add_argument("--sched-reps", type=int, help="sched_bench repetitions (5; quick 2)")
+    ap.add_argument("--sched-min-time", type=float, help="sched_bench seconds per benchmark and repetition (0.5; quick 0.1)")
     ap.add_argument("--mem-streams", type=int, help="slow streams held open for RSS per stream (1000; quick 200)")
     ap.add_argument("--idle-conns", type=int, help="idle keep-alive connections (10000; quick 2000)")
     ap.add_argument("--idle-hold", type=float, help="seconds to hold them idle (5; quick 1)")

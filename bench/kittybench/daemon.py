@@ -71,8 +71,28 @@ def engine_prefix() -> list[str]:
     return [p, f"--nofile={hard}:{hard}", "--"]
 
 
+# A model of a config: (name, fake_engine args, extra YAML lines indented 4, e.g. "    memory: 450MiB\n").
+ModelSpec = tuple[str, list[str], str]
+
+
+def default_models(cold_load_ms: int) -> list[ModelSpec]:
+    return (
+        [("fast", ["--tokens", "1"], ""),
+         ("stream", ["--tokens", "100000", "--token-ms", "0"], ""),
+         ("slow", ["--tokens", "100000", "--token-ms", "1000"], ""),
+         ("cold", ["--tokens", "1", "--load-ms", str(cold_load_ms)], ""),
+         ("coop", ["--tokens", "1"], "    stop_timeout_seconds: 10\n"),
+         ("stubborn", ["--tokens", "1", "--ignore-sigterm", "--hang-on-shutdown"], "    stop_timeout_seconds: 2\n")]
+        + [(f"poll{i}", ["--tokens", "1"], "") for i in range(N_POLL_MODELS)]
+    )
+
+
 def write_config(path: Path, fake: Path, listen_port: int, tmp: Path, server_opts: dict[str, str],
-                 cold_load_ms: int) -> None:
+                 cold_load_ms: int, memory: dict[str, str] | None = None,
+                 models: list[ModelSpec] | None = None) -> None:
+    """`memory`: keys of a top-level memory: section (issue 9: budget, reserve, max_models, ...),
+    written only when given (kittyd's defaults otherwise). `models`: the model set (default: every
+    model the shared daemon's scenarios use)."""
     lo, hi = free_port_range()
     prefix = [json.dumps(x) for x in engine_prefix()]
     f = json.dumps(str(fake))
@@ -83,6 +103,7 @@ def write_config(path: Path, fake: Path, listen_port: int, tmp: Path, server_opt
                 f"    port: auto\n    shutdown_path: /shutdown\n    idle_shutdown_seconds: 0\n{extra}")
 
     server = "".join(f"  {k}: {v}\n" for k, v in server_opts.items())
+    mem = "".join(f"  {k}: {v}\n" for k, v in (memory or {}).items())
     text = (
         "server:\n"
         f"  listen: 127.0.0.1:{listen_port}\n"
@@ -90,31 +111,33 @@ def write_config(path: Path, fake: Path, listen_port: int, tmp: Path, server_opt
         f"  state_dir: {tmp / 'state'}\n"
         f"  logs_dir: {tmp / 'logs'}\n"
         + server
+        + ("memory:\n" + mem if memory else "")
         + "models:\n"
-        + model("fast", ["--tokens", "1"])
-        + model("stream", ["--tokens", "100000", "--token-ms", "0"])
-        + model("slow", ["--tokens", "100000", "--token-ms", "1000"])
-        + model("cold", ["--tokens", "1", "--load-ms", str(cold_load_ms)])
-        + model("coop", ["--tokens", "1"], "    stop_timeout_seconds: 10\n")
-        + model("stubborn", ["--tokens", "1", "--ignore-sigterm", "--hang-on-shutdown"],
-                "    stop_timeout_seconds: 2\n")
-        + "".join(model(f"poll{i}", ["--tokens", "1"]) for i in range(N_POLL_MODELS))
+        + "".join(model(name, args, extra)
+                  for name, args, extra in (models if models is not None else default_models(cold_load_ms)))
     )
     path.write_text(text)
 
 
 class Kittyd:
     """One kittyd process. `nofile`: the soft RLIMIT_NOFILE it starts with (None: inherit ours);
-    a daemon that needs more must raise it itself (issue 8)."""
+    a daemon that needs more must raise it itself (issue 8). `memory`, `models`: see write_config
+    (a scenario that needs its own budget starts its own daemon in a directory of its own: its state
+    dir, with the learned footprints, must not be shared). `log_level`: kittyd's --log-level."""
 
     name = "kittyd"
 
     def __init__(self, binary: Path, fake: Path, tmp: Path, nofile: int | None,
-                 server_opts: dict[str, str], cold_load_ms: int, tag: str = "0"):
+                 server_opts: dict[str, str], cold_load_ms: int, tag: str = "0",
+                 memory: dict[str, str] | None = None, models: list[ModelSpec] | None = None,
+                 log_level: str = "warn"):
         self.port = free_port()
+        self.binary = binary
+        self.nofile = nofile
         self.tmp = tmp
+        tmp.mkdir(parents=True, exist_ok=True)
         self.config = tmp / f"kitty-{tag}.yaml"
-        write_config(self.config, fake, self.port, tmp, server_opts, cold_load_ms)
+        write_config(self.config, fake, self.port, tmp, server_opts, cold_load_ms, memory, models)
         self.log_path = tmp / f"kittyd-{tag}.log"
         self.log = open(self.log_path, "wb")
         env = dict(os.environ)
@@ -125,7 +148,7 @@ class Kittyd:
                 hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
                 resource.setrlimit(resource.RLIMIT_NOFILE, (min(nofile, hard), hard))
 
-        self.proc = subprocess.Popen([str(binary), "--config", str(self.config), "--log-level", "warn"],
+        self.proc = subprocess.Popen([str(binary), "--config", str(self.config), "--log-level", log_level],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=env,
                                      start_new_session=True, preexec_fn=limit)
         self.pid = self.proc.pid

@@ -26,6 +26,21 @@ METHOD_NOTES = [
     "Memory: kittyd's own VmRSS (/proc/<pid>/status), never its workers'.",
 ]
 
+# Added when the scenario ran: what its figures mean (issue 9's run its own daemon or none).
+SCENARIO_NOTES = {
+    "swap": "Swap (issue 9): a kittyd of its own with `memory: {budget}` that fits one of two fake_engine "
+            "models (`--memory-mb`, `memory:` key 50 MiB more). Per round, alternating which model is A: A's "
+            "release alone, B's cold ensure alone, then the swap (A ready, B stopped, ensure B); after each swap "
+            "GET /kitty/system/workers must show A stopped and B ready, else the scenario fails. The plain "
+            "overhead carries the engines' own run-to-run variance (a 400 MiB engine's exit takes 30-80 ms); "
+            "'engine times matched' takes each step's engine time out as kittyd logged it, leaving what kittyd "
+            "itself added. The recovery wait (GPU memory) is 0 without a GPU.",
+    "sched": "Scheduler decision (issue 9): `sched_bench` (bench/sched_bench.cc, Google Benchmark), real time "
+             "per iteration of sched::PlanStart on a prepared list of N holders where nothing fits (every "
+             "candidate sorted and walked); median and worst of the repetitions. Building that list from the "
+             "workers is not in the figure.",
+}
+
 
 def render(res: dict, rows: list[Row]) -> str:
     m = res["machine"]
@@ -51,7 +66,9 @@ def render(res: dict, rows: list[Row]) -> str:
         "| --- | --- | --- | --- |",
     ]
     lines += [_row(r) for r in rows]
-    lines += ["", "Method:"] + [f"- {n}" for n in METHOD_NOTES + res.get("notes", [])]
+    ran = {name.removesuffix("_partial") for name in res.get("scenarios", {})}
+    notes = METHOD_NOTES + [n for name, n in SCENARIO_NOTES.items() if name in ran] + res.get("notes", [])
+    lines += ["", "Method:"] + [f"- {n}" for n in notes]
     if res.get("errors"):
         lines += ["", "Errors (a scenario that could not produce its figure):"] + [f"- {e}" for e in res["errors"]]
     lines += ["", f"Raw numbers: `{res['json_name']}` beside this file."]
