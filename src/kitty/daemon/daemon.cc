@@ -21,6 +21,7 @@
 #include "kitty/manager/manager.h"
 #include "kitty/manager/memory_ledger.h"
 #include "kitty/manager/scheduler.h"
+#include "kitty/memory/load_probe.h"
 #include "kitty/memory/memory_probe.h"
 #include "kitty/memory/memory_sampler.h"
 #include "kitty/process/daemon_lock.h"
@@ -149,7 +150,11 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
   // Every start passes the scheduler (fit, make room, wait, or no_room). It reads the
   // registry, built next, through a pointer: the manager's workers need the admission first.
   const WorkerManager* registry = nullptr;
-  Scheduler scheduler(env, config.memory, ledger,
+  // The pressure monitor's CPU and disk figures (disk: where kittyd writes its state and logs).
+  OsLoadProbe load(env);
+  std::vector<std::string> disk_dirs = {sc.state_dir};
+  if (sc.logs_dir != sc.state_dir) disk_dirs.push_back(sc.logs_dir);
+  Scheduler scheduler(env, config.memory, ledger, load, std::move(disk_dirs),
                       [&registry]() -> const std::vector<std::shared_ptr<Worker>>& { return registry->workers(); });
   env.admission = &scheduler;
   WorkerManager manager(config.models, env, sc.auto_ports);

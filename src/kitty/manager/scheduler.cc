@@ -21,8 +21,6 @@ constexpr double kDefaultIdlePeriod = 900;
 // may be another process's growth meanwhile).
 constexpr double kRecoveredShare = 0.9;
 constexpr size_t kRestoreQueueMax = 8;     // seed 002's swap queue
-constexpr size_t kEventsKept = 64;
-constexpr Duration kEventDebounce = std::chrono::seconds(60);
 
 uint64_t GpuUsed(const SystemFigures& sys) {
   uint64_t used = 0;
@@ -36,8 +34,10 @@ Error NoRoom(const std::string& id, const std::string& why) {
 
 }  // namespace
 
-Scheduler::Scheduler(const Env& env, const MemoryConfig& config, MemoryView& memory, Workers workers)
-    : env_(env), config_(config), memory_(memory), workers_(std::move(workers)),
+Scheduler::Scheduler(const Env& env, const MemoryConfig& config, MemoryView& memory, LoadProbe& load,
+                     std::vector<std::string> disk_dirs, Workers workers)
+    : env_(env), config_(config), memory_(memory), load_(load), disk_dirs_(std::move(disk_dirs)),
+      workers_(std::move(workers)), pressure_(config.pressure),
       self_(std::make_shared<Scheduler*>(this)) {}
 
 Scheduler::~Scheduler() { *self_ = nullptr; }
@@ -302,39 +302,9 @@ void Scheduler::schedule_tick(Duration after) {
 
 void Scheduler::tick() {
   pump();
-  if (!evicting_) check_pressure();
+  sample_pressure();
   if (!evicting_) restore_displaced();
   schedule_tick(queue_.empty() && restore_.empty() ? kIdleTick : kBusyTick);
-}
-
-void Scheduler::note_event(std::string kind, std::string message) {
-  const TimePoint now = env_.clock->now();
-  auto it = last_event_at_.find(kind);
-  if (it != last_event_at_.end() && now - it->second < kEventDebounce) return;
-  last_event_at_[kind] = now;
-  spdlog::warn("{} pressure: {}", kind, message);
-  events_.push_back({std::move(kind), env_.clock->wall_now(), std::move(message)});
-  if (events_.size() > kEventsKept) events_.erase(events_.begin());
-}
-
-void Scheduler::check_pressure() {
-  const std::optional<SystemFigures> sys = memory_.system();
-  if (!sys || sys->total_bytes == 0) return;
-  const double used = 100.0 * (1.0 - static_cast<double>(sys->available_bytes) /
-                                         static_cast<double>(sys->total_bytes));
-  ram_pressure_ = used >= config_.pressure.ram_percent;
-  if (!ram_pressure_) return;
-  // Free enough to get back under the threshold, in eviction order (pressure-only models too).
-  const auto target = static_cast<uint64_t>((1.0 - config_.pressure.ram_percent / 100.0) *
-                                            static_cast<double>(sys->total_bytes));
-  const uint64_t over = target > sys->available_bytes ? target - sys->available_bytes : 0;
-  const std::vector<std::string> ids = sched::PlanRelease(over, holders(nullptr));
-  char pct[16];
-  snprintf(pct, sizeof pct, "%.0f%%", used);
-  note_event("ram", std::string("RAM ") + pct + " in use (threshold " +
-                        std::to_string(static_cast<int>(config_.pressure.ram_percent)) + "%); " +
-                        (ids.empty() ? std::string("nothing may be stopped") : "stopping " + fmt::format("{}", fmt::join(ids, ", "))));
-  if (!ids.empty()) evict(ids, /*displacer=*/"", nullptr);
 }
 
 void Scheduler::restore_displaced() {
@@ -412,8 +382,12 @@ Scheduler::Status Scheduler::status() const {
   for (const auto& h : holders(nullptr))
     if (!h.stopping) st.workers_bytes += h.bytes;
   st.max_models = config_.max_models;
-  st.pressure.ram = ram_pressure_;
-  st.pressure.events = events_;
+  const sched::PressureState& p = pressure_.state();
+  st.pressure.ram = p.ram;
+  st.pressure.gpu = p.gpu;
+  st.pressure.cpu = p.cpu;
+  st.pressure.disk = p.disk;
+  st.pressure.events = pressure_.events();
   for (const auto& d : restore_) st.restore_queue.push_back(d.victim);
   for (const auto& p : queue_)
     if (auto w = p.worker.lock()) st.waiting.push_back(w->id());

@@ -7,9 +7,12 @@
 // waits until the victims' groups are gone and, where they held GPU memory, until the GPUs show
 // it free again (memory.recovery_seconds at most).
 //
-// It also watches RAM pressure (stopping models in the same order while RAM use is over the
-// threshold), restores models it displaced once their displacer idles, and makes headroom on
-// request for jobs outside kittyd.
+// It also owns the pressure monitor (sched/pressure.h), sampled once a second from the memory
+// figures and a LoadProbe (CPU busy share, free disk under the state and logs dirs), and acts on
+// it: RAM pressure stops models in the same order until use is back under the threshold; GPU
+// pressure stops only models that hold GPU memory; sustained CPU pressure stops one EVICTABLE or
+// IDLE model a minute; low disk is only reported. It restores models it displaced once their
+// displacer idles, and makes headroom on request for jobs outside kittyd.
 //
 //   request ──► queue ──► plan ──┬─ start ──────────────────────────────► decide(OK)
 //                 ▲               ├─ evict ─► victims gone ─► recovery wait ─┐
@@ -31,7 +34,9 @@
 #include "kitty/base/thread_owner.h"
 #include "kitty/config/config.h"
 #include "kitty/manager/memory_view.h"
+#include "kitty/memory/load_probe.h"
 #include "kitty/sched/plan.h"
+#include "kitty/sched/pressure.h"
 #include "kitty/worker/start_admission.h"
 #include "kitty/worker/worker.h"
 
@@ -41,11 +46,7 @@ class Scheduler : public StartAdmission {
  public:
   using Workers = std::function<const std::vector<std::shared_ptr<Worker>>&()>;
 
-  struct PressureEvent {
-    std::string kind;  // "ram"
-    WallTime at;
-    std::string message;
-  };
+  using PressureEvent = sched::PressureEvent;
   struct HeadroomResult {
     uint64_t requested_bytes = 0;
     uint64_t freed_bytes = 0;
@@ -61,13 +62,15 @@ class Scheduler : public StartAdmission {
     int max_models = 0;
     struct {
       bool ram = false, gpu = false, cpu = false, disk = false;
-      std::vector<PressureEvent> events;  // newest last
+      std::vector<PressureEvent> events;  // newest last, at most PressureMonitor::kEventsKept
     } pressure;
     std::vector<std::string> restore_queue;
     std::vector<std::string> waiting;      // models whose start waits for room
   };
 
-  Scheduler(const Env& env, const MemoryConfig& config, MemoryView& memory, Workers workers);
+  /// `disk_dirs`: where the pressure monitor checks the free space (the state and logs dirs).
+  Scheduler(const Env& env, const MemoryConfig& config, MemoryView& memory, LoadProbe& load,
+            std::vector<std::string> disk_dirs, Workers workers);
   ~Scheduler() override;
 
   /// Starts the periodic checks (pressure, waits, restores).
@@ -114,23 +117,32 @@ class Scheduler : public StartAdmission {
   void await_recovery();
   void recovered();
   void tick();
-  void check_pressure();
+  void sample_pressure();
+  void on_pressure_sample(const LoadReading& load);
+  void relieve_pressure();
+  std::vector<std::string> plan_gpu_release() const;
+  std::optional<std::string> plan_cpu_release() const;
   void restore_displaced();
   void schedule_tick(Duration after);
   std::shared_ptr<Worker> find(const std::string& id) const;
-  void note_event(std::string kind, std::string message);
 
   const Env& env_;
   const MemoryConfig config_;
   MemoryView& memory_;
+  LoadProbe& load_;
+  const std::vector<std::string> disk_dirs_;
   const Workers workers_;
   ThreadOwner owner_;
   std::deque<Pending> queue_;
   std::optional<Eviction> evicting_;
   std::deque<Displaced> restore_;
-  std::vector<PressureEvent> events_;
-  std::map<std::string, TimePoint> last_event_at_;  // kind -> when (debounce)
-  bool ram_pressure_ = false;
+  sched::PressureMonitor pressure_;
+  bool load_reading_ = false;             // a LoadProbe::read is in flight
+  TimePoint next_pressure_sample_{};
+  // When the last RAM/GPU pressure eviction was over: figures sampled before then still show
+  // the victims' memory, so the next one waits for a sample read after it.
+  std::optional<TimePoint> pressure_relieved_at_;
+  std::optional<TimePoint> last_cpu_eviction_;
   std::unique_ptr<Timer> tick_timer_, recovery_timer_;
   std::shared_ptr<Scheduler*> self_;
 };

@@ -1,6 +1,6 @@
 // The Scheduler on fakes (clock, spawner, worker HTTP, memory figures): room made in eviction
 // order, busy and pinned models left alone, waits bounded, recovery observed, restores, max
-// models, headroom and RAM pressure — every timer in microseconds.
+// models, headroom and pressure (RAM, GPU, CPU, disk) — every timer in microseconds.
 #include "kitty/manager/scheduler.h"
 
 #include <gtest/gtest.h>
@@ -49,6 +49,24 @@ class FakeMemory : public MemoryView {
   }
 };
 
+// CPU and disk figures as the test sets them, answered at once.
+class FakeLoad : public LoadProbe {
+ public:
+  std::optional<double> cpu;
+  std::map<std::string, uint64_t> free;  // dir -> bytes; a dir not here is unreadable
+  std::vector<std::string> asked;        // the dirs of the last read
+  int reads = 0;
+  void read(const std::vector<std::string>& dirs, std::function<void(LoadReading)> done) override {
+    ++reads;
+    asked = dirs;
+    LoadReading r;
+    r.cpu_busy_percent = cpu;
+    for (const auto& d : dirs)
+      if (auto it = free.find(d); it != free.end()) r.disks.push_back({d, it->second});
+    done(std::move(r));
+  }
+};
+
 class SchedulerTest : public ::testing::Test {
  protected:
   SchedulerTest() { config_.budget = *ParseBudgetBytes(1024 * MiB); }
@@ -61,7 +79,8 @@ class SchedulerTest : public ::testing::Test {
   }
 
   void make(std::vector<std::string> ids, uint64_t each = 400 * MiB) {
-    scheduler_ = std::make_unique<Scheduler>(t_.env, config_, memory_, [this]() -> const auto& { return workers_; });
+    scheduler_ = std::make_unique<Scheduler>(t_.env, config_, memory_, load_, disk_dirs_,
+                                             [this]() -> const auto& { return workers_; });
     t_.env.admission = scheduler_.get();
     int port = 7001;
     for (const auto& id : ids) {
@@ -98,10 +117,22 @@ class SchedulerTest : public ::testing::Test {
     ASSERT_TRUE(l.ok()) << l.error().message;
   }
   WorkerState state(const std::string& id) { return w(id)->state(); }
+  // The machine's figures change: a new sample of them, read now.
+  void sample(uint64_t available_bytes) {
+    memory_.sys->available_bytes = available_bytes;
+    memory_.sampled = t_.clock.now();
+  }
+  size_t events_of(const std::string& kind) {
+    size_t n = 0;
+    for (const auto& e : scheduler_->status().pressure.events) n += e.kind == kind;
+    return n;
+  }
 
   testing_util::TestEnv t_;
   MemoryConfig config_;
   FakeMemory memory_;
+  FakeLoad load_;
+  std::vector<std::string> disk_dirs_ = {"/state", "/logs"};
   std::map<std::string, std::function<void(ModelConfig&)>> policies_;
   std::vector<std::shared_ptr<Worker>> workers_;
   std::unique_ptr<Scheduler> scheduler_;
@@ -371,6 +402,145 @@ TEST_F(SchedulerTest, RamPressureStopsModelsUntilUnderTheThresholdPressureOnlyOn
   EXPECT_TRUE(scheduler_->status().pressure.ram);
   ASSERT_FALSE(scheduler_->status().pressure.events.empty());
   EXPECT_EQ(scheduler_->status().pressure.events.back().kind, "ram");
+}
+
+TEST_F(SchedulerTest, RamPressureStopsModelsInEvictionOrderAndStopsOnceUnder) {
+  config_.budget = MemoryBudget{};  // auto
+  memory_.sys = SystemFigures{10000 * MiB, 6000 * MiB};
+  make({"a", "b", "c"});
+  ready("a");
+  t_.clock.advance(1s);
+  ready("b");
+  t_.clock.advance(1s);
+  ready("c");
+  memory_.measured = {{w("a")->pid(), 400 * MiB}, {w("b")->pid(), 400 * MiB}, {w("c")->pid(), 400 * MiB}};
+  sample(700 * MiB);  // 93 % in use: 300 MiB over the 90 % threshold
+  t_.clock.advance(2s);
+  EXPECT_EQ(state("a"), WorkerState::kStopped) << "used longest ago";
+  EXPECT_EQ(state("b"), WorkerState::kReady) << "a's 400 MiB cover the 300";
+  EXPECT_EQ(state("c"), WorkerState::kReady);
+  // Samples read before a was gone still count its memory: no second victim on them.
+  t_.clock.advance(5s);
+  EXPECT_EQ(state("b"), WorkerState::kReady);
+  // A sample after it: still 100 MiB over (something else grew), so the next in order goes.
+  sample(900 * MiB);
+  t_.clock.advance(2s);
+  EXPECT_EQ(state("b"), WorkerState::kStopped);
+  EXPECT_EQ(state("c"), WorkerState::kReady);
+  sample(1300 * MiB);  // 87 %: under
+  t_.clock.advance(10s);
+  EXPECT_EQ(state("c"), WorkerState::kReady);
+  EXPECT_FALSE(scheduler_->status().pressure.ram);
+  EXPECT_EQ(events_of("ram"), 1u) << "one event a minute while it lasts";
+}
+
+TEST_F(SchedulerTest, GpuPressureStopsOnlyAModelHoldingGpuMemory) {
+  config_.budget = MemoryBudget{};
+  config_.recovery_seconds = 1;
+  memory_.sys = SystemFigures{10000 * MiB, 6000 * MiB};
+  memory_.sys->gpus.push_back({0, "GPU", 10000 * MiB, 1000 * MiB});
+  make({"a", "b"});
+  ready("a");
+  t_.clock.advance(1s);
+  ready("b");
+  memory_.measured_gpu = {{w("b")->pid(), 3000 * MiB}};
+  memory_.sys->gpus[0].used_bytes = 9000 * MiB;  // 90 % of the GPU: 500 MiB over 85 %
+  memory_.gpu_recover_per_read = 3000 * MiB;
+  memory_.sampled = t_.clock.now();
+  t_.clock.advance(2s);
+  EXPECT_EQ(state("b"), WorkerState::kStopped) << "it holds the GPU memory";
+  EXPECT_EQ(state("a"), WorkerState::kReady) << "first in eviction order, but holds none on a GPU";
+  EXPECT_EQ(events_of("gpu"), 1u);
+  memory_.sampled = t_.clock.now();  // the GPU's use came down with b (gpu_recover_per_read)
+  t_.clock.advance(5s);
+  EXPECT_FALSE(scheduler_->status().pressure.gpu);
+  EXPECT_EQ(state("a"), WorkerState::kReady);
+}
+
+TEST_F(SchedulerTest, GpuPressureWithABudgetUnderTheThreshold) {
+  config_.budget = MemoryBudget{};
+  config_.gpu_budgets = {*ParseBudgetBytes(5000 * MiB)};
+  memory_.sys = SystemFigures{10000 * MiB, 6000 * MiB};
+  memory_.sys->gpus.push_back({0, "GPU", 10000 * MiB, 6000 * MiB});  // 60 %, but over the budget
+  make({"a"});
+  t_.clock.advance(2s);
+  const auto st = scheduler_->status();
+  EXPECT_TRUE(st.pressure.gpu);
+  ASSERT_EQ(st.pressure.events.size(), 1u);
+  EXPECT_NE(st.pressure.events[0].message.find("(threshold 85%, budget 4.9 GiB)"), std::string::npos)
+      << st.pressure.events[0].message;
+}
+
+TEST_F(SchedulerTest, SustainedCpuPressureStopsIdleModelsOneAMinuteButNeverAWarmOne) {
+  config_.budget = MemoryBudget{};
+  policies_["c"] = [](ModelConfig& m) { m.pressure_evict_only = true; };  // never idled out
+  make({"a", "b", "c"});  // idle period 100 s: WARM for 50 s after a request, then IDLE
+  ready("a");
+  ready("c");
+  t_.clock.advance(60s);  // a and c are IDLE
+  ready("b");             // b is WARM
+  load_.cpu = 95;
+  t_.clock.advance(20s);
+  EXPECT_EQ(state("a"), WorkerState::kReady) << "not sustained yet (30 s)";
+  EXPECT_FALSE(scheduler_->status().pressure.cpu);
+  t_.clock.advance(12s);
+  EXPECT_TRUE(scheduler_->status().pressure.cpu);
+  EXPECT_EQ(state("a"), WorkerState::kStopped) << "first in eviction order";
+  EXPECT_EQ(state("c"), WorkerState::kReady) << "one a minute";
+  EXPECT_EQ(state("b"), WorkerState::kReady);
+  // The CPU stays busy for minutes; b is used every 40 s, so it stays WARM and stays.
+  ready("b");
+  t_.clock.advance(40s);
+  EXPECT_EQ(state("c"), WorkerState::kReady) << "a minute has not passed since a went";
+  for (int i = 0; i < 3; ++i) {
+    ready("b");
+    t_.clock.advance(40s);
+    EXPECT_EQ(state("b"), WorkerState::kReady) << i;
+  }
+  EXPECT_EQ(state("c"), WorkerState::kStopped);
+  EXPECT_TRUE(scheduler_->status().pressure.cpu);
+  EXPECT_EQ(events_of("cpu"), 3u) << "one a minute";
+}
+
+TEST_F(SchedulerTest, LowDiskSetsTheFlagAndOneEventAndStopsNothing) {
+  config_.budget = MemoryBudget{};
+  load_.free = {{"/state", 1024 * MiB}, {"/logs", 100 * 1024 * MiB}};
+  make({"a"});
+  ready("a");
+  t_.clock.advance(5s);
+  EXPECT_EQ(load_.asked, (std::vector<std::string>{"/state", "/logs"}));
+  const auto st = scheduler_->status();
+  EXPECT_TRUE(st.pressure.disk);
+  EXPECT_FALSE(st.pressure.ram || st.pressure.gpu || st.pressure.cpu);
+  ASSERT_EQ(st.pressure.events.size(), 1u);
+  EXPECT_EQ(st.pressure.events[0].kind, "disk");
+  EXPECT_NE(st.pressure.events[0].message.find("/state has 1 GiB free"), std::string::npos)
+      << st.pressure.events[0].message;
+  EXPECT_EQ(state("a"), WorkerState::kReady);
+  load_.free["/state"] = 50ull * 1024 * MiB;
+  t_.clock.advance(2s);
+  EXPECT_FALSE(scheduler_->status().pressure.disk);
+}
+
+TEST_F(SchedulerTest, PressureEventsAreDebouncedOnePerKindPerMinute) {
+  config_.budget = MemoryBudget{};
+  load_.free = {{"/state", 0}};
+  memory_.sys = SystemFigures{10000 * MiB, 100 * MiB};  // 99 % in use, nothing to stop
+  make({});
+  t_.clock.advance(59s);
+  EXPECT_EQ(events_of("disk"), 1u);
+  EXPECT_EQ(events_of("ram"), 1u);
+  t_.clock.advance(2s);  // a minute after the first ones
+  EXPECT_EQ(events_of("disk"), 2u);
+  EXPECT_EQ(events_of("ram"), 2u);
+  t_.clock.advance(120s);
+  EXPECT_EQ(events_of("disk"), 4u);
+  std::vector<WallTime> disk_at;
+  for (const auto& e : scheduler_->status().pressure.events)
+    if (e.kind == "disk") disk_at.push_back(e.at);
+  for (size_t i = 1; i < disk_at.size(); ++i) EXPECT_EQ(disk_at[i] - disk_at[i - 1], 60s) << i;
+  EXPECT_GE(load_.reads, 180);
+  EXPECT_LE(load_.reads, 182) << "sampled once a second, not every tick";
 }
 
 }  // namespace
