@@ -5,6 +5,7 @@
 #   2. black-box tests of kittyd, kittyctl and the fake engine (pytest, real sockets)
 #   3. the Python client and LangGraph tests (pytest, against a live kittyd)
 #   4. end-to-end tests on the real model through kittyd (pytest -m real_model)
+#   5. every *_darwin.cc compiled for macOS with zig (scripts/check_darwin.sh)
 # Usage: scripts/test.sh [--fast]   (--fast skips the real-engine install and its tests)
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,6 +40,9 @@ echo "== black-box tests of kittyd, kittyctl, fake_engine (pytest)"
 echo "== Python client and LangGraph tests (pytest)"
 "$venv/bin/python" -m pytest -q -p no:cacheprovider -c clients/python/pyproject.toml \
   --rootdir clients/python "${marker[@]}" clients/python/tests || status=1
+
+echo "== macOS files compile for aarch64-macos (zig)"
+scripts/check_darwin.sh || status=1
 
 echo "== total $(( $(date +%s) - start ))s"
 exit $status
