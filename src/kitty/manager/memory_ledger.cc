@@ -56,10 +56,9 @@ MemoryLedger::MemoryLedger(const Env& env, const std::vector<ModelConfig>& model
   for (const auto& m : models) entries_[m.id].config = m;
 }
 
-MemoryLedger::~MemoryLedger() {
-  *self_ = nullptr;
-  if (sampler_) sampler_->on_gone(nullptr);
-}
+// The sampler is not touched here: the daemon destroys it first (it is built after us).
+// Its on_gone finds out through self_ that we are gone.
+MemoryLedger::~MemoryLedger() { *self_ = nullptr; }
 
 void MemoryLedger::init() {
   owner_.check("MemoryLedger::init");
@@ -86,7 +85,11 @@ void MemoryLedger::init() {
   }
   save_strand_ = std::make_shared<BlockingPool::Strand>(env_.blocking->make_strand());
   ready_sub_ = env_.events->subscribe([this](const WorkerEvent& ev) {
-    if (ev.kind == EventKind::kReady) {
+    if (ev.kind == EventKind::kSpawned) {
+      // A new group under this pgid: an earlier one's run (never sampled, so no on_gone came
+      // to drop it) is not this one's.
+      runs_.erase(ev.pid);
+    } else if (ev.kind == EventKind::kReady) {
       runs_[ev.pid] = Run{env_.clock->now()};
     } else if (ev.kind == EventKind::kStopping) {
       auto run = runs_.find(ev.pid);
@@ -103,7 +106,9 @@ void MemoryLedger::init() {
 
 void MemoryLedger::attach(MemorySampler* sampler) {
   sampler_ = sampler;
-  sampler_->on_gone([this](const WorkerEvent& gone, const GroupPeak& peak) { record_run(gone, peak); });
+  sampler_->on_gone([weak = std::weak_ptr<MemoryLedger*>(self_)](const WorkerEvent& gone, const GroupPeak& peak) {
+    if (auto self = weak.lock(); self && *self) (*self)->record_run(gone, peak);
+  });
 }
 
 void MemoryLedger::refresh_learned() {

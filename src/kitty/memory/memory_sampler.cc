@@ -30,6 +30,10 @@ void MemorySampler::start() {
         auto peak = peaks_.extract(e.pid);
         if (peak && on_gone_) on_gone_(e, peak.mapped());
         if (reading_) gone_during_read_.insert(e.pid);
+      } else if (reading_) {
+        // The read on the pool began before this transition: read again soon after it is
+        // back (its return would otherwise replace a timer set here with the interval).
+        again_ = true;
       } else {
         schedule(kAfterTransition);
       }
