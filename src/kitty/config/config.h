@@ -138,7 +138,8 @@ struct MemoryConfig {
   std::vector<MemoryBudget> gpu_budgets;  // per GPU index; absent = auto
   int max_models = 0;                     // running at once; 0 = no limit (seed 004's pool size)
   double wait_seconds = 60;      // a start waits this long for busy models to free room
-  double recovery_seconds = 10;  // after a stop for room, for the memory to show as free
+  double recovery_seconds = 10;  // after a stop for room, for GPU memory to show as free
+  double sample_seconds = 2;     // how often workers' and the machine's memory are read
   PressureConfig pressure;
 };
 

@@ -91,7 +91,7 @@ Result<MemoryBudget> ParseBudget(std::string_view s) {
 
 const std::vector<std::string_view>& MemoryKeys() {
   static const std::vector<std::string_view> kKeys = {
-      "budget", "reserve", "gpu_budgets", "max_models", "wait_seconds", "recovery_seconds", "pressure"};
+      "budget", "reserve", "gpu_budgets", "max_models", "wait_seconds", "recovery_seconds", "sample_seconds", "pressure"};
   return kKeys;
 }
 
@@ -120,6 +120,10 @@ void LoadMemorySection(YamlReader& r, const YAML::Node& n, MemoryConfig& m) {
       Set(m.wait_seconds, r.Seconds(v, key));
     } else if (name == "recovery_seconds") {
       Set(m.recovery_seconds, r.Seconds(v, key));
+    } else if (name == "sample_seconds") {
+      auto x = r.Seconds(v, key, /*positive=*/true);
+      if (x && *x < 0.1) r.Error(v, key, "must be at least 0.1 (each read scans every worker's memory maps)");
+      else Set(m.sample_seconds, x);
     } else if (name == "pressure") {
       LoadPressure(r, v, m.pressure);
     } else {

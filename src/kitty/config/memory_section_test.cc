@@ -32,6 +32,7 @@ TEST(ConfigMemoryTest, EveryKeyIsRead) {
       "  max_models: 3\n"
       "  wait_seconds: 5\n"
       "  recovery_seconds: 2.5\n"
+      "  sample_seconds: 0.5\n"
       "  pressure: {ram_percent: 95, gpu_percent: 70%, cpu_percent: 60, cpu_seconds: 10, disk_free_min: 1GiB}\n");
   EXPECT_EQ(c.memory.budget.kind, MemoryBudget::Kind::kPercent);
   EXPECT_EQ(c.memory.budget.percent, 80);
@@ -44,6 +45,7 @@ TEST(ConfigMemoryTest, EveryKeyIsRead) {
   EXPECT_EQ(c.memory.max_models, 3);
   EXPECT_EQ(c.memory.wait_seconds, 5);
   EXPECT_EQ(c.memory.recovery_seconds, 2.5);
+  EXPECT_EQ(c.memory.sample_seconds, 0.5);
   EXPECT_EQ(c.memory.pressure.ram_percent, 95);
   EXPECT_EQ(c.memory.pressure.gpu_percent, 70);
   EXPECT_EQ(c.memory.pressure.disk_free_min_bytes, 1ull << 30);

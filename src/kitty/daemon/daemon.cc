@@ -167,7 +167,7 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
           if (int pid = w->pid()) pgids.push_back(pid);
         return pgids;
       },
-      std::chrono::seconds(2));
+      FromSeconds(config.memory.sample_seconds));
   ledger.attach(&sampler);  // before start: the first run's peak must not be missed
   sampler.start();
   scheduler.start();

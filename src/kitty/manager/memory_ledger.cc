@@ -67,12 +67,18 @@ void MemoryLedger::init() {
   for (auto& [id, e] : entries_) {
     const ModelConfig& m = e.config;
     std::optional<GgufInfo> model, mmproj;
+    std::string unread;  // why a GGUF header could not be read: the explanation says so
     if (m.backend == Backend::kLlamaServer && !m.model_path.empty()) {
       if (auto g = ReadGgufInfo(m.model_path); g.ok()) model = std::move(*g);
-      if (!m.mmproj.empty())
+      else unread = g.error().message;
+      if (!m.mmproj.empty()) {
         if (auto g = ReadGgufInfo(m.mmproj); g.ok()) mmproj = std::move(*g);
+        else if (unread.empty()) unread = g.error().message;
+      }
     }
     e.initial = InitialFootprint(m, m.memory_bytes, model ? &*model : nullptr, mmproj ? &*mmproj : nullptr);
+    if (e.initial.basis == FootprintBasis::kUnknown && !unread.empty())
+      e.initial.explanation = "no estimate: " + unread;
     if (m.backend != Backend::kOllama)  // an Ollama model's memory is the Ollama daemon's
       e.key = MakeFootprintKey(m, StampOrEmpty(m.model_path), StampOrEmpty(m.mmproj),
                                StampOrEmpty(EnginePath(m)));

@@ -249,8 +249,11 @@ TEST(MemoryLedgerTest, ALlamaServerModelWhoseFileCannotBeReadIsUnknownWithAnExpl
     EXPECT_EQ(mm.basis, "unknown");
     EXPECT_FALSE(mm.expected_bytes.has_value());
     EXPECT_FALSE(mm.estimate_bytes.has_value());
-    EXPECT_THAT(mm.explanation, HasSubstr("GGUF"));
+    EXPECT_THAT(mm.explanation, HasSubstr("no estimate: "));
   }
+  // The explanation says why: the file is missing, or is not a GGUF file.
+  EXPECT_THAT(r.ledger->model("missing").explanation, HasSubstr("no-such-model.gguf"));
+  EXPECT_THAT(r.ledger->model("garbage").explanation, HasSubstr("GGUF"));
 }
 
 // ---- 2-6. which runs are learned -----------------------------------------------------------
