@@ -24,14 +24,7 @@ GpuReading OsMemoryProbe::read_gpu() {
   return {};
 }
 
-Result<GroupMemory> OsMemoryProbe::group(int pgid) {
-  auto all = groups({pgid});
-  if (!all.ok()) return all.error();
-  auto it = all->find(pgid);
-  if (it == all->end())
-    return MakeError("no process in group " + std::to_string(pgid), ErrorCode::kFileNotFound);
-  return std::move(it->second);
-}
+Result<GroupMemory> OsMemoryProbe::group(int pgid) { return OneGroup(groups({pgid}), pgid); }
 
 Result<std::map<int, GroupMemory>> OsMemoryProbe::groups(const std::vector<int>& pgids) {
   auto all = ReadGroupsMemory(pgids);

@@ -39,6 +39,9 @@ struct GroupMemory {
 /// has no live member.
 Result<GroupMemory> ReadGroupMemory(int pgid);
 
+/// `pgid`'s entry of a several-group read, or that read's error; kFileNotFound when absent.
+Result<GroupMemory> OneGroup(Result<std::map<int, GroupMemory>> all, int pgid);
+
 /// The same for several groups in one pass over the process table (a status call or a sample
 /// with ten workers costs one scan, not ten). Groups without a live member are absent.
 Result<std::map<int, GroupMemory>> ReadGroupsMemory(const std::vector<int>& pgids);

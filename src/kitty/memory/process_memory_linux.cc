@@ -104,15 +104,6 @@ Result<std::map<int, GroupMemory>> ReadGroupsMemory(const std::vector<int>& pgid
   return out;
 }
 
-Result<GroupMemory> ReadGroupMemory(int pgid) {
-  auto all = ReadGroupsMemory({pgid});
-  if (!all.ok()) return all.error();
-  auto it = all->find(pgid);
-  if (it == all->end())
-    return MakeError("no process in group " + std::to_string(pgid), ErrorCode::kFileNotFound);
-  return std::move(it->second);
-}
-
 Result<SystemMemory> ReadSystemMemoryAt(const std::string& proc_root,
                                         const std::string& cgroup_root) {
   std::string meminfo;
