@@ -92,10 +92,13 @@ StartPlan PlanStart(std::optional<uint64_t> need, const std::vector<Holder>& hol
   // Evicting everything evictable is not enough: busy models might free the rest later.
   int64_t busy_bytes = 0;
   for (const Holder* h : busy) busy_bytes += static_cast<int64_t>(h->bytes);
+  // Which limit stands in the way: memory, or (with the memory there) the model count.
+  const std::string count = "memory.max_models (" + std::to_string(room.max_models) + ") are running";
   if (fits(free + busy_bytes, running - static_cast<int>(busy.size()))) {
     plan.kind = StartPlan::Kind::kWait;
     plan.evict.clear();  // nothing is stopped until it would be enough
-    plan.why = "the memory is held by models in use: " + Names(busy);
+    const bool memory_short = need && free < want;
+    plan.why = (memory_short ? "the memory is held by models in use: " : count + "; in use: ") + Names(busy);
     return plan;
   }
   plan.kind = StartPlan::Kind::kNoRoom;
@@ -103,10 +106,11 @@ StartPlan PlanStart(std::optional<uint64_t> need, const std::vector<Holder>& hol
   std::vector<const Holder*> pinned;
   for (const auto& h : holders)
     if (h.pinned) pinned.push_back(&h);
-  plan.why = need ? "needs " + FormatBytes(plan.need_bytes) + ", and even with every other model "
-                        "stopped only " + FormatBytes(static_cast<uint64_t>(std::max<int64_t>(0, free + busy_bytes))) +
-                        " would be free"
-                  : "memory.max_models (" + std::to_string(room.max_models) + ") are running";
+  const bool memory_short = need && free + busy_bytes < want;
+  plan.why = memory_short ? "needs " + FormatBytes(plan.need_bytes) + ", and even with every other model "
+                                "stopped only " + FormatBytes(static_cast<uint64_t>(std::max<int64_t>(0, free + busy_bytes))) +
+                                " would be free"
+                          : count;
   if (!pinned.empty()) plan.why += "; pinned: " + Names(pinned);
   return plan;
 }

@@ -104,6 +104,18 @@ TEST(SchedPlanTest, MaxModelsEvictsByTheSameOrder) {
   EXPECT_EQ(p.evict, std::vector<std::string>{"b"}) << "IDLE goes before WARM";
 }
 
+TEST(SchedPlanTest, NoRoomNamesTheModelCountWhenThatIsTheLimit) {
+  Holder a = H("a", 10, EvictionClass::kActive), b = H("b", 10, EvictionClass::kActive);
+  a.pinned = b.pinned = true;
+  auto p = PlanStart(10 * MiB, {a, b}, Room{int64_t(10000 * MiB), 2, 2});
+  ASSERT_EQ(p.kind, StartPlan::Kind::kNoRoom);
+  EXPECT_EQ(p.why, "memory.max_models (2) are running; pinned: a (10 MiB), b (10 MiB)");
+  auto w = PlanStart(10 * MiB, {H("a", 10, EvictionClass::kActive), H("b", 10, EvictionClass::kActive)},
+                     Room{int64_t(10000 * MiB), 2, 2});
+  ASSERT_EQ(w.kind, StartPlan::Kind::kWait);
+  EXPECT_EQ(w.why, "memory.max_models (2) are running; in use: a (10 MiB), b (10 MiB)");
+}
+
 TEST(SchedPlanTest, UnknownFootprintOnlyAnswersToMaxModels) {
   EXPECT_EQ(PlanStart(std::nullopt, {}, Room{-5, 0, 0}).kind, StartPlan::Kind::kStart);
   auto p = PlanStart(std::nullopt, {H("a", 1, EvictionClass::kActive)}, Room{0, 1, 1});
