@@ -357,3 +357,29 @@ def test_a_model_that_can_never_fit_the_budget_is_a_config_error(kittyd_bin, fak
     assert r.returncode != 0
     out = r.stdout + r.stderr
     assert "huge" in out and "2 GiB" in out and "1 GiB" in out, out
+
+
+# --- with the official SDK ------------------------------------------------------------------------
+
+
+def test_an_agent_alternating_two_models_that_cannot_both_fit_with_the_openai_sdk(start_kittyd, fake_bin):
+    from openai import APIStatusError, OpenAI
+
+    d = start_kittyd({"planner": model(fake_bin, "planner", mb=600),
+                      "coder": model(fake_bin, "coder", mb=600),
+                      "pinned": model(fake_bin, "pinned", mb=700, pinned=True)},
+                     memory={"budget": "1100MiB"})
+    sdk = OpenAI(base_url=d.url + "/v1", api_key="unused", max_retries=0, timeout=60)
+    for name in ("planner", "coder", "planner", "coder"):
+        r = sdk.chat.completions.create(model=name, messages=[{"role": "user", "content": "step"}],
+                                        max_tokens=4)
+        assert r.choices[0].message.content, r
+        running = {m for m, s in statuses(d).items() if s != "stopped"}
+        assert running == {name}, f"after a request to {name}: {statuses(d)}"
+    # The pinned model takes 700 of the 1100 MiB: neither of the others fits beside it, and it
+    # may not be stopped for them.
+    d.ensure("pinned")
+    with pytest.raises(APIStatusError) as ei:
+        sdk.chat.completions.create(model="planner", messages=[{"role": "user", "content": "x"}])
+    assert ei.value.status_code == 503
+    assert ei.value.body["code"] == "no_room" and "pinned" in ei.value.body["message"], ei.value.body
