@@ -239,6 +239,7 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
         spdlog::info("signal {}: stopping every worker", sig);
         router.set_shutting_down();
         server.stop();
+        scheduler.stop();
         manager.release_all(
             /*force=*/true,
             [&] {

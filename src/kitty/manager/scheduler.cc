@@ -47,6 +47,13 @@ void Scheduler::start() {
   schedule_tick(kIdleTick);
 }
 
+void Scheduler::stop() {
+  owner_.check("Scheduler::stop");
+  stopped_ = true;
+  tick_timer_.reset();
+  restore_.clear();
+}
+
 std::shared_ptr<Worker> Scheduler::find(const std::string& id) const {
   for (const auto& w : workers_())
     if (w->id() == id) return w;
@@ -297,6 +304,7 @@ void Scheduler::recovered() {
 }
 
 void Scheduler::schedule_tick(Duration after) {
+  if (stopped_) return;
   tick_timer_ = env_.clock->start_timer(after, [this] { tick(); });
 }
 
@@ -308,6 +316,7 @@ void Scheduler::tick() {
 }
 
 void Scheduler::restore_displaced() {
+  if (stopped_) return;
   for (auto it = restore_.begin(); it != restore_.end();) {
     auto victim = find(it->victim);
     auto displacer = find(it->displacer);

@@ -75,6 +75,10 @@ class Scheduler : public StartAdmission {
 
   /// Starts the periodic checks (pressure, waits, restores).
   void start();
+  /// kittyd is shutting down: no more restores or pressure stops (a restore now would start a
+  /// worker the shutdown has already passed). Starts still queued are withdrawn by their
+  /// workers' release.
+  void stop();
 
   // StartAdmission.
   void request(const std::shared_ptr<Worker>& w, std::function<void(kitty::Status)> decide) override;
@@ -138,6 +142,7 @@ class Scheduler : public StartAdmission {
   std::deque<Displaced> restore_;
   sched::PressureMonitor pressure_;
   bool load_reading_ = false;             // a LoadProbe::read is in flight
+  bool stopped_ = false;                  // stop() was called
   TimePoint next_pressure_sample_{};
   // When the last RAM/GPU pressure eviction was over: figures sampled before then still show
   // the victims' memory, so the next one waits for a sample read after it.

@@ -20,6 +20,7 @@ constexpr Duration kCpuEvictionEvery = sched::PressureMonitor::kEventDebounce;
 }  // namespace
 
 void Scheduler::sample_pressure() {
+  if (stopped_) return;
   const TimePoint now = env_.clock->now();
   if (load_reading_ || now < next_pressure_sample_) return;
   next_pressure_sample_ = now + kPressureEvery;
@@ -52,7 +53,7 @@ void Scheduler::on_pressure_sample(const LoadReading& load) {
   const auto& events = pressure_.events();
   for (size_t i = events.size() - std::min(added, events.size()); i < events.size(); ++i)
     spdlog::warn("{} pressure: {}", events[i].kind, events[i].message);
-  if (!evicting_) relieve_pressure();
+  if (!evicting_ && !stopped_) relieve_pressure();
 }
 
 void Scheduler::relieve_pressure() {

@@ -367,6 +367,24 @@ TEST_F(SchedulerTest, AModelDisplacedByAnotherIsRestoredWhenThatOneIdles) {
   EXPECT_TRUE(scheduler_->status().restore_queue.empty()) << "restored once, never again";
 }
 
+TEST_F(SchedulerTest, NothingIsRestoredOnceKittydIsShuttingDown) {
+  policies_["a"] = [](ModelConfig& m) { m.preload = true; };
+  make({"a", "b", "c"});
+  ready("a");
+  t_.clock.advance(1s);
+  ready("b");
+  t_.clock.advance(1s);
+  ready("c");
+  ASSERT_EQ(state("a"), WorkerState::kStopped);
+  scheduler_->stop();  // the shutdown stops b and c next: a must not come back meanwhile
+  w("b")->release(false, nullptr);
+  w("c")->release(false, nullptr);
+  t_.clock.advance(60s);
+  EXPECT_EQ(state("a"), WorkerState::kStopped);
+  EXPECT_EQ(t_.spawner.alive_count(), 0);
+  EXPECT_TRUE(scheduler_->status().restore_queue.empty());
+}
+
 TEST_F(SchedulerTest, HeadroomStopsModelsInEvictionOrderAndSaysWhatItFreed) {
   memory_.sys = SystemFigures{4096 * MiB, 1500 * MiB};
   memory_.recover_per_read = 400 * MiB;
