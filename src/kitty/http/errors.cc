@@ -15,10 +15,15 @@ nlohmann::json ErrorBody(const Error& e, const nlohmann::json& extra) {
 
 Response MakeJsonResponse(int status, const nlohmann::json& body, unsigned version,
                           bool keep_alive) {
+  return MakeJsonTextResponse(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                              version, keep_alive);
+}
+
+Response MakeJsonTextResponse(int status, std::string body, unsigned version, bool keep_alive) {
   Response res{static_cast<http::status>(status), version};
   res.set(http::field::content_type, "application/json");
   res.keep_alive(keep_alive);
-  res.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  res.body() = std::move(body);
   res.prepare_payload();
   return res;
 }

@@ -16,6 +16,8 @@ nlohmann::json ErrorBody(const Error& e, const nlohmann::json& extra = nullptr);
 
 Response MakeJsonResponse(int status, const nlohmann::json& body, unsigned version,
                           bool keep_alive);
+/// The same for a body that is JSON text already.
+Response MakeJsonTextResponse(int status, std::string body, unsigned version, bool keep_alive);
 Response MakeErrorResponse(const Error& e, unsigned version, bool keep_alive,
                            const nlohmann::json& extra = nullptr);
 

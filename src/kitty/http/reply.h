@@ -14,6 +14,11 @@ inline void Reply(Exchange& ex, int status, const nlohmann::json& body) {
   ex.respond(MakeJsonResponse(status, body, ex.req.version(), ex.keep_alive));
 }
 
+/// `body` is JSON text already (serialised off the I/O thread).
+inline void ReplyJsonText(Exchange& ex, int status, std::string body) {
+  ex.respond(MakeJsonTextResponse(status, std::move(body), ex.req.version(), ex.keep_alive));
+}
+
 inline void ReplyError(Exchange& ex, const Error& e, const nlohmann::json& extra = nullptr) {
   ex.respond(MakeErrorResponse(e, ex.req.version(), ex.keep_alive, extra));
 }

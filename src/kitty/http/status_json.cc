@@ -6,39 +6,36 @@
 namespace kitty::web {
 namespace {
 
-nlohmann::json OptTime(const std::optional<WallTime>& t) {
-  return t ? nlohmann::json(IsoTime(*t)) : nlohmann::json(nullptr);
-}
-
-nlohmann::json OptNum(const std::optional<double>& v) {
-  return v ? nlohmann::json(std::round(*v * 1000) / 1000) : nlohmann::json(nullptr);
-}
-
 double Mb(uint64_t bytes) { return std::round(bytes / 1048576.0 * 10) / 10; }
+double Round3(double v) { return std::round(v * 1000) / 1000; }
 
-nlohmann::json OptBytes(const std::optional<uint64_t>& v) {
-  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+// Optional members: the value, or null.
+void OptTime(JsonText& j, const std::optional<WallTime>& t) { t ? j.str(IsoTime(*t)) : j.null(); }
+void OptNum(JsonText& j, const std::optional<double>& v) { v ? j.num(Round3(*v)) : j.null(); }
+void OptBytes(JsonText& j, const std::optional<uint64_t>& v) { v ? j.integer(*v) : j.null(); }
+template <class T>
+void If(JsonText& j, bool known, T v) {
+  known ? j.integer(v) : j.null();
 }
 
-nlohmann::json MemoryJson(const WorkerSnapshot& s) {
+void WriteMemory(JsonText& j, const WorkerSnapshot& s) {
   const auto& m = s.memory;
   const auto& f = s.footprint;
-  return {
-      {"rss_bytes", m ? nlohmann::json(m->rss_bytes) : nlohmann::json(nullptr)},
-      {"pss_bytes", m && m->pss_available ? nlohmann::json(m->pss_bytes) : nlohmann::json(nullptr)},
-      {"footprint_bytes",
-       m && m->footprint_available ? nlohmann::json(m->footprint_bytes) : nlohmann::json(nullptr)},
-      {"gpu_bytes", m && m->gpu_available ? nlohmann::json(m->gpu_bytes) : nlohmann::json(nullptr)},
-      {"peak_rss_bytes", s.peak ? nlohmann::json(s.peak->rss_bytes) : nlohmann::json(nullptr)},
-      {"peak_bytes", s.peak ? nlohmann::json(s.peak->host_bytes) : nlohmann::json(nullptr)},
-      {"expected_bytes", OptBytes(f.expected_bytes)},
-      {"basis", f.basis},
-      {"estimate_bytes", OptBytes(f.estimate_bytes)},
-      {"learned_bytes", OptBytes(f.learned_bytes)},
-      {"estimate_error", f.estimate_error ? nlohmann::json(std::round(*f.estimate_error * 1000) / 1000)
-                                          : nlohmann::json(nullptr)},
-      {"estimate_explanation", f.explanation.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.explanation)},
-  };
+  j.begin_object();
+  j.key("rss_bytes"), If(j, m.has_value(), m ? m->rss_bytes : 0);
+  j.key("pss_bytes"), If(j, m && m->pss_available, m ? m->pss_bytes : 0);
+  j.key("footprint_bytes"), If(j, m && m->footprint_available, m ? m->footprint_bytes : 0);
+  j.key("gpu_bytes"), If(j, m && m->gpu_available, m ? m->gpu_bytes : 0);
+  j.key("peak_rss_bytes"), If(j, s.peak.has_value(), s.peak ? s.peak->rss_bytes : 0);
+  j.key("peak_bytes"), If(j, s.peak.has_value(), s.peak ? s.peak->host_bytes : 0);
+  j.key("expected_bytes"), OptBytes(j, f.expected_bytes);
+  j.key("basis").str(f.basis);
+  j.key("estimate_bytes"), OptBytes(j, f.estimate_bytes);
+  j.key("learned_bytes"), OptBytes(j, f.learned_bytes);
+  j.key("estimate_error"), OptNum(j, f.estimate_error);
+  j.key("estimate_explanation");
+  f.explanation.empty() ? j.null() : j.str(f.explanation);
+  j.end_object();
 }
 
 }  // namespace
@@ -52,43 +49,59 @@ std::string IsoTime(WallTime t) {
   return buf;
 }
 
-nlohmann::json WorkerJson(const WorkerSnapshot& s, const ModelConfig& c) {
+void WriteWorker(JsonText& j, const WorkerSnapshot& s, const ModelConfig& c) {
   const WorkerInfo& i = s.info;
   const auto& memory = s.memory;
-  nlohmann::json aliases = c.aliases;
-  if (!c.alias.empty()) aliases.push_back(c.alias);
-  nlohmann::json holds = nlohmann::json::array();
-  for (const auto& h : i.holds)
-    holds.push_back({{"id", h.id},
-                     {"owner", h.owner},
-                     {"expires_in_seconds", std::round(h.expires_in_seconds * 10) / 10}});
-  return {
-      {"model_id", i.model_id},
-      {"status", WorkerStateName(i.state)},
-      {"pid", i.pid ? nlohmann::json(i.pid) : nlohmann::json(nullptr)},
-      {"port", i.port ? nlohmann::json(i.port) : nlohmann::json(nullptr)},
-      {"rss_mb", memory ? nlohmann::json(Mb(memory->rss_bytes)) : nlohmann::json(nullptr)},
-      {"pss_mb", memory && memory->pss_available ? nlohmann::json(Mb(memory->pss_bytes))
-                                                 : nlohmann::json(nullptr)},
-      {"processes", memory ? nlohmann::json(memory->process_count) : nlohmann::json(nullptr)},
-      {"last_used", OptTime(i.last_used)},
-      {"idle_seconds", OptNum(i.idle_seconds)},
-      {"in_flight", i.in_flight},
-      {"requests_total", i.requests_total},
-      {"started_at", OptTime(i.started_at)},
-      {"load_seconds", OptNum(i.load_seconds)},
-      {"last_error", i.last_error ? nlohmann::json(*i.last_error) : nlohmann::json(nullptr)},
-      {"backend", BackendName(c.backend)},
-      {"aliases", aliases},
-      {"idle_shutdown_seconds", c.idle_shutdown_seconds},
-      {"holds", holds},
-      {"memory", MemoryJson(s)},
-      {"class", s.eviction_class ? nlohmann::json(*s.eviction_class) : nlohmann::json(nullptr)},
-      {"pinned", s.policy.pinned},
-      {"pressure_evict_only", s.policy.pressure_evict_only},
-      {"priority", s.policy.priority},
-      {"policy_source", {{"pinned", s.policy.pinned_source}, {"priority", s.policy.priority_source}}},
-  };
+  j.begin_object();
+  j.key("model_id").str(i.model_id);
+  j.key("status").str(WorkerStateName(i.state));
+  j.key("pid"), If(j, i.pid != 0, i.pid);
+  j.key("port"), If(j, i.port != 0, i.port);
+  j.key("rss_mb");
+  memory ? j.num(Mb(memory->rss_bytes)) : j.null();
+  j.key("pss_mb");
+  memory && memory->pss_available ? j.num(Mb(memory->pss_bytes)) : j.null();
+  j.key("processes"), If(j, memory.has_value(), memory ? memory->process_count : 0);
+  j.key("last_used"), OptTime(j, i.last_used);
+  j.key("idle_seconds"), OptNum(j, i.idle_seconds);
+  j.key("in_flight").integer(i.in_flight);
+  j.key("requests_total").integer(i.requests_total);
+  j.key("started_at"), OptTime(j, i.started_at);
+  j.key("load_seconds"), OptNum(j, i.load_seconds);
+  j.key("last_error");
+  i.last_error ? j.str(*i.last_error) : j.null();
+  j.key("backend").str(BackendName(c.backend));
+  j.key("aliases").begin_array();
+  for (const auto& a : c.aliases) j.str(a);
+  if (!c.alias.empty()) j.str(c.alias);
+  j.end_array();
+  j.key("idle_shutdown_seconds").num(c.idle_shutdown_seconds);
+  j.key("holds").begin_array();
+  for (const auto& h : i.holds) {
+    j.begin_object();
+    j.key("id").str(h.id);
+    j.key("owner").str(h.owner);
+    j.key("expires_in_seconds").num(std::round(h.expires_in_seconds * 10) / 10);
+    j.end_object();
+  }
+  j.end_array();
+  j.key("memory"), WriteMemory(j, s);
+  j.key("class");
+  s.eviction_class ? j.str(*s.eviction_class) : j.null();
+  j.key("pinned").boolean(s.policy.pinned);
+  j.key("pressure_evict_only").boolean(s.policy.pressure_evict_only);
+  j.key("priority").integer(s.policy.priority);
+  j.key("policy_source").begin_object();
+  j.key("pinned").str(s.policy.pinned_source);
+  j.key("priority").str(s.policy.priority_source);
+  j.end_object();
+  j.end_object();
+}
+
+nlohmann::json WorkerJson(const WorkerSnapshot& s, const ModelConfig& c) {
+  JsonText j;
+  WriteWorker(j, s, c);
+  return nlohmann::json::parse(j.take());
 }
 
 }  // namespace kitty::web

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "kitty/http/json_text.h"
 #include "kitty/manager/memory_ledger.h"
 #include "kitty/memory/memory_sampler.h"
 #include "kitty/memory/process_memory.h"
@@ -24,7 +25,9 @@ struct WorkerSnapshot {
   Policy policy;
 };
 
-/// The W object of docs/API.md.
+/// The W object of docs/API.md, written into `j` (status lists: no tree is built).
+void WriteWorker(JsonText& j, const WorkerSnapshot& s, const ModelConfig& c);
+/// The same as a value, for answers about one worker.
 nlohmann::json WorkerJson(const WorkerSnapshot& s, const ModelConfig& c);
 
 }  // namespace kitty::web
