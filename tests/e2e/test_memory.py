@@ -63,6 +63,9 @@ def stream(d, name, tokens):
 def settle(d, name):
     """Waits until kittyd has measured `name` as loaded (a sample after it became ready)."""
     assert wait_until(lambda: (d.worker(name)["memory"]["rss_bytes"] or 0) > 380 * MIB, 10), d.worker(name)
+    # That figure may come from a read that began just before the ready; kittyd reads again
+    # 50 ms after every transition, and every 2 s.
+    time.sleep(0.5)
 
 
 # --- fit before load ------------------------------------------------------------------------------
