@@ -19,8 +19,6 @@ class FakeMemory : public MemoryView {
   std::map<std::string, uint64_t> expected;  // model id -> bytes
   std::optional<SystemFigures> sys;
   int reads = 0;
-  // Each read_system returns `sys`, with `available_bytes` raised by `recover_per_read`.
-  uint64_t recover_per_read = 0;
 
   std::map<int, uint64_t> measured;  // pgid -> bytes
   std::optional<TimePoint> sampled;
@@ -42,7 +40,6 @@ class FakeMemory : public MemoryView {
   std::optional<SystemFigures> system() override { return sys; }
   void read_system(std::function<void(std::optional<SystemFigures>)> done) override {
     ++reads;
-    if (sys) sys->available_bytes += recover_per_read;
     if (sys && !sys->gpus.empty())
       sys->gpus[0].used_bytes -= std::min(sys->gpus[0].used_bytes, gpu_recover_per_read);
     done(sys);
@@ -387,7 +384,6 @@ TEST_F(SchedulerTest, NothingIsRestoredOnceKittydIsShuttingDown) {
 
 TEST_F(SchedulerTest, HeadroomStopsModelsInEvictionOrderAndSaysWhatItFreed) {
   memory_.sys = SystemFigures{4096 * MiB, 1500 * MiB};
-  memory_.recover_per_read = 400 * MiB;
   config_.budget = MemoryBudget{};  // auto
   config_.reserve_bytes = 100 * MiB;
   make({"a", "b"});
