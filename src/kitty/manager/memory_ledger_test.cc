@@ -8,13 +8,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <sstream>
 #include <thread>
 
@@ -22,6 +19,7 @@
 #include "kitty/base/blocking_pool.h"
 #include "kitty/base/file_system.h"
 #include "kitty/memory/memory_probe.h"
+#include "kitty/testing/fake_memory_probe.h"
 #include "kitty/testing/temp_dir.h"
 
 namespace kitty {
@@ -32,63 +30,6 @@ using ::testing::HasSubstr;
 using testing_util::RunUntil;
 
 constexpr uint64_t kGiB = 1ull << 30;
-
-// Figures per group from `mem` (default: RSS = pgid × 1000, no PSS); fixed system figures.
-// gate(true) holds every group read on the pool until gate(false).
-class FakeProbe : public MemoryProbe {
- public:
-  Result<GroupMemory> group(int) override { return MakeError("unused"); }
-  Result<SystemMemory> system() override {
-    std::lock_guard lock(mu);
-    SystemMemory s;
-    s.total_bytes = 64 * kGiB;
-    s.available_bytes = available;
-    s.gpus.push_back({0, "NVIDIA H200", 1000, 100});
-    return s;
-  }
-  Result<std::map<int, GroupMemory>> groups(const std::vector<int>& pgids) override {
-    ++calls;
-    std::unique_lock lock(mu);
-    gate_cv.wait(lock, [&] { return !gated; });
-    std::map<int, GroupMemory> out;
-    for (int g : pgids) {
-      if (dead.count(g)) continue;
-      GroupMemory m;
-      if (auto it = mem.find(g); it != mem.end()) {
-        m = it->second;
-      } else {
-        m.rss_bytes = static_cast<uint64_t>(g) * 1000;
-      }
-      m.process_count = 1;
-      m.pids = {g};
-      out[g] = m;
-    }
-    return out;
-  }
-  void gate(bool on) {
-    {
-      std::lock_guard lock(mu);
-      gated = on;
-    }
-    gate_cv.notify_all();
-  }
-  void set(int pgid, GroupMemory m) {
-    std::lock_guard lock(mu);
-    mem[pgid] = m;
-  }
-  void set_rss(int pgid, uint64_t rss) {
-    GroupMemory m;
-    m.rss_bytes = rss;
-    set(pgid, m);
-  }
-  std::atomic<int> calls{0};
-  std::mutex mu;
-  std::condition_variable gate_cv;
-  bool gated = false;
-  uint64_t available = 40 * kGiB;
-  std::map<int, GroupMemory> mem;
-  std::set<int> dead;  // groups without a live member
-};
 
 ModelConfig CommandModel(const std::string& id, std::optional<uint64_t> memory_bytes) {
   ModelConfig m;
@@ -181,7 +122,7 @@ struct Rig {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard =
       boost::asio::make_work_guard(io);
   AsioClock clock{io};
-  FakeProbe probe;
+  testing_util::FakeMemoryProbe probe{64 * kGiB, 40 * kGiB};
   EventBus events;
   testing_util::TempDir dir;
   // Two threads: a read held at the gate must not hold up the store's writes. After what its
@@ -592,7 +533,7 @@ TEST(MemoryLedgerTest, SystemFiguresAreTheSamplersLastReadWithTheWorkersInIt) {
   // The next read: both figures move together.
   {
     std::lock_guard lock(r.probe.mu);
-    r.probe.available = 30 * kGiB;
+    r.probe.sys.available_bytes = 30 * kGiB;
   }
   r.probe.set_rss(8, 2500);
   const TimePoint t = r.publish(EventKind::kReady, 8);

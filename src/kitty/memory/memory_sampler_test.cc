@@ -6,14 +6,12 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <condition_variable>
 #include <mutex>
-#include <set>
 
 #include "kitty/base/asio_clock.h"
 #include "kitty/base/blocking_pool.h"
 #include "kitty/memory/memory_probe.h"
+#include "kitty/testing/fake_memory_probe.h"
 #include "kitty/testing/temp_dir.h"
 
 namespace kitty {
@@ -22,58 +20,10 @@ namespace {
 using namespace std::chrono_literals;
 using testing_util::RunUntil;
 
-// Figures per group from `rss` (default: pgid × 1000); system figures from `available`.
-class FakeProbe : public MemoryProbe {
- public:
-  Result<GroupMemory> group(int) override { return MakeError("unused"); }
-  Result<SystemMemory> system() override {
-    std::lock_guard lock(mu);
-    if (system_fails) return MakeError("meminfo unreadable", ErrorCode::kIoError);
-    SystemMemory s;
-    s.total_bytes = 16000;
-    s.available_bytes = available;
-    s.swap_used_bytes = 7;
-    s.gpus.push_back({0, "NVIDIA H200", 1000, 100});
-    return s;
-  }
-  Result<std::map<int, GroupMemory>> groups(const std::vector<int>& pgids) override {
-    ++calls;
-    std::unique_lock lock(mu);
-    gate_cv.wait(lock, [&] { return !gated; });
-    last = pgids;
-    std::map<int, GroupMemory> out;
-    for (int g : pgids) {
-      if (dead.count(g)) continue;
-      GroupMemory m;
-      m.rss_bytes = rss.count(g) ? rss[g] : static_cast<uint64_t>(g) * 1000;
-      m.gpu_bytes = m.rss_bytes / 10;
-      m.gpu_available = true;
-      m.process_count = 1;
-      m.pids = {g};
-      out[g] = m;
-    }
-    return out;
-  }
-  void gate(bool on) {
-    {
-      std::lock_guard lock(mu);
-      gated = on;
-    }
-    gate_cv.notify_all();
-  }
-  std::atomic<int> calls{0};
-  std::mutex mu;
-  std::condition_variable gate_cv;
-  bool gated = false;
-  bool system_fails = false;
-  uint64_t available = 9000;
-  std::map<int, uint64_t> rss;
-  std::set<int> dead;  // groups without a live member
-  std::vector<int> last;
-};
-
 struct Rig {
   Rig() {
+    probe.sys.swap_used_bytes = 7;
+    probe.gpu_tenth = true;  // every group a tenth of its RSS on a GPU
     env.clock = &clock;
     env.blocking = &pool;
     env.memory = &probe;
@@ -94,7 +44,7 @@ struct Rig {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard =
       boost::asio::make_work_guard(io);
   AsioClock clock{io};
-  FakeProbe probe;
+  testing_util::FakeMemoryProbe probe{16000, 9000};
   EventBus events;
   BlockingPool pool{1};  // after what its jobs use: destroyed (joined) before them
   Env env;
@@ -135,10 +85,12 @@ TEST(MemorySamplerTest, ReadsAllGroupsOffTheLoopAndResamplesAfterATransition) {
 TEST(MemorySamplerTest, KeepsThePeakOfEachGroupUntilItIsGone) {
   Rig r;
   r.running = {100, 200};
-  r.probe.rss = {{100, 5000}, {200, 700}};
+  r.probe.set_rss(100, 5000);
+  r.probe.set_rss(200, 700);
   r.start();
   ASSERT_TRUE(RunUntil(r.io, [&] { return r.sampler->get(100).has_value(); }));
-  r.probe.rss = {{100, 3000}, {200, 900}};
+  r.probe.set_rss(100, 3000);
+  r.probe.set_rss(200, 900);
   ASSERT_TRUE(r.next_sample());
 
   EXPECT_EQ(r.sampler->get(100)->rss_bytes, 3000u) << "latest";
@@ -165,7 +117,7 @@ TEST(MemorySamplerTest, KeepsThePeakOfEachGroupUntilItIsGone) {
 
   // A later group with the same pgid starts afresh.
   r.probe.dead.clear();
-  r.probe.rss[100] = 10;
+  r.probe.set_rss(100, 10);
   ASSERT_TRUE(r.next_sample());
   EXPECT_EQ(r.sampler->peak(100)->rss_bytes, 10u);
   EXPECT_EQ(r.sampler->peak(100)->samples, 1);
@@ -206,7 +158,7 @@ TEST(MemorySamplerTest, SamplesTheMachineEvenWithoutWorkersAndKeepsItAcrossAFail
 
   {
     std::lock_guard lock(r.probe.mu);
-    r.probe.available = 4000;
+    r.probe.sys.available_bytes = 4000;
   }
   r.running = {100};
   ASSERT_TRUE(r.next_sample());
