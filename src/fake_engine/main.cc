@@ -33,7 +33,7 @@ class Loader {
       fail_timer_.async_wait([this](boost::system::error_code) {
         const std::string& what = options_.model_path.empty() ? options_.model_id : options_.model_path;
         std::fprintf(stderr, "error: failed to load model '%s': fake failure\n", what.c_str());
-        ExitNow(1);
+        ExitNow(options_.exit_code.value_or(1));
       });
     } else {
       load_timer_.expires_after(std::chrono::milliseconds(options_.load_ms));

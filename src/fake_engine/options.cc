@@ -33,6 +33,14 @@ std::optional<Options> ParseOptions(int argc, char** argv, int* exit_code) {
   app.add_option("--crash-after", o.crash_after,
                  "abort after this many completed completion/chat requests (0 = never)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--hang-after", o.hang_after,
+                 "after this many completed completion/chat requests, answer nothing more (health "
+                 "included) while keeping every socket open (0 = never)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--exit-code", o.exit_code,
+                 "exit status of --fail-on-start (default 1), and of --crash-after/--crash-mid-stream "
+                 "instead of SIGABRT")
+      ->check(CLI::Range(0, 255));
   app.add_flag("--crash-mid-stream", o.crash_mid_stream,
                "abort halfway through every completion/chat answer");
   app.add_flag("--fork-child", o.fork_child,

@@ -22,6 +22,10 @@ struct Options {
   bool ignore_sigterm = false;
   bool hang_on_shutdown = false;
   int64_t crash_after = 0;  // 0 = never
+  int64_t hang_after = 0;   // 0 = never; else stop answering anything after this many answers
+  /// How faults end: --fail-on-start exits with it (default 1); crashes exit with it instead of
+  /// aborting (SIGABRT) when it is set.
+  std::optional<int> exit_code;
   bool crash_mid_stream = false;
   bool fork_child = false;
   bool never_healthy = false;

@@ -132,6 +132,8 @@ class Server::Connection {
     const http::verb method = req.method();
     Server& s = server_;
     auto route = [&](std::string_view p, http::verb v) { return path == p && method == v; };
+    // --hang-after: alive, listening, reading requests, answering none (a wedged engine).
+    if (s.hung_) co_return co_await HangForever();
 
     if (route("/health", http::verb::get)) {
       const bool healthy = s.loaded_ && !options().never_healthy;
@@ -173,14 +175,18 @@ class Server::Connection {
                                         ErrorBody(404, "File Not Found", "not_found_error"));
   }
 
+  // Never answer, never close: hold the connection open until the process is killed.
+  awaitable<bool> HangForever() {
+    asio::steady_timer forever(sock_.get_executor(), asio::steady_timer::time_point::max());
+    error_code ec;
+    co_await forever.async_wait(asio::redirect_error(use_awaitable, ec));
+    co_return false;
+  }
+
   awaitable<bool> Shutdown(const Request& req) {
     if (options().hang_on_shutdown) {
       if (options().log_requests) std::printf("POST /shutdown (hanging: --hang-on-shutdown)\n");
-      // Never answer, never exit: hold the connection open until the process is killed.
-      asio::steady_timer forever(sock_.get_executor(), asio::steady_timer::time_point::max());
-      error_code ec;
-      co_await forever.async_wait(asio::redirect_error(use_awaitable, ec));
-      co_return false;
+      co_return co_await HangForever();
     }
     co_await Reply(req, http::status::ok, R"({"status":"shutting_down"})");
     std::printf("fake_engine: shutting down on request\n");
@@ -255,7 +261,7 @@ class Server::Connection {
     const int64_t n = static_cast<int64_t>(answer.tokens.size());
     if (options().crash_mid_stream) {
       co_await Think(timer, options().token_ms * (n / 2));
-      CrashNow("--crash-mid-stream (before a non-streamed answer)");
+      server_.Fail("--crash-mid-stream (before a non-streamed answer)");
     }
     if (!co_await Think(timer, options().token_ms * n)) co_return false;
     co_return co_await Reply(req, http::status::ok,
@@ -288,7 +294,7 @@ class Server::Connection {
     asio::steady_timer timer(sock_.get_executor());
     const size_t half = answer.tokens.size() / 2;
     for (size_t i = 0; i < answer.tokens.size(); ++i) {
-      if (options().crash_mid_stream && i == half) CrashNow("--crash-mid-stream");
+      if (options().crash_mid_stream && i == half) server_.Fail("--crash-mid-stream");
       if (!co_await Think(timer, options().token_ms)) co_return false;
       if (!co_await Write(f.TokenEvent(answer.tokens[i]))) co_return false;
     }
@@ -343,8 +349,21 @@ void Server::SetLoaded() { loaded_ = true; }
 void Server::CountGenerationDone() {
   ++generations_done_;
   if (options_.crash_after > 0 && generations_done_ >= static_cast<uint64_t>(options_.crash_after)) {
-    CrashNow("--crash-after " + std::to_string(options_.crash_after));
+    Fail("--crash-after " + std::to_string(options_.crash_after));
   }
+  if (options_.hang_after > 0 && generations_done_ >= static_cast<uint64_t>(options_.hang_after) && !hung_) {
+    hung_ = true;
+    std::printf("fake_engine: hanging (--hang-after %lld): nothing is answered from now on\n",
+                static_cast<long long>(options_.hang_after));
+    std::fflush(stdout);
+  }
+}
+
+void Server::Fail(std::string_view why) const {
+  if (!options_.exit_code) CrashNow(why);
+  std::fprintf(stderr, "fake_engine: exiting with %d: %.*s\n", *options_.exit_code,
+               static_cast<int>(why.size()), why.data());
+  ExitNow(*options_.exit_code);
 }
 
 awaitable<void> Server::ServeConnection(Server& server, tcp::socket sock) {

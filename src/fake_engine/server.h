@@ -52,13 +52,16 @@ class Server {
                                                       boost::asio::ip::tcp::socket sock);
   boost::asio::awaitable<void> AcceptLoop();
   void CountGenerationDone();
+  /// A scripted crash: abort (SIGABRT), or exit with --exit-code when it is set.
+  [[noreturn]] void Fail(std::string_view why) const;
 
   boost::asio::io_context& io_;
   const Options& options_;
   boost::asio::ip::tcp::acceptor acceptor_;
   bool loaded_ = false;
   Stats stats_;
-  uint64_t generations_done_ = 0;  // completions and chats, for --crash-after
+  uint64_t generations_done_ = 0;  // completions and chats, for --crash-after and --hang-after
+  bool hung_ = false;              // --hang-after reached: nothing is answered any more
   uint64_t next_id_ = 0;
   std::string health_ok_body_;
   std::string loading_body_;

@@ -389,6 +389,26 @@ def test_crash_after_n_requests(start):
     assert "crashing" in e.stderr
 
 
+def test_exit_code_sets_how_faults_end(start):
+    e = start("--fail-on-start", "--exit-code", "3", ready=False)
+    assert e.wait_exit() == 3
+    e = start("--crash-after", "1", "--exit-code", "137")
+    assert e.request("POST", "/v1/completions", {"prompt": "one"})[0] == 200
+    assert e.wait_exit() == 137  # an exit code, not a signal: what a wrapper script reports
+    assert "exiting with 137: --crash-after 1" in e.stderr
+
+
+def test_hang_after_n_requests_answers_nothing_but_keeps_the_socket(start):
+    e = start("--hang-after", "1")
+    assert e.request("POST", "/v1/completions", {"prompt": "one"})[0] == 200
+    for path in ("/health", "/v1/models"):
+        with pytest.raises(socket.timeout):
+            e.request("GET", path, timeout=0.5)
+    assert e.proc.poll() is None, "a hung engine is alive"
+    socket.create_connection(("127.0.0.1", e.port), timeout=1).close()  # still accepts
+    assert "hanging (--hang-after 1)" in e.stdout
+
+
 def test_crash_mid_stream_cuts_the_stream_halfway(start):
     e = start("--crash-mid-stream", "--tokens", "10")
     with socket.create_connection(("127.0.0.1", e.port), timeout=5) as s:
