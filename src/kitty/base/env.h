@@ -23,6 +23,7 @@ class MemoryProbe;
 class FileSystem;
 class StartAdmission;
 struct LaunchPlan;
+struct OomCounts;
 struct ModelConfig;
 
 struct Env {
@@ -38,6 +39,10 @@ struct Env {
   StartAdmission* admission = nullptr;
   /// How a model is launched; PlanLaunch (backends/backend.h) when empty.
   std::function<Result<LaunchPlan>(const ModelConfig&, int port)> plan_launch;
+  /// The kernel's OOM-kill counters (process/oom_counts.h), read at each spawn and exit to tell
+  /// an OOM kill from another SIGKILL; empty: none (a kill kittyd did not send is then a
+  /// probable OOM kill).
+  std::function<OomCounts()> oom_counts;
   /// <logs_dir>/<model id>.log; empty: no log files.
   std::string logs_dir;
 };

@@ -21,6 +21,7 @@
 #include "kitty/manager/manager.h"
 #include "kitty/manager/memory_ledger.h"
 #include "kitty/manager/scheduler.h"
+#include "kitty/process/oom_counts.h"
 #include "kitty/memory/load_probe.h"
 #include "kitty/memory/memory_probe.h"
 #include "kitty/memory/memory_sampler.h"
@@ -122,6 +123,7 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
   env.memory = &memory;
   env.fs = &fs;
   env.logs_dir = sc.logs_dir;
+  env.oom_counts = ReadOomCounts;
 
   // The state file follows the workers; its writes (each an fsync) run in order on the pool.
   auto state_strand = blocking.make_strand();

@@ -70,6 +70,25 @@ void WriteWorker(JsonText& j, const WorkerSnapshot& s, const ModelConfig& c) {
   j.key("load_seconds"), OptNum(j, i.load_seconds);
   j.key("last_error");
   i.last_error ? j.str(*i.last_error) : j.null();
+  j.key("last_exit");
+  if (i.last_exit) {
+    const auto& e = *i.last_exit;
+    j.begin_object();
+    j.key("class").str(e.kind);
+    j.key("message").str(e.message);
+    j.key("code"), If(j, e.code >= 0, e.code);
+    j.key("signal"), If(j, e.signal != 0, e.signal);
+    j.key("at").str(IsoTime(e.at));
+    j.key("log_tail").begin_array();
+    for (const auto& line : e.log_tail) j.str(line);
+    j.end_array();
+    j.end_object();
+  } else {
+    j.null();
+  }
+  j.key("exits").begin_object();
+  for (const auto& [kind, n] : i.exits) j.key(kind).integer(n);
+  j.end_object();
   j.key("backend").str(BackendName(c.backend));
   j.key("aliases").begin_array();
   for (const auto& a : c.aliases) j.str(a);

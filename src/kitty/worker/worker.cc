@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "kitty/events/bus.h"
+#include "kitty/process/exit_class.h"
 #include "kitty/worker/start_admission.h"
 #include "kitty/process/port_allocator.h"
 
@@ -165,6 +166,8 @@ WorkerInfo Worker::info() const {
     i.idle_seconds = ToSeconds(env_.clock->now() - g.last_end);
   i.load_seconds = load_seconds_;
   if (last_error_) i.last_error = last_error_->message;
+  i.last_exit = last_exit_;
+  i.exits = exits_;
   const TimePoint now = env_.clock->now();
   for (const auto& [id, h] : holds_)
     i.holds.push_back({id, h.owner, std::max(0.0, ToSeconds(h.expires - now))});
@@ -269,6 +272,7 @@ void Worker::spawn() {
   shutdown_path_ = plan->shutdown_path;
   spawned_at_ = env_.clock->now();
   ready_at_.reset();
+  oom_at_spawn_ = env_.oom_counts ? env_.oom_counts() : OomCounts{};
   started_at_wall_ = env_.clock->wall_now();
   spdlog::info("model '{}': started pid {} on {}:{}", config_.id, process_->pid(), endpoint_.host,
                endpoint_.port);
@@ -387,8 +391,32 @@ bool Worker::lost_auto_port() const {
   return false;
 }
 
+void Worker::record_exit(const ExitStatus& status) {
+  ExitFacts f;
+  f.status = status;
+  f.became_ready = ready_at_.has_value();
+  f.oom_before = oom_at_spawn_;
+  f.oom_after = env_.oom_counts ? env_.oom_counts() : OomCounts{};
+  const ExitVerdict v = ClassifyExit(f);
+  WorkerInfo::Exit e;
+  e.kind = ExitKindName(v.kind);
+  e.message = "model '" + config_.id + "': worker " + v.why;
+  e.code = status.code;
+  e.signal = status.signal;
+  e.at = env_.clock->wall_now();
+  e.log_tail = log_->current_run(kErrorTailLines);
+  ++exits_[e.kind];
+  spdlog::warn("{} [{}]", e.message, e.kind);
+  last_exit_ = std::move(e);
+}
+
 void Worker::on_exit(uint64_t run, ExitStatus status) {
   if (run != run_) return;
+  // Ends kittyd did not cause are classified and kept; its own stops are not failures.
+  // (A start that lost its auto port to another process is retried, not a failure.)
+  if ((phase_ == Phase::kStarting && !lost_auto_port()) || phase_ == Phase::kReady ||
+      phase_ == Phase::kDraining)
+    record_exit(status);
   switch (phase_) {
     case Phase::kStarting:
       if (lost_auto_port()) {

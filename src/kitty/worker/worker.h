@@ -44,6 +44,7 @@
 #include "kitty/base/result.h"
 #include "kitty/base/thread_owner.h"
 #include "kitty/config/config.h"
+#include "kitty/process/exit_class.h"
 #include "kitty/process/log_tail.h"
 #include "kitty/process/spawner.h"
 #include "kitty/process/terminator.h"
@@ -72,6 +73,17 @@ struct WorkerInfo {
     double expires_in_seconds;
   };
   std::vector<Hold> holds;
+  /// The last end kittyd did not ask for (crash, OOM kill, start failure, ...), and how many of
+  /// each kind there were since kittyd started.
+  struct Exit {
+    std::string kind;  // ExitKindName
+    std::string message;
+    int code = -1, signal = 0;
+    WallTime at;
+    std::vector<std::string> log_tail;
+  };
+  std::optional<Exit> last_exit;
+  std::map<std::string, int> exits;
 };
 
 /// Chooses the port of a start (the manager knows the other workers' ports).
@@ -187,6 +199,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   bool lost_auto_port() const;
   void become_ready();
   void on_exit(uint64_t run, ExitStatus status);
+  void record_exit(const ExitStatus& status);
 
   // Stopping (worker.cc).
   void stop_group(Phase phase, bool kill_at_once);
@@ -232,6 +245,9 @@ class Worker : public std::enable_shared_from_this<Worker> {
   std::optional<WallTime> started_at_wall_;
   std::optional<double> load_seconds_;
   std::optional<TimePoint> ready_at_;  // this run's; reset at each spawn
+  OomCounts oom_at_spawn_;             // the OOM-kill counters when this run was spawned
+  std::optional<WorkerInfo::Exit> last_exit_;
+  std::map<std::string, int> exits_;  // by ExitKindName
   Duration probe_delay_{};
   bool probe_in_flight_ = false;
   bool ready_hint_ = false;  // the engine printed a readiness line during a probe

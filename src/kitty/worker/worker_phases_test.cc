@@ -142,3 +142,55 @@ TEST_F(WorkerPhasesTest, EventsTellSpawnReadyStoppingAndGone) {
 
 }  // namespace
 }  // namespace kitty
+
+namespace kitty {
+namespace {
+
+class WorkerExitTest : public WorkerPhasesTest {};
+
+TEST_F(WorkerExitTest, EndsNobodyAskedForAreClassifiedAndCounted) {
+  uint64_t oom = 3;
+  t_.env.oom_counts = [&] { return OomCounts{oom, std::nullopt}; };
+  auto w = make();
+  make_ready(*w);
+  t_.spawner.exit(t_.spawner.last().pid, ExitStatus{-1, SIGSEGV});
+  t_.clock.advance(100ms);
+  WorkerInfo i = w->info();
+  ASSERT_TRUE(i.last_exit.has_value());
+  EXPECT_EQ(i.last_exit->kind, "crash");
+  EXPECT_EQ(i.last_exit->signal, SIGSEGV);
+  EXPECT_NE(i.last_exit->message.find("SIGSEGV"), std::string::npos) << i.last_exit->message;
+  // Ready again, then a SIGKILL kittyd did not send while the OOM counter moved.
+  make_ready(*w);
+  oom = 4;
+  t_.spawner.exit(t_.spawner.last().pid, ExitStatus{-1, SIGKILL});
+  t_.clock.advance(100ms);
+  i = w->info();
+  EXPECT_EQ(i.last_exit->kind, "oom_kill");
+  EXPECT_NE(i.last_exit->message.find("system oom_kill 3 → 4"), std::string::npos) << i.last_exit->message;
+  EXPECT_EQ(i.exits, (std::map<std::string, int>{{"crash", 1}, {"oom_kill", 1}}));
+}
+
+TEST_F(WorkerExitTest, StopsKittydAskedForAreNotRecorded) {
+  auto w = make();
+  make_ready(*w);
+  w->release(false, nullptr);
+  t_.clock.run_pending();
+  t_.clock.advance(5s);
+  EXPECT_EQ(w->state(), WorkerState::kStopped);
+  EXPECT_FALSE(w->info().last_exit.has_value());
+  EXPECT_TRUE(w->info().exits.empty());
+}
+
+TEST_F(WorkerExitTest, AnExitBeforeReadyIsAStartFailure) {
+  auto w = make();
+  w->ensure([](Result<Endpoint>) {});
+  t_.spawner.exit(t_.spawner.last().pid, ExitStatus{1, 0});
+  t_.clock.advance(100ms);
+  ASSERT_TRUE(w->info().last_exit.has_value());
+  EXPECT_EQ(w->info().last_exit->kind, "start_failure");
+  EXPECT_EQ(w->info().last_exit->code, 1);
+}
+
+}  // namespace
+}  // namespace kitty
