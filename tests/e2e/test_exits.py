@@ -1,13 +1,12 @@
-"""How a worker ended, classified and kept per model (issue 10, item 1): real kittyd, fake
-engines that crash, exit with a chosen status, fail to start, or are SIGKILLed from outside."""
+"""How workers end (issue 10): how an end kittyd did not ask for is classified and kept per
+model (fake engines that crash, exit with a chosen status, fail to start, or are SIGKILLed from
+outside), and the emergency stop of a second SIGTERM."""
 
 import os
 import signal
 
-import httpx
-
 from kitty_e2e import fake_model
-from kitty_testkit import wait_until
+from kitty_testkit import group_alive, wait_until
 
 
 def last_exit(d, name):
@@ -46,3 +45,18 @@ def test_ends_nobody_asked_for_are_classified_and_counted(start_kittyd, fake_bin
     d.ensure("calm")
     d.release("calm")
     assert last_exit(d, "calm") is None and d.worker("calm")["exits"] == {}
+
+
+def test_a_second_sigterm_kills_every_group_at_once(start_kittyd, fake_bin):
+    # Workers that would keep kittyd stopping for 30 s each: they ignore SIGTERM and /shutdown.
+    stubborn = ("--ignore-sigterm", "--hang-on-shutdown", "--fork-child")
+    d = start_kittyd({m: fake_model(fake_bin, m, *stubborn, stop_timeout_seconds=30) for m in ("a", "b")})
+    groups = [d.ensure(m)["pid"] for m in ("a", "b")]
+    d.proc.send_signal(signal.SIGTERM)
+    assert wait_until(lambda: "stopping every worker" in d.log_text(), 5), d.log_text()
+    assert d.proc.poll() is None, "the first signal waits for the stubborn workers"
+    d.proc.send_signal(signal.SIGTERM)
+    assert d.proc.wait(10) == 0, d.log_text()
+    assert "second signal: killing every worker now" in d.log_text()
+    assert wait_until(lambda: not any(group_alive(g) for g in groups), 3), \
+        "a worker's group (its forked grandchild included) outlived the emergency stop"
