@@ -60,3 +60,26 @@ def test_a_second_sigterm_kills_every_group_at_once(start_kittyd, fake_bin):
     assert "second signal: killing every worker now" in d.log_text()
     assert wait_until(lambda: not any(group_alive(g) for g in groups), 3), \
         "a worker's group (its forked grandchild included) outlived the emergency stop"
+
+
+def test_a_pinned_model_killed_from_outside_is_ready_again_without_a_request(start_kittyd, fake_bin):
+    d = start_kittyd({"main": fake_model(fake_bin, "main", pinned=True),
+                      "plain": fake_model(fake_bin, "plain")})
+    first = d.ensure("main")["pid"]
+    plain = d.ensure("plain")["pid"]
+    os.kill(first, signal.SIGKILL)
+    os.kill(plain, signal.SIGKILL)
+    assert wait_until(lambda: d.worker("main")["restart"]["next_in_seconds"] is not None, 5), d.worker("main")
+    w = d.worker("main")
+    assert (w["restart"]["policy"], w["restart"]["attempts"]) == ("on-crash", 1), w["restart"]
+    # Its first backoff is 5 s: ready again within it (and a little), no request made.
+    assert wait_until(lambda: d.worker("main")["status"] == "ready", 8), d.worker("main")
+    w = d.worker("main")
+    assert w["pid"] != first and w["requests_total"] == 0
+    assert w["restart"]["next_in_seconds"] is None
+    assert "restarting it in 5s" in d.log_text()
+    # A plain model waits for its next request.
+    p = d.worker("plain")
+    assert p["status"] == "failed" and p["restart"]["policy"] == "never", p
+    r = d.client.post("/v1/completions", json={"model": "plain", "prompt": "x", "max_tokens": 2})
+    assert r.status_code == 200, r.text

@@ -77,6 +77,12 @@ struct ModelConfig {
   double stop_timeout_seconds = 10;
   double start_timeout_seconds = 600;
   bool preload = false;
+
+  // Restarts after an end kittyd did not ask for (issue 10). kDefault: on-crash for pinned,
+  // preload and pressure_evict_only models, never for the rest (their next request starts them).
+  enum class Restart { kDefault, kNever, kOnCrash, kAlways };
+  Restart restart = Restart::kDefault;
+  int max_restarts = 3;  // consecutive failed restarts before giving up (state failed)
 };
 
 // Below Linux's ephemeral range (32768-60999), so a client connection's local port never

@@ -167,6 +167,19 @@ const std::vector<ModelKey>& ModelKeyTable() {
       {"stop_timeout_seconds", SecondsKey(&ModelConfig::stop_timeout_seconds)},
       {"start_timeout_seconds", SecondsKey(&ModelConfig::start_timeout_seconds, /*positive=*/true)},
       {"preload", BoolKey(&ModelConfig::preload)},
+      {"restart",
+       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+         auto s = r.String(v, key);
+         if (!s) return;
+         if (*s == "never") d.m.restart = ModelConfig::Restart::kNever;
+         else if (*s == "on-crash") d.m.restart = ModelConfig::Restart::kOnCrash;
+         else if (*s == "always") d.m.restart = ModelConfig::Restart::kAlways;
+         else r.Error(v, key, "expected never, on-crash or always, got \"" + *s + "\"");
+       }},
+      {"max_restarts",
+       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+         if (auto n = r.Int(v, key, 0, 1000)) d.m.max_restarts = static_cast<int>(*n);
+       }},
       {"llama_server_bin", PathKey(&ModelConfig::llama_server_bin)},
       {"ollama_model", StringKey(&ModelConfig::ollama_model)},
       {"ollama_url",

@@ -89,6 +89,12 @@ void WriteWorker(JsonText& j, const WorkerSnapshot& s, const ModelConfig& c) {
   j.key("exits").begin_object();
   for (const auto& [kind, n] : i.exits) j.key(kind).integer(n);
   j.end_object();
+  j.key("restart").begin_object();
+  j.key("policy").str(i.restart.policy);
+  j.key("attempts").integer(i.restart.attempts);
+  j.key("next_in_seconds"), OptNum(j, i.restart.next_in_seconds);
+  j.key("gave_up").boolean(i.restart.gave_up);
+  j.end_object();
   j.key("backend").str(BackendName(c.backend));
   j.key("aliases").begin_array();
   for (const auto& a : c.aliases) j.str(a);

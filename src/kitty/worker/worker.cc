@@ -24,6 +24,8 @@ constexpr Duration kMaxProbeDelay = std::chrono::milliseconds(250);
 constexpr Duration kProbeTimeout = std::chrono::seconds(2);
 constexpr size_t kErrorTailLines = 20;
 constexpr int kMaxPortRetries = 3;
+// A run that stayed ready this long proved the model can run (see run_proven_).
+constexpr Duration kProvenAfter = std::chrono::seconds(60);
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -168,6 +170,7 @@ WorkerInfo Worker::info() const {
   if (last_error_) i.last_error = last_error_->message;
   i.last_exit = last_exit_;
   i.exits = exits_;
+  i.restart = restart_info();
   const TimePoint now = env_.clock->now();
   for (const auto& [id, h] : holds_)
     i.holds.push_back({id, h.owner, std::max(0.0, ToSeconds(h.expires - now))});
@@ -211,6 +214,7 @@ void Worker::acquire(LeaseCallback cb) {
 
 void Worker::ensure(ReadyCallback cb) {
   owner_.check("Worker::ensure");
+  if (gave_up_) cancel_restart();  // an explicit ask: the count of failed runs starts again
   waiters_.push_back(Waiter{nullptr, std::move(cb)});
   if (phase_ == Phase::kReady) return wake_waiters();
   if (phase_ == Phase::kStopped || phase_ == Phase::kFailed) start();
@@ -352,6 +356,7 @@ void Worker::become_ready() {
   spdlog::info("model '{}': ready in {:.3f}s (pid {}, port {})", config_.id, *load_seconds_,
                process_->pid(), endpoint_.port);
   gate_->open(endpoint_);
+  requests_at_ready_ = gate_->stats().requests_total;
   if (env_.events)
     env_.events->publish({EventKind::kReady, config_.id, process_->pid(), env_.clock->now()});
   wake_waiters();
@@ -412,6 +417,14 @@ void Worker::record_exit(const ExitStatus& status) {
 
 void Worker::on_exit(uint64_t run, ExitStatus status) {
   if (run != run_) return;
+  // Whether this run proved the model can run (its failed runs in a row start again), read
+  // before the crash cuts the leases in flight.
+  run_proven_ = false;
+  if ((phase_ == Phase::kReady || phase_ == Phase::kDraining) && ready_at_) {
+    const ReadyGate::Stats g = gate_->stats();
+    run_proven_ = env_.clock->now() - *ready_at_ >= kProvenAfter ||
+                  g.requests_total - requests_at_ready_ > static_cast<uint64_t>(g.in_flight);
+  }
   // Ends kittyd did not cause are classified and kept; its own stops are not failures.
   // (A start that lost its auto port to another process is retried, not a failure.)
   if ((phase_ == Phase::kStarting && !lost_auto_port()) || phase_ == Phase::kReady ||

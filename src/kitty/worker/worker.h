@@ -84,6 +84,14 @@ struct WorkerInfo {
   };
   std::optional<Exit> last_exit;
   std::map<std::string, int> exits;
+  /// Restarts after such ends (issue 10): the policy in effect, the failed restarts in a row,
+  /// when the next one is due (null: none queued), and whether kittyd gave up.
+  struct Restart {
+    std::string policy;  // "never", "on-crash", "always"
+    int attempts = 0;
+    std::optional<double> next_in_seconds;
+    bool gave_up = false;
+  } restart;
 };
 
 /// Chooses the port of a start (the manager knows the other workers' ports).
@@ -253,6 +261,17 @@ class Worker : public std::enable_shared_from_this<Worker> {
   bool ready_hint_ = false;  // the engine printed a readiness line during a probe
   std::string last_probe_;
   std::unique_ptr<Timer> probe_timer_, start_deadline_, idle_timer_;
+  // Restarts (worker_restart.cc).
+  ModelConfig::Restart restart_policy() const;
+  void after_unasked_end();
+  void cancel_restart();
+  WorkerInfo::Restart restart_info() const;
+  std::unique_ptr<Timer> restart_timer_;
+  TimePoint restart_due_{};
+  int restarts_ = 0;                // failed runs in a row since the last one that proved itself
+  bool gave_up_ = false;
+  uint64_t requests_at_ready_ = 0;  // the gate's requests_total when this run became ready
+  bool run_proven_ = false;  // this run answered a request or stayed ready a while before it ended
 };
 
 }  // namespace kitty

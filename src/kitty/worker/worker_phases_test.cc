@@ -192,5 +192,96 @@ TEST_F(WorkerExitTest, AnExitBeforeReadyIsAStartFailure) {
   EXPECT_EQ(w->info().last_exit->code, 1);
 }
 
+class WorkerRestartTest : public WorkerPhasesTest {
+ protected:
+  void crash() {
+    t_.spawner.exit(t_.spawner.last().pid, ExitStatus{-1, SIGSEGV});
+    t_.clock.advance(10ms);
+  }
+};
+
+TEST_F(WorkerRestartTest, APinnedModelIsBackAfterACrashWithoutARequest) {
+  config_.pinned = true;
+  auto w = make();
+  make_ready(*w);
+  crash();
+  EXPECT_EQ(w->info().restart.policy, "on-crash");
+  ASSERT_TRUE(w->info().restart.next_in_seconds.has_value());
+  EXPECT_NEAR(*w->info().restart.next_in_seconds, 5.0, 0.1);
+  t_.clock.advance(4900ms);
+  EXPECT_EQ(t_.spawner.spawn_count(), 1) << "not before its 5 s";
+  t_.clock.advance(200ms);
+  EXPECT_EQ(t_.spawner.spawn_count(), 2);
+  t_.clock.advance(100ms);
+  EXPECT_EQ(w->state(), WorkerState::kReady) << "no request asked for it";
+}
+
+TEST_F(WorkerRestartTest, FailedRunsInARowBackOffThenKittydGivesUpUntilAnEnsure) {
+  config_.pinned = true;
+  config_.max_restarts = 3;
+  auto w = make();
+  make_ready(*w);
+  t_.http.answers[7001] = 503;  // from now on every run fails before it is ready
+  crash();
+  for (Duration due : {5s, 10s, 20s}) {
+    const int spawned = t_.spawner.spawn_count();
+    t_.clock.advance(due - 100ms);
+    EXPECT_EQ(t_.spawner.spawn_count(), spawned) << "restarted before its " << ToSeconds(due) << " s";
+    t_.clock.advance(200ms);
+    ASSERT_EQ(t_.spawner.spawn_count(), spawned + 1);
+    t_.spawner.exit(t_.spawner.last().pid, ExitStatus{1, 0});  // fails to start
+    t_.clock.advance(10ms);
+  }
+  t_.clock.advance(600s);
+  EXPECT_EQ(t_.spawner.spawn_count(), 4) << "three restarts, then no more";
+  const WorkerInfo i = w->info();
+  EXPECT_TRUE(i.restart.gave_up);
+  EXPECT_FALSE(i.restart.next_in_seconds.has_value());
+  EXPECT_EQ(i.state, WorkerState::kFailed);
+  ASSERT_TRUE(i.last_error.has_value());
+  EXPECT_NE(i.last_error->find("gave up restarting"), std::string::npos) << *i.last_error;
+  // An ensure starts it again, with a fresh count.
+  t_.http.answers[7001] = 200;
+  make_ready(*w);
+  EXPECT_FALSE(w->info().restart.gave_up);
+  EXPECT_EQ(w->info().restart.attempts, 0);
+}
+
+TEST_F(WorkerRestartTest, ARunThatAnsweredARequestStartsTheCountAgain) {
+  config_.pinned = true;
+  config_.max_restarts = 1;
+  auto w = make();
+  make_ready(*w);
+  crash();  // attempt 1 of 1
+  t_.clock.advance(5100ms);
+  t_.clock.advance(100ms);
+  ASSERT_EQ(w->state(), WorkerState::kReady);
+  { auto lease = w->gate().try_lease(); }  // a request answered on this run
+  crash();
+  EXPECT_FALSE(w->info().restart.gave_up) << "the run proved itself: the count started again";
+  EXPECT_EQ(w->info().restart.attempts, 1);
+}
+
+TEST_F(WorkerRestartTest, AReleaseCancelsAQueuedRestartAndOtherModelsWaitForARequest) {
+  config_.pinned = true;
+  auto w = make();
+  make_ready(*w);
+  crash();
+  bool done = false;
+  w->release(false, [&] { done = true; });
+  t_.clock.advance(10s);
+  EXPECT_TRUE(done);
+  EXPECT_EQ(t_.spawner.spawn_count(), 1);
+  EXPECT_EQ(w->state(), WorkerState::kStopped);
+
+  config_.pinned = false;  // the default for a plain model: its next request starts it
+  auto plain = make();
+  make_ready(*plain);
+  crash();
+  t_.clock.advance(600s);
+  EXPECT_EQ(plain->info().restart.policy, "never");
+  EXPECT_EQ(plain->state(), WorkerState::kFailed);
+}
+
 }  // namespace
 }  // namespace kitty

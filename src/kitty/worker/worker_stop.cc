@@ -49,6 +49,9 @@ void Worker::on_group_gone(uint64_t run) {
   if (ended == Phase::kRetryingPort) return start();
   phase_ = ended == Phase::kStopping ? Phase::kStopped : Phase::kFailed;
   for (auto& d : std::exchange(stop_waiters_, {})) env_.clock->post(std::move(d));
+  // A crash or a failed start with nobody waiting: the restart policy decides.
+  if (waiters_.empty() && (ended == Phase::kCleaningCrash || ended == Phase::kAbortingStart))
+    return after_unasked_end();
   if (waiters_.empty()) return;
   // Requests that came while a failed start was cleaned up get that failure; those that came
   // during a stop or a crash's cleanup start the worker again.
@@ -58,6 +61,7 @@ void Worker::on_group_gone(uint64_t run) {
 
 void Worker::release(bool force, DoneCallback done, ErrorCode why) {
   owner_.check("Worker::release");
+  cancel_restart();  // asked to stop: no restart is owed
   if (done) stop_waiters_.push_back(std::move(done));
   holds_.clear();  // an explicit release overrides holds
   const std::string cause =
@@ -111,6 +115,7 @@ void Worker::release(bool force, DoneCallback done, ErrorCode why) {
 }
 
 void Worker::kill(DoneCallback done, ErrorCode why) {
+  cancel_restart();
   owner_.check("Worker::kill");
   release(/*force=*/true, std::move(done), why);
   if (terminator_) terminator_->kill_now();
