@@ -83,3 +83,21 @@ def test_a_pinned_model_killed_from_outside_is_ready_again_without_a_request(sta
     assert p["status"] == "failed" and p["restart"]["policy"] == "never", p
     r = d.client.post("/v1/completions", json={"model": "plain", "prompt": "x", "max_tokens": 2})
     assert r.status_code == 200, r.text
+
+
+def test_a_hung_worker_is_found_killed_and_replaced(start_kittyd, fake_bin):
+    # Answers one request, then nothing more while it stays alive with its socket open.
+    d = start_kittyd({"main": fake_model(fake_bin, "main", "--hang-after", "1", pinned=True,
+                                         liveness={"interval_seconds": 0.5, "failures": 2})})
+    first = d.ensure("main")["pid"]
+    r = d.client.post("/v1/completions", json={"model": "main", "prompt": "x", "max_tokens": 2})
+    assert r.status_code == 200, r.text
+    assert wait_until(lambda: (d.worker("main")["last_exit"] or {}).get("class") == "hung", 15), d.worker("main")
+    e = d.worker("main")["last_exit"]
+    assert "2 health probes in a row failed" in e["message"], e
+    assert not group_alive(first), "the hung worker's group was killed"
+    # Pinned: replaced within its first backoff (5 s), no request needed.
+    assert wait_until(lambda: d.worker("main")["status"] == "ready" and d.worker("main")["pid"] != first, 10), \
+        d.worker("main")
+    r = d.client.post("/v1/completions", json={"model": "main", "prompt": "y", "max_tokens": 2})
+    assert r.status_code == 200, r.text

@@ -83,6 +83,10 @@ struct ModelConfig {
   enum class Restart { kDefault, kNever, kOnCrash, kAlways };
   Restart restart = Restart::kDefault;
   int max_restarts = 3;  // consecutive failed restarts before giving up (state failed)
+  // Liveness of a ready worker: its health path every interval (0: never); this many failures
+  // in a row while it serves no request mean it is hung (killed, restarted by policy).
+  double liveness_interval_seconds = 10;
+  int liveness_failures = 3;
 };
 
 // Below Linux's ephemeral range (32768-60999), so a client connection's local port never

@@ -5,6 +5,7 @@
 #include "kitty/config/config_loader.h"
 #include "kitty/config/suggest.h"
 #include "kitty/config/value_parse.h"
+#include "kitty/config/yaml_reader.h"
 
 namespace kitty {
 namespace {
@@ -175,6 +176,24 @@ const std::vector<ModelKey>& ModelKeyTable() {
          else if (*s == "on-crash") d.m.restart = ModelConfig::Restart::kOnCrash;
          else if (*s == "always") d.m.restart = ModelConfig::Restart::kAlways;
          else r.Error(v, key, "expected never, on-crash or always, got \"" + *s + "\"");
+       }},
+      {"liveness",
+       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+         if (!v.IsMap()) {
+           r.Error(v, key, "expected a map like {interval_seconds: 10, failures: 3}, got " +
+                               YamlReader::Describe(v));
+           return;
+         }
+         ForEachEntry(r, v, key, [&](const YAML::Node& k, const YAML::Node& x, const std::string& name) {
+           const std::string sub = key + "." + name;
+           if (name == "interval_seconds") {
+             if (auto s = r.Seconds(x, sub)) d.m.liveness_interval_seconds = *s;
+           } else if (name == "failures") {
+             if (auto n = r.Int(x, sub, 1, 100)) d.m.liveness_failures = static_cast<int>(*n);
+           } else {
+             r.Error(k, sub, UnknownKeyMessage(name, {"interval_seconds", "failures"}));
+           }
+         });
        }},
       {"max_restarts",
        [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {

@@ -361,6 +361,8 @@ void Worker::become_ready() {
     env_.events->publish({EventKind::kReady, config_.id, process_->pid(), env_.clock->now()});
   wake_waiters();
   update_idle_timer();
+  liveness_failures_ = 0;
+  schedule_liveness();
 }
 
 void Worker::on_start_timeout(uint64_t run) {
@@ -396,6 +398,13 @@ bool Worker::lost_auto_port() const {
   return false;
 }
 
+bool Worker::proven() const {
+  if (!ready_at_) return false;
+  const ReadyGate::Stats g = gate_->stats();
+  return env_.clock->now() - *ready_at_ >= kProvenAfter ||
+         g.requests_total - requests_at_ready_ > static_cast<uint64_t>(g.in_flight);
+}
+
 void Worker::record_exit(const ExitStatus& status) {
   ExitFacts f;
   f.status = status;
@@ -417,14 +426,8 @@ void Worker::record_exit(const ExitStatus& status) {
 
 void Worker::on_exit(uint64_t run, ExitStatus status) {
   if (run != run_) return;
-  // Whether this run proved the model can run (its failed runs in a row start again), read
-  // before the crash cuts the leases in flight.
-  run_proven_ = false;
-  if ((phase_ == Phase::kReady || phase_ == Phase::kDraining) && ready_at_) {
-    const ReadyGate::Stats g = gate_->stats();
-    run_proven_ = env_.clock->now() - *ready_at_ >= kProvenAfter ||
-                  g.requests_total - requests_at_ready_ > static_cast<uint64_t>(g.in_flight);
-  }
+  // Whether this run proved the model can run, read before the crash cuts the leases.
+  run_proven_ = (phase_ == Phase::kReady || phase_ == Phase::kDraining) && proven();
   // Ends kittyd did not cause are classified and kept; its own stops are not failures.
   // (A start that lost its auto port to another process is retried, not a failure.)
   if ((phase_ == Phase::kStarting && !lost_auto_port()) || phase_ == Phase::kReady ||

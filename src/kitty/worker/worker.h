@@ -208,6 +208,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   void become_ready();
   void on_exit(uint64_t run, ExitStatus status);
   void record_exit(const ExitStatus& status);
+  /// This run answered a request or stayed ready a while: its failed runs in a row start again.
+  bool proven() const;
 
   // Stopping (worker.cc).
   void stop_group(Phase phase, bool kill_at_once);
@@ -266,6 +268,12 @@ class Worker : public std::enable_shared_from_this<Worker> {
   void after_unasked_end();
   void cancel_restart();
   WorkerInfo::Restart restart_info() const;
+  // Liveness (worker_liveness.cc).
+  void schedule_liveness();
+  void on_liveness(uint64_t run, WorkerHttpResult r);
+  void declare_hung(const std::string& last_answer);
+  std::unique_ptr<Timer> liveness_timer_;
+  int liveness_failures_ = 0;
   std::unique_ptr<Timer> restart_timer_;
   TimePoint restart_due_{};
   int restarts_ = 0;                // failed runs in a row since the last one that proved itself

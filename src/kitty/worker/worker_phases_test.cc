@@ -283,5 +283,35 @@ TEST_F(WorkerRestartTest, AReleaseCancelsAQueuedRestartAndOtherModelsWaitForAReq
   EXPECT_EQ(plain->state(), WorkerState::kFailed);
 }
 
+TEST_F(WorkerRestartTest, AReadyWorkerThatStopsAnsweringHealthIsKilledAsHungAndRestarted) {
+  config_.pinned = true;
+  auto w = make();
+  make_ready(*w);
+  const int first = t_.spawner.last().pid;
+  t_.http.answers[7001] = 503;  // alive, but no longer answering
+  t_.clock.advance(25s);
+  EXPECT_EQ(w->state(), WorkerState::kReady) << "two failed probes are not three";
+  t_.clock.advance(6s);
+  ASSERT_TRUE(w->info().last_exit.has_value());
+  EXPECT_EQ(w->info().last_exit->kind, "hung");
+  EXPECT_EQ(w->info().exits.at("hung"), 1);
+  EXPECT_EQ(t_.spawner.alive_count(), 0) << "its group was killed";
+  t_.http.answers[7001] = 200;
+  t_.clock.advance(5100ms);
+  t_.clock.advance(100ms);
+  EXPECT_EQ(w->state(), WorkerState::kReady) << "restarted by its policy";
+  EXPECT_NE(t_.spawner.last().pid, first);
+}
+
+TEST_F(WorkerRestartTest, AWorkerServingRequestsIsNotHungForASlowHealthAnswer) {
+  auto w = make();
+  make_ready(*w);
+  auto lease = w->gate().try_lease();  // a long request in flight
+  t_.http.answers[7001] = 503;
+  t_.clock.advance(60s);
+  EXPECT_EQ(w->state(), WorkerState::kReady);
+  EXPECT_FALSE(w->info().last_exit.has_value());
+}
+
 }  // namespace
 }  // namespace kitty

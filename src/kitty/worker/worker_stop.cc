@@ -12,6 +12,7 @@ void Worker::stop_group(Phase phase, bool kill_at_once) {
   probe_timer_.reset();
   start_deadline_.reset();
   idle_timer_.reset();
+  liveness_timer_.reset();
   log_->set_line_observer(nullptr);
   const uint64_t run = run_;
   if (!process_) {

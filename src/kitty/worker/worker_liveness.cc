@@ -1,0 +1,68 @@
+// Worker: liveness of a ready worker (issue 10). Peers notice a dead worker only when a request
+// fails, and none notices one that is alive but hung. Every `liveness.interval_seconds` kittyd
+// asks a ready worker's health path; `liveness.failures` failures in a row while it serves no
+// request mean it is hung: kittyd kills its group and the restart policy decides what follows.
+// A worker serving requests may answer health slowly (one engine thread busy generating), so a
+// failed probe then does not count: it is not hung while it streams.
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+
+#include "kitty/process/exit_class.h"
+#include "kitty/worker/worker.h"
+
+namespace kitty {
+namespace {
+
+// Health answers within this, or the probe failed. Longer than the start probes' 2 s: a loaded
+// engine under load is slower to answer than one that has just come up.
+constexpr Duration kLivenessTimeout = std::chrono::seconds(5);
+
+}  // namespace
+
+void Worker::schedule_liveness() {
+  if (config_.liveness_interval_seconds <= 0) return;
+  const uint64_t run = run_;
+  liveness_timer_ = env_.clock->start_timer(FromSeconds(config_.liveness_interval_seconds), [this, run] {
+    if (run != run_ || phase_ != Phase::kReady) return;
+    std::weak_ptr<Worker> weak = weak_from_this();
+    env_.worker_http->call("GET", endpoint_.host, endpoint_.port, health_path_, kLivenessTimeout,
+                           [weak, run](WorkerHttpResult r) {
+                             if (auto w = weak.lock()) w->on_liveness(run, std::move(r));
+                           });
+  });
+}
+
+void Worker::on_liveness(uint64_t run, WorkerHttpResult r) {
+  if (run != run_ || phase_ != Phase::kReady) return;
+  if (r.status >= 200 && r.status < 300) {
+    liveness_failures_ = 0;
+  } else if (gate_->stats().in_flight == 0) {
+    ++liveness_failures_;
+    spdlog::warn("model '{}': health probe failed ({}), {} of {} in a row", config_.id, r.describe(),
+                 liveness_failures_, config_.liveness_failures);
+    if (liveness_failures_ >= config_.liveness_failures) return declare_hung(r.describe());
+  }
+  schedule_liveness();
+}
+
+void Worker::declare_hung(const std::string& last_answer) {
+  WorkerInfo::Exit e;
+  e.kind = ExitKindName(ExitKind::kHung);
+  e.message = "model '" + config_.id + "': worker hung: " + std::to_string(liveness_failures_) +
+              " health probes in a row failed while it served nothing (the last: " + last_answer +
+              "); kittyd killed it";
+  e.signal = SIGKILL;
+  e.at = env_.clock->wall_now();
+  e.log_tail = log_->current_run(20);
+  ++exits_[e.kind];
+  spdlog::error("{}", e.message);
+  last_error_ = MakeError(e.message, ErrorCode::kWorkerCrashed);
+  last_exit_ = std::move(e);
+  run_proven_ = proven();
+  gate_->cut(MakeError("model '" + config_.id + "': worker hung while serving this request",
+                       ErrorCode::kWorkerCrashed));
+  stop_group(Phase::kCleaningCrash, /*kill_at_once=*/true);
+}
+
+}  // namespace kitty
