@@ -417,6 +417,10 @@ void Worker::record_exit(const ExitStatus& status) {
   e.message = "model '" + config_.id + "': worker " + v.why;
   e.code = status.code;
   e.signal = status.signal;
+  keep_exit(std::move(e));
+}
+
+void Worker::keep_exit(WorkerInfo::Exit e) {
   e.at = env_.clock->wall_now();
   e.log_tail = log_->current_run(kErrorTailLines);
   ++exits_[e.kind];

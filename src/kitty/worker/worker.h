@@ -208,6 +208,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   void become_ready();
   void on_exit(uint64_t run, ExitStatus status);
   void record_exit(const ExitStatus& status);
+  /// Keeps `e` as the last unasked end (with its time and log tail) and counts its kind.
+  void keep_exit(WorkerInfo::Exit e);
   /// This run answered a request or stayed ready a while: its failed runs in a row start again.
   bool proven() const;
 

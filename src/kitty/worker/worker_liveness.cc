@@ -53,12 +53,8 @@ void Worker::declare_hung(const std::string& last_answer) {
               " health probes in a row failed while it served nothing (the last: " + last_answer +
               "); kittyd killed it";
   e.signal = SIGKILL;
-  e.at = env_.clock->wall_now();
-  e.log_tail = log_->current_run(20);
-  ++exits_[e.kind];
-  spdlog::error("{}", e.message);
   last_error_ = MakeError(e.message, ErrorCode::kWorkerCrashed);
-  last_exit_ = std::move(e);
+  keep_exit(std::move(e));
   run_proven_ = proven();
   gate_->cut(MakeError("model '" + config_.id + "': worker hung while serving this request",
                        ErrorCode::kWorkerCrashed));
