@@ -22,6 +22,11 @@ constexpr double kDefaultIdlePeriod = 900;
 constexpr double kRecoveredShare = 0.9;
 constexpr size_t kRestoreQueueMax = 8;     // seed 002's swap queue
 
+// A model's idle period, by which it is classed and its recent use judged.
+double IdlePeriod(const ModelConfig& m) {
+  return m.idle_shutdown_seconds > 0 ? m.idle_shutdown_seconds : kDefaultIdlePeriod;
+}
+
 uint64_t GpuUsed(const SystemFigures& sys) {
   uint64_t used = 0;
   for (const auto& g : sys.gpus) used += g.used_bytes;
@@ -79,8 +84,7 @@ sched::EvictionClass Scheduler::class_of(const Worker& w) const {
   in.busy = v.in_flight > 0 || v.holds > 0 || v.stage == SchedView::Stage::kStarting ||
             v.stage == SchedView::Stage::kAdmitting;
   in.idle_seconds = ToSeconds(env_.clock->now() - v.last_end);
-  in.idle_period_seconds = w.config().idle_shutdown_seconds > 0 ? w.config().idle_shutdown_seconds
-                                                                 : kDefaultIdlePeriod;
+  in.idle_period_seconds = IdlePeriod(w.config());
   return sched::ClassOf(in);
 }
 
@@ -230,9 +234,7 @@ void Scheduler::evict(const std::vector<std::string>& ids, const std::string& di
     // if it was preloaded (meant to stay) or used in its last idle period.
     const SchedView view = v->sched_view();
     const bool recent = view.last_used &&
-                        ToSeconds(env_.clock->now() - *view.last_used) <
-                            (v->config().idle_shutdown_seconds > 0 ? v->config().idle_shutdown_seconds
-                                                                   : kDefaultIdlePeriod);
+                        ToSeconds(env_.clock->now() - *view.last_used) < IdlePeriod(v->config());
     if (!displacer.empty() && (v->config().preload || recent) && restore_.size() < kRestoreQueueMax)
       restore_.push_back({id, displacer});
     victims.push_back(std::move(v));
