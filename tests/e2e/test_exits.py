@@ -101,3 +101,26 @@ def test_a_hung_worker_is_found_killed_and_replaced(start_kittyd, fake_bin):
         d.worker("main")
     r = d.client.post("/v1/completions", json={"model": "main", "prompt": "y", "max_tokens": 2})
     assert r.status_code == 200, r.text
+
+
+def test_a_request_that_gets_nothing_for_busy_timeout_finds_the_worker_hung(start_kittyd, fake_bin):
+    # Liveness is off: only the request itself can tell that the worker stopped answering.
+    d = start_kittyd({"main": fake_model(fake_bin, "main", "--hang-after", "1", pinned=True,
+                                         liveness={"interval_seconds": 0}, busy_timeout_seconds=1)})
+    first = d.ensure("main")["pid"]
+    r = d.client.post("/v1/completions", json={"model": "main", "prompt": "x", "max_tokens": 2})
+    assert r.status_code == 200, r.text
+    assert r.headers["x-kitty-served-by"] == "main"
+    r = d.client.post("/v1/completions", json={"model": "main", "prompt": "y", "max_tokens": 2})
+    assert r.status_code == 502, r.text
+    err = r.json()["error"]
+    assert (err["code"], err["reason"]) == ("upstream_error", "worker_hung"), err
+    assert "busy_timeout_seconds" in err["message"], err
+    w = d.worker("main")
+    assert w["last_exit"]["class"] == "hung" and w["exits"] == {"hung": 1}, w
+    assert wait_until(lambda: not group_alive(first), 5), "the hung worker's group was killed"
+    # Pinned: replaced without a request, and it serves again.
+    assert wait_until(lambda: d.worker("main")["status"] == "ready" and d.worker("main")["pid"] != first, 10), \
+        d.worker("main")
+    r = d.client.post("/v1/completions", json={"model": "main", "prompt": "z", "max_tokens": 2})
+    assert r.status_code == 200, r.text

@@ -38,6 +38,7 @@ ErrorCodeInfo Describe(ErrorCode c) {
     case ErrorCode::kUnsupported: return Leaf(501, kNotImplemented, "unsupported");
     case ErrorCode::kUpstreamError: return Leaf(502, kServer, "upstream_error");
     case ErrorCode::kWorkerCrashed: return {502, kServer, "upstream_error", "worker_crashed"};
+    case ErrorCode::kWorkerHung: return {502, kServer, "upstream_error", "worker_hung"};
     case ErrorCode::kWorkerStartFailed: return Leaf(503, kServer, "worker_start_failed");
     case ErrorCode::kExecFailed: return StartFailed("exec_failed");
     case ErrorCode::kLaunchInvalid: return StartFailed("launch_invalid");

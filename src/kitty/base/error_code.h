@@ -32,6 +32,7 @@ enum class ErrorCode : uint8_t {
   // The worker behind the request (5xx).
   kUpstreamError,
   kWorkerCrashed,      // upstream_error, reason worker_crashed
+  kWorkerHung,         // upstream_error, reason worker_hung (busy_timeout_seconds, liveness)
   kWorkerStartFailed,  // a start failed; the reason-bearing codes below say why
   kExecFailed,
   kLaunchInvalid,

@@ -87,6 +87,10 @@ struct ModelConfig {
   // in a row while it serves no request mean it is hung (killed, restarted by policy).
   double liveness_interval_seconds = 10;
   int liveness_failures = 3;
+  // A request that gets no byte from its worker for this long means the worker is hung: it is
+  // killed, the client gets 502 worker_hung, and the restart policy follows. 0 (the default):
+  // off, since a non-streamed generation sends nothing until it is done.
+  double busy_timeout_seconds = 0;
 };
 
 // Below Linux's ephemeral range (32768-60999), so a client connection's local port never

@@ -195,6 +195,7 @@ const std::vector<ModelKey>& ModelKeyTable() {
            }
          });
        }},
+      {"busy_timeout_seconds", SecondsKey(&ModelConfig::busy_timeout_seconds)},
       {"max_restarts",
        [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
          if (auto n = r.Int(v, key, 0, 1000)) d.m.max_restarts = static_cast<int>(*n);

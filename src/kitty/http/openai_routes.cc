@@ -88,7 +88,10 @@ net::awaitable<void> OpenAiRoutes::forward(Exchange& ex, const Target& t) {
     }
     co_return ReplyError(ex, e, extra);
   }
-  co_await ProxyToWorker(ex, lease.value(), t.forward(), w->id());
+  ProxyOptions po;
+  po.model_id = w->id();
+  po.busy_timeout = std::chrono::milliseconds(static_cast<int64_t>(w->config().busy_timeout_seconds * 1000));
+  co_await ProxyToWorker(ex, lease.value(), t.forward(), po);
 }
 
 net::awaitable<void> OpenAiRoutes::list_models(Exchange& ex) {

@@ -34,6 +34,7 @@ struct ProxyState {
   bool client_gone = false;
   bool cut = false;
   Error cut_error;  // why the worker's lease was cut
+  std::optional<Error> hung;  // nothing came from the worker for busy_timeout
   net::steady_timer* cut_wait = nullptr;  // cancelled by the cut (see WaitForCut)
 
   void abort_upstream() {
@@ -78,7 +79,7 @@ net::awaitable<void> WatchClient(std::shared_ptr<ProxyState> st, tcp::socket& so
 
 // After the worker's connection broke: gives the lease's cut a moment to arrive.
 net::awaitable<void> WaitForCut(std::shared_ptr<ProxyState> st) {
-  if (st->cut || st->client_gone) co_return;
+  if (st->cut || st->client_gone || st->hung) co_return;
   net::steady_timer t(co_await net::this_coro::executor, kCrashNoticeWait);
   st->cut_wait = &t;
   boost::system::error_code ec;
@@ -105,7 +106,8 @@ std::string RequestHead(const Request& req, const std::string& target, const End
 enum class Framing { kNone, kLength, kChunked, kClose };
 
 std::string ResponseHead(const http::response<http::empty_body>& up, unsigned version,
-                         Framing out, uint64_t length, bool keep_alive, bool is_head) {
+                         Framing out, uint64_t length, bool keep_alive, bool is_head,
+                         const std::string& served_by) {
   std::string head;
   head.reserve(512);
   head.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
@@ -120,6 +122,7 @@ std::string ResponseHead(const http::response<http::empty_body>& up, unsigned ve
   if (out == Framing::kLength)
     head.append("Content-Length: ").append(std::to_string(length)).append("\r\n");
   if (out == Framing::kChunked) head.append("Transfer-Encoding: chunked\r\n");
+  head.append("X-Kitty-Served-By: ").append(served_by).append("\r\n");
   if (version == 10 && keep_alive) head.append("Connection: keep-alive\r\n");
   if (version != 10 && !keep_alive) head.append("Connection: close\r\n");
   head.append("\r\n");
@@ -198,7 +201,8 @@ class ClientWriter {
 }  // namespace
 
 net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string& target,
-                                   const std::string& model_id) {
+                                   const ProxyOptions& opts) {
+  const std::string& model_id = opts.model_id;
   const Endpoint ep = lease.endpoint();
   auto executor = co_await net::this_coro::executor;
   UpstreamPool& pool = UpstreamPool::Of(executor);
@@ -222,6 +226,22 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string
     net::co_spawn(executor, WatchClient(st, client), net::detached);
   });
   watch_client->set(kWatchClientAfter);
+  // Re-armed at every byte from the worker; when it expires the worker is hung.
+  std::shared_ptr<Sweeper::Deadline> busy;
+  if (opts.busy_timeout.count() > 0) {
+    busy = Sweeper::Of(executor).make([st, &lease, &opts] {
+      if (st->done || st->cut || st->client_gone) return;
+      const std::string why = "no byte from the worker for " +
+                              std::to_string(opts.busy_timeout.count() / 1000.0).substr(0, 5) +
+                              "s in a request (busy_timeout_seconds)";
+      st->hung = MakeError("model '" + opts.model_id + "': worker hung: " + why +
+                               "; kittyd killed it",
+                           ErrorCode::kWorkerHung);
+      st->abort_upstream();
+      lease.report_hung(why);
+    });
+    busy->set(opts.busy_timeout);
+  }
 
   // Ends the watcher (and the upstream pointer's use) however we leave.
   struct Finish {
@@ -236,6 +256,7 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string
   } finish{st, client};
 
   auto fail = [&](const std::string& why) -> Error {
+    if (st->hung) return *st->hung;
     if (st->cut) return st->cut_error;
     return MakeError("model '" + model_id + "': " + why, ErrorCode::kUpstreamError);
   };
@@ -303,6 +324,8 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string
                                            ex.req.version(), ex.keep_alive));
   }
 
+  if (busy) busy->set(opts.busy_timeout);
+
   // 2. How the answer is framed, upstream and to the client.
   const auto& up_res = parser->get();
   const unsigned version = ex.req.version() == 10 ? 10 : 11;
@@ -329,7 +352,7 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string
   if (out == Framing::kClose) ex.keep_alive = false;
 
   ClientWriter writer(client, out == Framing::kChunked);
-  writer.head(ResponseHead(up_res, version, out, left, ex.keep_alive, is_head));
+  writer.head(ResponseHead(up_res, version, out, left, ex.keep_alive, is_head, model_id));
   ex.response_started = true;
 
   // 3. The body, piece by piece: first what came with the header, then each read.
@@ -346,6 +369,7 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string
       boost::system::error_code rec;
       const size_t n = co_await up->async_read_some(net::buffer(buf.get(), kRelayBuffer), use_ec(rec));
       piece = std::string_view(buf.get(), n);
+      if (busy && n > 0) busy->set(opts.busy_timeout);
       if (rec) {
         if (in == Framing::kClose && rec == net::error::eof) {
           body_done = true;
@@ -395,9 +419,7 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string
       co_await WaitForCut(st);
       // What the worker sent before it failed still goes out, then the error as an event of
       // its own, starting on an event boundary.
-      const Error e = st->cut ? st->cut_error
-                              : fail("worker stopped in the middle of the stream (" +
-                                     upstream_error + ")");
+      const Error e = fail("worker stopped in the middle of the stream (" + upstream_error + ")");
       const std::string& tail = writer.tail();
       error_event = tail.empty() || tail.ends_with("\n\n") ? "" : tail.ends_with("\n") ? "\n" : "\n\n";
       error_event += SseErrorEvent(e);

@@ -18,10 +18,17 @@
 
 namespace kitty::web {
 
+struct ProxyOptions {
+  std::string model_id;  // the model that serves it: for messages and X-Kitty-Served-By
+  /// No byte from the worker for this long (0: no limit): the worker is hung. The request is
+  /// answered 502 worker_hung (or ends with that SSE error event) and the lease reports it.
+  std::chrono::milliseconds busy_timeout{0};
+};
+
 /// Forwards ex.req to the worker behind `lease` at `target` (already normalised) and streams
 /// the answer back. Answers the client itself in every case (502 when the worker fails before
-/// answering; a final SSE error event when a stream had begun). `model_id` is for messages.
+/// answering; a final SSE error event when a stream had begun).
 net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string& target,
-                                   const std::string& model_id);
+                                   const ProxyOptions& opts);
 
 }  // namespace kitty::web

@@ -72,7 +72,10 @@ class ProxyTest : public ::testing::Test {
           Exchange ex{stream, std::move(req)};
           ex.keep_alive = keep_alive;
           auto lease = gate_->try_lease();
-          co_await ProxyToWorker(ex, *lease, "/v1/chat/completions", "m");
+          ProxyOptions po;  // named: GCC 12 frees a temporary of a co_await expression too early
+          po.model_id = "m";
+          const std::string target = "/v1/chat/completions";
+          co_await ProxyToWorker(ex, *lease, target, po);
           if (ex.response && !ex.response_started) {
             boost::system::error_code ec;
             co_await http::async_write(stream, *ex.response, use_ec(ec));

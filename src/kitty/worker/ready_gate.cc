@@ -37,14 +37,20 @@ void Lease::on_cut(std::function<void(const Error&)> fn) {
   if (id_ != 0) gate_->set_cut_handler(id_, std::move(fn));
 }
 
-// ---- ReadyGate ------------------------------------------------------------------------
-
-std::shared_ptr<ReadyGate> ReadyGate::Create(Clock* clock, std::function<void()> on_drained) {
-  return std::shared_ptr<ReadyGate>(new ReadyGate(clock, std::move(on_drained)));
+void Lease::report_hung(std::string why) {
+  if (id_ == 0 || !gate_->on_hung_) return;
+  gate_->clock_->post([fn = gate_->on_hung_, pid = endpoint_.pid, why = std::move(why)] { fn(pid, why); });
 }
 
-ReadyGate::ReadyGate(Clock* clock, std::function<void()> on_drained)
-    : clock_(clock), on_drained_(std::move(on_drained)) {}
+// ---- ReadyGate ------------------------------------------------------------------------
+
+std::shared_ptr<ReadyGate> ReadyGate::Create(Clock* clock, std::function<void()> on_drained,
+                                             HungHandler on_hung) {
+  return std::shared_ptr<ReadyGate>(new ReadyGate(clock, std::move(on_drained), std::move(on_hung)));
+}
+
+ReadyGate::ReadyGate(Clock* clock, std::function<void()> on_drained, HungHandler on_hung)
+    : clock_(clock), on_drained_(std::move(on_drained)), on_hung_(std::move(on_hung)) {}
 
 std::optional<Lease> ReadyGate::try_lease() {
   std::lock_guard lock(mu_);

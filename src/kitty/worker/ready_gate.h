@@ -57,6 +57,9 @@ class Lease {
   /// control thread, or at once on this thread when the lease was cut already: the handler
   /// must be thread-safe (post to your own executor).
   void on_cut(std::function<void(const Error&)> fn);
+  /// Tells the worker's owner that this request got nothing from the worker for too long
+  /// (busy_timeout_seconds): the worker behind this lease is hung. Any thread; posted.
+  void report_hung(std::string why);
   /// Ends the lease now (same as destroying it).
   void reset();
 
@@ -76,8 +79,11 @@ class ReadyGate : public std::enable_shared_from_this<ReadyGate> {
     std::optional<WallTime> last_used;    // wall time of the last lease taken or ended
   };
 
-  /// `on_drained` is posted to `clock` (the control loop).
-  static std::shared_ptr<ReadyGate> Create(Clock* clock, std::function<void()> on_drained);
+  /// Called on the control loop with the pid behind a lease and why (Lease::report_hung).
+  using HungHandler = std::function<void(int pid, const std::string& why)>;
+  /// `on_drained` and `on_hung` are posted to `clock` (the control loop).
+  static std::shared_ptr<ReadyGate> Create(Clock* clock, std::function<void()> on_drained,
+                                           HungHandler on_hung = nullptr);
 
   // ---- any thread
   /// A lease when the gate is open; nullopt when it is closed.
@@ -96,12 +102,13 @@ class ReadyGate : public std::enable_shared_from_this<ReadyGate> {
 
  private:
   friend class Lease;
-  ReadyGate(Clock* clock, std::function<void()> on_drained);
+  ReadyGate(Clock* clock, std::function<void()> on_drained, HungHandler on_hung);
   void end(uint64_t id);
   void set_cut_handler(uint64_t id, std::function<void(const Error&)> fn);
 
   Clock* const clock_;
   const std::function<void()> on_drained_;
+  const HungHandler on_hung_;
 
   mutable std::mutex mu_;
   bool open_ = false;

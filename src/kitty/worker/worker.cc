@@ -76,9 +76,14 @@ const char* WorkerStateName(WorkerState s) {
 std::shared_ptr<Worker> Worker::Create(ModelConfig config, const Env& env, PortPicker pick_port) {
   auto w = std::shared_ptr<Worker>(new Worker(std::move(config), env, std::move(pick_port)));
   std::weak_ptr<Worker> weak = w;
-  w->gate_ = ReadyGate::Create(env.clock, [weak] {
-    if (auto s = weak.lock()) s->on_gate_drained();
-  });
+  w->gate_ = ReadyGate::Create(
+      env.clock,
+      [weak] {
+        if (auto s = weak.lock()) s->on_gate_drained();
+      },
+      [weak](int pid, const std::string& why) {
+        if (auto s = weak.lock()) s->on_request_hung(pid, why);
+      });
   return w;
 }
 

@@ -273,7 +273,10 @@ class Worker : public std::enable_shared_from_this<Worker> {
   // Liveness (worker_liveness.cc).
   void schedule_liveness();
   void on_liveness(uint64_t run, WorkerHttpResult r);
-  void declare_hung(const std::string& last_answer);
+  /// A request got nothing from the worker for busy_timeout_seconds (from the proxy).
+  void on_request_hung(int pid, const std::string& why);
+  /// Records a 'hung' exit with `message`, cuts every lease and kills the group.
+  void declare_hung(std::string message);
   std::unique_ptr<Timer> liveness_timer_;
   int liveness_failures_ = 0;
   std::unique_ptr<Timer> restart_timer_;

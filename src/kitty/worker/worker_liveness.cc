@@ -3,7 +3,9 @@
 // asks a ready worker's health path; `liveness.failures` failures in a row while it serves no
 // request mean it is hung: kittyd kills its group and the restart policy decides what follows.
 // A worker serving requests may answer health slowly (one engine thread busy generating), so a
-// failed probe then does not count: it is not hung while it streams.
+// failed probe then does not count: it is not hung while it streams. A worker that takes a
+// request and then sends nothing is caught by the proxy instead (busy_timeout_seconds), which
+// reports it here through its lease.
 #include <spdlog/spdlog.h>
 
 #include <csignal>
@@ -41,23 +43,29 @@ void Worker::on_liveness(uint64_t run, WorkerHttpResult r) {
     ++liveness_failures_;
     spdlog::warn("model '{}': health probe failed ({}), {} of {} in a row", config_.id, r.describe(),
                  liveness_failures_, config_.liveness_failures);
-    if (liveness_failures_ >= config_.liveness_failures) return declare_hung(r.describe());
+    if (liveness_failures_ >= config_.liveness_failures)
+      return declare_hung("model '" + config_.id + "': worker hung: " + std::to_string(liveness_failures_) +
+                          " health probes in a row failed while it served nothing (the last: " + r.describe() +
+                          "); kittyd killed it");
   }
   schedule_liveness();
 }
 
-void Worker::declare_hung(const std::string& last_answer) {
+void Worker::on_request_hung(int pid, const std::string& why) {
+  // A report about an earlier run, or one that already ended, is stale.
+  if (phase_ != Phase::kReady || pid != endpoint_.pid) return;
+  declare_hung("model '" + config_.id + "': worker hung: " + why + "; kittyd killed it");
+}
+
+void Worker::declare_hung(std::string message) {
   WorkerInfo::Exit e;
   e.kind = ExitKindName(ExitKind::kHung);
-  e.message = "model '" + config_.id + "': worker hung: " + std::to_string(liveness_failures_) +
-              " health probes in a row failed while it served nothing (the last: " + last_answer +
-              "); kittyd killed it";
+  e.message = std::move(message);
   e.signal = SIGKILL;
-  last_error_ = MakeError(e.message, ErrorCode::kWorkerCrashed);
+  last_error_ = MakeError(e.message, ErrorCode::kWorkerHung);
+  gate_->cut(MakeError(e.message, ErrorCode::kWorkerHung));
   keep_exit(std::move(e));
   run_proven_ = proven();
-  gate_->cut(MakeError("model '" + config_.id + "': worker hung while serving this request",
-                       ErrorCode::kWorkerCrashed));
   stop_group(Phase::kCleaningCrash, /*kill_at_once=*/true);
 }
 
