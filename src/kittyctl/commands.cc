@@ -96,8 +96,8 @@ int RunPs(const Context& ctx, bool as_json) {
   return kExitOk;
 }
 
-int RunEnsure(const Context& ctx, const std::string& model_id, bool as_json) {
-  Result<Reply> worker = Call(ctx, "POST", WorkerPath(model_id) + "/ensure");
+int RunEnsure(const Context& ctx, const std::string& model_id, bool reset, bool as_json) {
+  Result<Reply> worker = Call(ctx, "POST", WorkerPath(model_id) + "/ensure" + (reset ? "?reset=true" : ""));
   if (!worker.ok()) return Fail(worker.error());
   if (as_json) {
     PrintRaw(*worker);
@@ -116,6 +116,27 @@ int RunRelease(const Context& ctx, const std::string& model_id, bool force, bool
   } else {
     std::cout << ReleaseLine(worker->json) << std::endl;
   }
+  return kExitOk;
+}
+
+int RunReload(const Context& ctx, bool force, bool as_json) {
+  Result<Reply> body = Call(ctx, "POST", std::string("/kitty/config/reload") + (force ? "?force=true" : ""));
+  if (!body.ok()) return Fail(body.error());
+  if (as_json) {
+    PrintRaw(*body);
+    return kExitOk;
+  }
+  const json& r = body->json;
+  std::cout << "reloaded " << r.value("config", std::string("the config")) << "\n";
+  if (r.contains("models") && r["models"].is_object())
+    for (const auto& [id, what] : r["models"].items())
+      std::cout << "  " << id << ": " << (what.is_string() ? what.get<std::string>() : what.dump()) << "\n";
+  if (r.contains("not_applied") && r["not_applied"].is_array() && !r["not_applied"].empty()) {
+    std::cout << "not applied until kittyd restarts:";
+    for (const auto& k : r["not_applied"]) std::cout << " " << (k.is_string() ? k.get<std::string>() : k.dump());
+    std::cout << "\n";
+  }
+  std::cout << std::flush;
   return kExitOk;
 }
 

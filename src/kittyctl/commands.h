@@ -67,7 +67,9 @@ void PrintRaw(const Reply& reply);
 std::string WorkerPath(const std::string& model_id);
 
 int RunPs(const Context& ctx, bool json);
-int RunEnsure(const Context& ctx, const std::string& model_id, bool json);
+int RunEnsure(const Context& ctx, const std::string& model_id, bool reset, bool json);
+/// POST /kitty/config/reload: one line per model ("qwen: restart_when_idle").
+int RunReload(const Context& ctx, bool force, bool json);
 int RunRelease(const Context& ctx, const std::string& model_id, bool force, bool json);
 int RunReleaseAll(const Context& ctx, bool force, bool json);
 int RunModels(const Context& ctx, bool json);

@@ -1,7 +1,8 @@
 // kittyctl: the command line over kittyd's admin API (docs/API.md).
 //
 //   kittyctl [--url URL] [--api-key KEY] [--timeout S] <command> ...
-//   ps [--json] | ensure ID | release ID [--force] | release-all [--force]
+//   ps [--json] | ensure ID [--reset] | release ID [--force] | release-all [--force]
+//   reload [--force]
 //   logs ID [-n N] [-f] | models [--json] | health
 //   top [--interval S] [--once] [--json] | pin ID | unpin ID | priority ID N | headroom BYTES
 //
@@ -55,6 +56,14 @@ int Main(int argc, char** argv) {
   auto* ensure = app.add_subcommand("ensure", "start a model if needed and wait until it is ready");
   ensure->add_option("ID", model_id, "model id or alias")->required();
   ensure->add_flag("--json", json, "print kittyd's JSON unchanged");
+  bool reset = false;
+  ensure->add_flag("--reset", reset,
+                   "climb back to the top of the model's OOM downgrade ladder (restarts it once idle)");
+
+  auto* reload = app.add_subcommand(
+      "reload", "re-read kittyd's config file and apply it; prints what happened to each model");
+  reload->add_flag("--force", force, "restart changed models now, cutting their requests in flight");
+  reload->add_flag("--json", json, "print kittyd's JSON unchanged");
 
   auto* release =
       app.add_subcommand("release", "stop a model and wait until its processes are gone");
@@ -134,7 +143,8 @@ int Main(int argc, char** argv) {
   ctx.url = *parsed_url;
 
   if (ps->parsed()) return RunPs(ctx, json);
-  if (ensure->parsed()) return RunEnsure(ctx, model_id, json);
+  if (ensure->parsed()) return RunEnsure(ctx, model_id, reset, json);
+  if (reload->parsed()) return RunReload(ctx, force, json);
   if (release->parsed()) return RunRelease(ctx, model_id, force, json);
   if (release_all->parsed()) return RunReleaseAll(ctx, force, json);
   if (logs->parsed()) return RunLogs(ctx, model_id, lines, follow);

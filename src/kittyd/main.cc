@@ -37,9 +37,13 @@ int main(int argc, char** argv) {
   // --listen goes through server.listen's own parser and checks (a model on that port is an
   // error too); its problems are reported with the file's.
   const kitty::ConfigOverrides overrides{listen};
-  auto config = config_path.empty() ? kitty::LoadConfigString(kitty::EmbeddedDefaultConfig(),
-                                                              kitty::kEmbeddedDefaultName, overrides)
-                                    : kitty::LoadConfigFile(config_path, overrides);
+  // The same read at start and at every reload (SIGHUP, POST /kitty/config/reload).
+  auto load = [config_path, overrides] {
+    return config_path.empty() ? kitty::LoadConfigString(kitty::EmbeddedDefaultConfig(),
+                                                         kitty::kEmbeddedDefaultName, overrides)
+                               : kitty::LoadConfigFile(config_path, overrides);
+  };
+  auto config = load();
   if (!config) {
     std::cerr << "kittyd: invalid configuration:\n" << config.error().message << "\n";
     return 2;
@@ -48,5 +52,5 @@ int main(int argc, char** argv) {
     std::cout << "kittyd: " << config->path << ": OK (" << config->models.size() << " models)\n";
     return 0;
   }
-  return kitty::RunDaemon(*config, {KITTY_VERSION});
+  return kitty::RunDaemon(*config, {KITTY_VERSION, load});
 }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <tuple>
+#include <utility>
 
 #include "kitty/base/bytes.h"
 
@@ -14,6 +16,46 @@ const char* BackendName(Backend b) {
     case Backend::kOllama: return "ollama";
   }
   return "unknown";
+}
+
+ModelConfig AtRung(const ModelConfig& base, int rung) {
+  ModelConfig m = base;
+  if (rung <= 0 || base.downgrade.empty()) return m;
+  rung = std::min<int>(rung, static_cast<int>(base.downgrade.size()));
+  const ModelRung& r = base.downgrade[static_cast<size_t>(rung - 1)];
+  m.rung = rung;
+  for (auto [field, value] : {std::pair{&ModelConfig::threads, r.threads}, {&ModelConfig::ngl, r.ngl},
+                              {&ModelConfig::ctx, r.ctx}, {&ModelConfig::batch, r.batch},
+                              {&ModelConfig::ubatch, r.ubatch}, {&ModelConfig::parallel, r.parallel}})
+    if (value) m.*field = value;
+  if (r.flash_attn) m.flash_attn = r.flash_attn;
+  if (r.memory_bytes) m.memory_bytes = r.memory_bytes;
+  if (r.extra_args) m.extra_args = *r.extra_args;
+  return m;
+}
+
+ConfigChange CompareModels(const ModelConfig& a, const ModelConfig& b) {
+  // What the worker process is: any change means a new process.
+  auto runs = [](const ModelConfig& m) {
+    return std::tie(m.id, m.backend, m.host, m.port, m.model_path, m.llama_server_bin, m.threads, m.ngl,
+                    m.ctx, m.batch, m.ubatch, m.parallel, m.flash_attn, m.jinja, m.mmproj, m.alias,
+                    m.extra_args, m.command, m.shell, m.ollama_model, m.ollama_url, m.env, m.cwd, m.rung);
+  };
+  // How kittyd treats it: applied to the running worker.
+  auto rungs = [](const ModelConfig& m) {
+    std::vector<std::string> t;
+    for (const auto& r : m.downgrade) t.push_back(r.text);
+    return t;
+  };
+  auto treats = [](const ModelConfig& m) {
+    return std::tie(m.aliases, m.health_path, m.shutdown_path, m.memory_bytes, m.pinned,
+                    m.pressure_evict_only, m.priority, m.idle_shutdown_seconds, m.stop_timeout_seconds,
+                    m.start_timeout_seconds, m.preload, m.restart, m.max_restarts,
+                    m.liveness_interval_seconds, m.liveness_failures, m.busy_timeout_seconds, m.fallback);
+  };
+  if (runs(a) != runs(b)) return ConfigChange::kRestart;
+  if (treats(a) != treats(b) || rungs(a) != rungs(b)) return ConfigChange::kLive;
+  return ConfigChange::kNone;
 }
 
 double ServerConfig::BodyTimeout(uint64_t bytes) const {

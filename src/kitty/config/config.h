@@ -24,6 +24,16 @@ enum class Backend {
 };
 const char* BackendName(Backend b);
 
+/// One rung of a model's OOM downgrade ladder (seed 002's gpu → cpu_offload → cpu_only): the
+/// keys it overrides over the model's own; the rest stay.
+struct ModelRung {
+  std::optional<int> threads, ngl, ctx, batch, ubatch, parallel;
+  std::optional<bool> flash_attn;
+  std::optional<uint64_t> memory_bytes;
+  std::optional<std::vector<std::string>> extra_args;
+  std::string text;  // as written, for status and logs: "{ngl: 0, ctx: 4096}"
+};
+
 struct ModelConfig {
   std::string id;
   Backend backend = Backend::kLlamaServer;
@@ -91,7 +101,22 @@ struct ModelConfig {
   // killed, the client gets 502 worker_hung, and the restart policy follows. 0 (the default):
   // off, since a non-streamed generation sends nothing until it is done.
   double busy_timeout_seconds = 0;
+
+  // Models that serve this one's requests while it is failed, backing off or cannot fit; in
+  // order, then their own fallbacks, never one twice (issue 10).
+  std::vector<std::string> fallback;
+  // The OOM downgrade ladder: each OOM kill steps one rung down, `ensure --reset` climbs back.
+  std::vector<ModelRung> downgrade;
+  int rung = 0;  // the rung this config is at (0: as configured); see AtRung
 };
+
+/// `base` with the overrides of its downgrade rung `rung` (1-based; 0 returns base) applied.
+ModelConfig AtRung(const ModelConfig& base, int rung);
+
+/// What a reload does when a model's config goes from `a` to `b`: nothing; apply it to the
+/// running worker (names, policy, timeouts); or restart the worker (what it runs changed).
+enum class ConfigChange { kNone, kLive, kRestart };
+ConfigChange CompareModels(const ModelConfig& a, const ModelConfig& b);
 
 // Below Linux's ephemeral range (32768-60999), so a client connection's local port never
 // holds a worker's port.

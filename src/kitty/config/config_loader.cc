@@ -60,6 +60,7 @@ class Loader {
   void LoadModels(const YAML::Node& n);
   void CheckModel(const ModelDraft& d);
   void CheckCrossModel();
+  void CheckFallbacks();
   void ApplyDirDefaults();
 
   YamlReader r_;
@@ -108,6 +109,7 @@ Result<Config> Loader::Load(std::string_view text) {
   }
   if (models.IsDefined() && !models.IsNull()) LoadModels(models);
   CheckCrossModel();
+  CheckFallbacks();
   ApplyDirDefaults();
   if (!r_.errors().empty()) {
     std::string joined;
@@ -349,6 +351,31 @@ void Loader::CheckCrossModel() {
       }
       r_.Error(line, "models." + d.m.id + "." + key_name,
                "alias '" + alias + "' is already " + what + " (" + r_.Where(other_line) + ")");
+    }
+  }
+}
+
+void Loader::CheckFallbacks() {
+  // Each fallback names a model (by id or alias: kept as the id). Chains may loop: at run time
+  // no model is tried twice for one request.
+  std::map<std::string, std::string> id_of;
+  for (const auto& d : drafts_) id_of.emplace(d.m.id, d.m.id);
+  for (const auto& d : drafts_)
+    for (const auto& a : d.m.aliases) id_of.emplace(a, d.m.id);
+  for (auto& d : drafts_) {
+    const int line = d.key_lines.count("fallback") ? d.key_lines.at("fallback") : d.m.mark.line;
+    const std::string key = "models." + d.m.id + ".fallback";
+    for (auto& f : d.m.fallback) {
+      auto it = id_of.find(f);
+      if (it == id_of.end()) {
+        std::string list;
+        for (const auto& o : drafts_) list += (list.empty() ? "" : ", ") + o.m.id;
+        r_.Error(line, key, "unknown model '" + f + "' (models: " + list + ")");
+      } else if (it->second == d.m.id) {
+        r_.Error(line, key, "a model cannot fall back to itself ('" + f + "')");
+      } else {
+        f = it->second;
+      }
     }
   }
 }

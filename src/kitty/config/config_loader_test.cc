@@ -477,3 +477,52 @@ TEST(ConfigLoaderTest, LoadConfigFileErrors) {
 
 }  // namespace
 }  // namespace kitty
+
+namespace kitty {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using config_test::Errors;
+using config_test::Load;
+
+TEST(ConfigLoaderRecoveryTest, FallbackChainsAndDowngradeLadders) {
+  Config c = Load(R"(
+defaults: {backend: command}
+models:
+  big:
+    command: [engine]
+    ctx: 16384
+    fallback: [small-alias, tiny]
+    downgrade: [{ngl: 40}, {ngl: 0, ctx: 4096, extra_args: [--no-mmap]}]
+  small: {command: [engine], aliases: [small-alias], fallback: big}
+  tiny: {command: [engine]}
+)");
+  const ModelConfig& big = *c.find("big");
+  EXPECT_THAT(big.fallback, ElementsAre("small", "tiny")) << "an alias is kept as the model's id";
+  EXPECT_THAT(c.find("small")->fallback, ElementsAre("big")) << "a loop is allowed: never followed twice";
+  ASSERT_EQ(big.downgrade.size(), 2u);
+  EXPECT_EQ(big.downgrade[0].ngl, 40);
+  EXPECT_FALSE(big.downgrade[0].ctx.has_value());
+  EXPECT_EQ(big.downgrade[1].ctx, 4096);
+  EXPECT_EQ(big.downgrade[1].extra_args, std::vector<std::string>{"--no-mmap"});
+  EXPECT_EQ(big.downgrade[1].text, "{ngl: 0, ctx: 4096, extra_args: [--no-mmap]}");
+  EXPECT_EQ(AtRung(big, 2).ctx, 4096);
+}
+
+TEST(ConfigLoaderRecoveryTest, BadFallbacksAndRungsNameTheirLineAndKey) {
+  EXPECT_THAT(Errors("models:\n  a: {backend: command, command: [e], fallback: [b]}\n"),
+              ElementsAre("kitty.yaml:2: models.a.fallback: unknown model 'b' (models: a)"));
+  EXPECT_THAT(Errors("models:\n  a: {backend: command, command: [e], fallback: a}\n"),
+              ElementsAre("kitty.yaml:2: models.a.fallback: a model cannot fall back to itself ('a')"));
+  auto errors = Errors("models:\n  a:\n    backend: command\n    command: [e]\n    downgrade: [{ngl: 0, port: 5}]\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors[0], HasSubstr("kitty.yaml:5: models.a.downgrade[0].port: unknown key"));
+  EXPECT_THAT(Errors("models:\n  a:\n    backend: command\n    command: [e]\n    downgrade: {ngl: 0}\n"),
+              ElementsAre(HasSubstr("kitty.yaml:5: models.a.downgrade: expected a list of overrides")));
+  EXPECT_THAT(Errors("models:\n  a:\n    backend: command\n    command: [e]\n    downgrade: [{ngl: lots}]\n"),
+              ElementsAre(HasSubstr("kitty.yaml:5: models.a.downgrade[0].ngl:")));
+}
+
+}  // namespace
+}  // namespace kitty

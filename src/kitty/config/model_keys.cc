@@ -1,5 +1,6 @@
 #include "kitty/config/model_keys.h"
 
+#include <algorithm>
 #include <cstdint>
 
 #include "kitty/config/config_loader.h"
@@ -45,6 +46,40 @@ ModelKeyFn SecondsKey(double ModelConfig::*field, bool positive = false) {
   return [field, positive](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
     Set(d.m.*field, r.Seconds(v, key, positive));
   };
+}
+
+// The keys a downgrade rung may override: those that size a worker's memory.
+const std::vector<std::string_view> kRungKeys = {"ngl",        "ctx",    "batch",     "ubatch", "parallel",
+                                                 "flash_attn", "threads", "extra_args", "memory"};
+
+void ReadRung(YamlReader& r, ModelRung& rung, const YAML::Node& v, const std::string& key) {
+  if (!v.IsMap() || v.size() == 0) {
+    r.Error(v, key, "expected a map of overrides like {ngl: 0, ctx: 4096}, got " + YamlReader::Describe(v));
+    return;
+  }
+  YAML::Emitter text;
+  text << YAML::Flow << v;
+  rung.text = text.c_str();
+  // Each key is read by the model key of the same name, into a scratch model.
+  ModelDraft scratch;
+  ForEachEntry(r, v, key, [&](const YAML::Node& k, const YAML::Node& x, const std::string& name) {
+    if (std::find(kRungKeys.begin(), kRungKeys.end(), name) == kRungKeys.end()) {
+      r.Error(k, key + "." + name, UnknownKeyMessage(name, kRungKeys));
+      return;
+    }
+    for (const auto& mk : ModelKeyTable())
+      if (mk.name == name) mk.apply(r, scratch, x, key + "." + name);
+    const ModelConfig& m = scratch.m;
+    if (name == "ngl") rung.ngl = m.ngl;
+    else if (name == "ctx") rung.ctx = m.ctx;
+    else if (name == "batch") rung.batch = m.batch;
+    else if (name == "ubatch") rung.ubatch = m.ubatch;
+    else if (name == "parallel") rung.parallel = m.parallel;
+    else if (name == "threads") rung.threads = m.threads;
+    else if (name == "flash_attn") rung.flash_attn = m.flash_attn;
+    else if (name == "memory") rung.memory_bytes = m.memory_bytes;
+    else if (name == "extra_args") rung.extra_args = m.extra_args;
+  });
 }
 
 std::optional<Backend> ParseBackend(std::string_view s) {
@@ -196,6 +231,26 @@ const std::vector<ModelKey>& ModelKeyTable() {
          });
        }},
       {"busy_timeout_seconds", SecondsKey(&ModelConfig::busy_timeout_seconds)},
+      {"fallback",
+       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+         // One name or a list; the loader checks that each names another model.
+         if (!v.IsScalar()) return Set(d.m.fallback, r.StringList(v, key));
+         if (auto s = r.String(v, key)) d.m.fallback = {*s};
+       }},
+      {"downgrade",
+       [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+         if (!v.IsSequence()) {
+           r.Error(v, key, "expected a list of overrides like [{ngl: 40}, {ngl: 0, ctx: 4096}], got " +
+                               YamlReader::Describe(v));
+           return;
+         }
+         d.m.downgrade.clear();
+         for (size_t i = 0; i < v.size(); ++i) {
+           ModelRung rung;
+           ReadRung(r, rung, v[i], key + "[" + std::to_string(i) + "]");
+           d.m.downgrade.push_back(std::move(rung));
+         }
+       }},
       {"max_restarts",
        [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
          if (auto n = r.Int(v, key, 0, 1000)) d.m.max_restarts = static_cast<int>(*n);

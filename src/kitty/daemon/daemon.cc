@@ -10,6 +10,7 @@
 #include "kitty/base/blocking_pool.h"
 #include "kitty/base/env.h"
 #include "kitty/base/file_system.h"
+#include "kitty/daemon/config_reload.h"
 #include "kitty/daemon/model_info_cache.h"
 #include "kitty/events/bus.h"
 #include "kitty/http/io_threads.h"
@@ -157,7 +158,7 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
   std::vector<std::string> disk_dirs = {sc.state_dir};
   if (sc.logs_dir != sc.state_dir) disk_dirs.push_back(sc.logs_dir);
   Scheduler scheduler(env, config.memory, ledger, load, std::move(disk_dirs),
-                      [&registry]() -> const std::vector<std::shared_ptr<Worker>>& { return registry->workers(); });
+                      [&registry] { return registry->all_workers(); });
   env.admission = &scheduler;
   WorkerManager manager(config.models, env, sc.auto_ports);
   registry = &manager;
@@ -165,7 +166,7 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
       env,
       [&manager] {
         std::vector<int> pgids;
-        for (const auto& w : manager.workers())
+        for (const auto& w : manager.all_workers())
           if (int pid = w->pid()) pgids.push_back(pid);
         return pgids;
       },
@@ -196,6 +197,28 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
   rc.server = sc;
   rc.version = opts.version;
   rc.model_info = [&model_info](const ModelConfig& m) { return model_info.get(m); };
+  // A reload re-reads the file and applies its models (control thread). What it cannot apply
+  // (server:, memory:) is named in the answer; an invalid file changes nothing.
+  Config running = config;
+  auto reload = [&](bool force) -> Result<nlohmann::json> {
+    if (!opts.reload_config) return MakeError("this kittyd cannot reload its config", ErrorCode::kUnsupported);
+    auto next = opts.reload_config();
+    if (!next) {
+      spdlog::error("config reload failed; still running on the previous config:\n{}", next.error().message);
+      return MakeError("config reload failed; kittyd keeps running on the previous config:\n" + next.error().message,
+                       ErrorCode::kInvalidRequest);
+    }
+    ledger.set_models(next->models);
+    model_info.prefetch(next->models);
+    const auto outcome = manager.reload(next->models, force);
+    const auto unapplied = UnappliedChanges(running, *next);
+    for (const auto& k : unapplied) spdlog::warn("config reload: {} changed; it applies at kittyd's next start", k);
+    running.models = next->models;
+    nlohmann::json models = nlohmann::json::object();
+    for (const auto& [id, what] : outcome) models[id] = what;
+    return nlohmann::json{{"config", next->path}, {"force", force}, {"models", models}, {"not_applied", unapplied}};
+  };
+  rc.reload = reload;
   web::Router router(rc);
 
   web::ServerOptions so;
@@ -227,6 +250,7 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
   // gets SIGTERM, then SIGKILL at its stop deadline), then leave. A second signal kills every
   // group at once.
   boost::asio::signal_set signals(control, SIGTERM, SIGINT);
+  boost::asio::signal_set hup(control, SIGHUP);  // reload the config
   bool stopping = false;
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int sig) {
@@ -247,12 +271,20 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
             [&] {
               spdlog::info("all workers stopped; exiting");
               signals.cancel();
+              hup.cancel();
               control.stop();
             },
             ErrorCode::kShuttingDown);
         signals.async_wait(on_signal);
       };
   signals.async_wait(on_signal);
+  std::function<void(const boost::system::error_code&, int)> on_hup = [&](const boost::system::error_code& ec, int) {
+    if (ec || stopping) return;
+    spdlog::info("SIGHUP: reloading the config");
+    if (auto r = reload(false); r) spdlog::info("config reload: {}", r->dump());
+    hup.async_wait(on_hup);
+  };
+  hup.async_wait(on_hup);
 
   manager.preload();
   control.run();

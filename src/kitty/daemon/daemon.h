@@ -3,14 +3,18 @@
 // when every worker is stopped before run() returns.
 #pragma once
 
+#include <functional>
 #include <string>
 
+#include "kitty/base/result.h"
 #include "kitty/config/config.h"
 
 namespace kitty {
 
 struct DaemonOptions {
   std::string version = "dev";
+  /// Reads the config again for a reload (SIGHUP, POST /kitty/config/reload); null: no reload.
+  std::function<Result<Config>()> reload_config;
 };
 
 /// Runs kittyd; returns the process exit code (0 after a clean shutdown).

@@ -29,6 +29,7 @@ struct WorkerEvent {
   std::string model_id;
   int pid = 0;
   TimePoint at{};
+  int rung = 0;  // the downgrade rung the worker runs at (its learned footprint is per rung)
 };
 
 class EventBus {

@@ -30,6 +30,13 @@ std::vector<std::string> SplitPath(std::string_view path) {
   return parts;
 }
 
+// `{"<key>": true}` in a JSON body (the query form ?key=1 works too).
+bool BodyFlag(const Exchange& ex, const char* key) {
+  if (ex.req.body().empty()) return false;
+  auto body = nlohmann::json::parse(ex.req.body(), nullptr, false);
+  return body.is_object() && body.contains(key) && body[key].is_boolean() && body[key].get<bool>();
+}
+
 long Number(const std::map<std::string, std::string>& q, const char* key, long fallback) {
   auto it = q.find(key);
   if (it == q.end()) return fallback;
@@ -58,7 +65,7 @@ WorkerSnapshot SnapshotOf(const RouteContext& ctx, const Worker& w) {
     s.memory = ctx.memory->get(s.info.pid);
     s.peak = ctx.memory->peak(s.info.pid);
   }
-  if (ctx.ledger) s.footprint = ctx.ledger->model(w.id());
+  if (ctx.ledger) s.footprint = ctx.ledger->model(w.config());
   // A stopped model has no class: nothing of it could be evicted.
   if (ctx.scheduler && w.sched_view().stage != SchedView::Stage::kNone)
     s.eviction_class = sched::EvictionClassName(ctx.scheduler->class_of(w));
@@ -119,10 +126,14 @@ net::awaitable<void> AdminRoutes::handle(Exchange& ex, const Target& t) {
     }
     if (op == "ensure" || op == "release" || op == "hold") {
       if (method != http::verb::post) co_return not_allowed();
-      if (op == "ensure") co_return co_await ensure(ex, w);
+      if (op == "ensure") co_return co_await ensure(ex, w, IsTrue(t.params, "reset") || BodyFlag(ex, "reset"));
       if (op == "release") co_return co_await release(ex, w, IsTrue(t.params, "force"));
       co_return co_await hold(ex, w);
     }
+  }
+  if (parts.size() == 3 && parts[1] == "config" && parts[2] == "reload") {
+    if (method != http::verb::post) co_return not_allowed();
+    co_return co_await reload(ex, IsTrue(t.params, "force") || BodyFlag(ex, "force"));
   }
   if (parts.size() == 3 && parts[1] == "holds") {
     if (method != http::verb::delete_) co_return not_allowed();
@@ -172,10 +183,20 @@ void AdminRoutes::reply_start_error(Exchange& ex, const Error& e, const std::str
   ReplyError(ex, e, {{"model_id", model_id}, {"log_tail", std::move(tail)}});
 }
 
-net::awaitable<void> AdminRoutes::ensure(Exchange& ex, std::shared_ptr<Worker> w) {
+net::awaitable<void> AdminRoutes::reload(Exchange& ex, bool force) {
+  if (!ctx_.reload)
+    co_return ReplyError(ex, MakeError("this kittyd cannot reload its config", ErrorCode::kUnsupported));
+  spdlog::info("config reload requested{}", force ? " (force)" : "");
+  auto reload_it = [fn = ctx_.reload, force] { return fn(force); };
+  auto r = co_await RunOn(ctx_.control, reload_it);
+  if (!r) co_return ReplyError(ex, r.error());
+  Reply(ex, 200, *r);
+}
+
+net::awaitable<void> AdminRoutes::ensure(Exchange& ex, std::shared_ptr<Worker> w, bool reset) {
   if (*ctx_.shutting_down)
     co_return ReplyError(ex, MakeError("kittyd is shutting down", ErrorCode::kShuttingDown));
-  auto r = co_await EnsureReady(ctx_.control, w);
+  auto r = co_await EnsureReady(ctx_.control, w, reset);
   if (!r) {
     auto log_tail = [w] { return w->log()->current_run(20); };
     auto tail = co_await RunOn(ctx_.control, log_tail);

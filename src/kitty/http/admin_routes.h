@@ -1,4 +1,5 @@
-// The admin routes (docs/API.md): /health, status, ensure, release, release-all, logs, holds.
+// The admin routes (docs/API.md): /health, status, ensure, release, release-all, logs, holds,
+// config reload.
 // They run on the connection's I/O thread and reach the workers through the control loop;
 // memory figures are read on the blocking pool.
 #pragma once
@@ -23,7 +24,8 @@ class AdminRoutes {
  private:
   net::awaitable<void> workers(Exchange& ex);
   net::awaitable<void> one_worker(Exchange& ex, std::shared_ptr<Worker> w);
-  net::awaitable<void> ensure(Exchange& ex, std::shared_ptr<Worker> w);
+  net::awaitable<void> ensure(Exchange& ex, std::shared_ptr<Worker> w, bool reset);
+  net::awaitable<void> reload(Exchange& ex, bool force);
   net::awaitable<void> release(Exchange& ex, std::shared_ptr<Worker> w, bool force);
   net::awaitable<void> release_all(Exchange& ex, bool force);
   /// pin, unpin, priority {"priority": N}: runtime policy changes; answer W.

@@ -79,8 +79,9 @@ inline net::awaitable<Result<Lease>> AcquireLease(ControlExecutor control, std::
 }
 
 /// Worker::ensure on the control loop.
-inline net::awaitable<Result<Endpoint>> EnsureReady(ControlExecutor control, std::shared_ptr<Worker> w) {
-  auto start = [w](std::function<void(Result<Endpoint>)> done) { w->ensure(std::move(done)); };
+inline net::awaitable<Result<Endpoint>> EnsureReady(ControlExecutor control, std::shared_ptr<Worker> w,
+                                                    bool reset = false) {
+  auto start = [w, reset](std::function<void(Result<Endpoint>)> done) { w->ensure(std::move(done), reset); };
   co_return co_await UntilCallback<Result<Endpoint>>(control, start);
 }
 

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstring>
 
+#include "kitty/http/fallback.h"
 #include "kitty/http/model_field.h"
 #include "kitty/http/proxy.h"
 #include "kitty/http/reply.h"
@@ -68,46 +69,79 @@ net::awaitable<void> OpenAiRoutes::forward(Exchange& ex, const Target& t) {
   if (!model) co_return ReplyError(ex, model.error());
   auto w = ctx_.manager->find(*model);
   if (!w) co_return ReplyModelNotFound(ex, *ctx_.manager, *model);
-  if (w->config().backend == Backend::kOllama)
-    co_return ReplyError(ex, MakeError("model '" + w->id() + "' uses backend ollama, which kittyd "
-                                           "does not serve yet; use llama_server or command",
-                                       ErrorCode::kUnsupported));
   if (ctx_.server.log_bodies)
     spdlog::info("request to '{}' {}: {}", w->id(), t.path, ex.req.body());
 
-  auto lease = co_await AcquireLease(ctx_.control, w);
-  if (!lease) {
-    const Error& e = lease.error();
-    nlohmann::json extra = nullptr;
-    if (Describe(e.code).code == "worker_start_failed" || e.code == ErrorCode::kStartTimeout) {
-      auto log_tail = [w] { return w->log()->current_run(20); };
-      auto tail = co_await RunOn(ctx_.control, log_tail);
-      extra = {{"model_id", w->id()}, {"log_tail", tail}};
-    } else if (e.code == ErrorCode::kNoRoom) {
-      extra = {{"model_id", w->id()}};
+  // The model asked for, then its fallbacks: each is tried while the ones before it are
+  // failed, backing off, or cannot start or fit.
+  std::vector<std::shared_ptr<Worker>> chain = {w};
+  if (!w->config_snapshot()->fallback.empty() && FallbackAllowed(ex.req.body()))
+    chain = FallbackChain(*ctx_.manager, w);
+  std::optional<Error> first_error;
+  std::string tried;  // "; fallback 'b': why" for each fallback that could not serve either
+  for (size_t i = 0; i < chain.size(); ++i) {
+    const auto& cand = chain[i];
+    const bool last = i + 1 == chain.size();
+    const auto cfg = cand->config_snapshot();
+    std::optional<Error> skip;
+    if (cfg->backend == Backend::kOllama) {
+      skip = MakeError("model '" + cand->id() + "' uses backend ollama, which kittyd does not serve yet; use "
+                       "llama_server or command",
+                       ErrorCode::kUnsupported);
+    } else if (!last) {
+      // Failed and waiting for its restart (or given up): do not make the request wait for a
+      // start that the restart policy would not do yet; the next model serves it.
+      auto why_not = [cand] { return cand->unavailable(); };
+      skip = co_await RunOn(ctx_.control, why_not);
     }
-    co_return ReplyError(ex, e, extra);
+    Result<Lease> lease = skip ? *skip : MakeError("", ErrorCode::kInternal);
+    if (!skip) lease = co_await AcquireLease(ctx_.control, cand);
+    if (lease) {
+      if (i > 0) {
+        spdlog::info("request for '{}' served by its fallback '{}' ({})", w->id(), cand->id(),
+                     first_error ? first_error->message : "");
+        ex.req.body() = WithModel(ex.req.body(), cand->id());
+      }
+      ProxyOptions po;
+      po.model_id = cand->id();
+      po.busy_timeout = std::chrono::milliseconds(static_cast<int64_t>(cfg->busy_timeout_seconds * 1000));
+      co_return co_await ProxyToWorker(ex, lease.value(), t.forward(), po);
+    }
+    const Error& e = lease.error();
+    if (!first_error) first_error = e;
+    else tried += "; fallback '" + cand->id() + "': " + e.message;
+    if (!last && FallsBack(e.code)) continue;
+    break;
   }
-  ProxyOptions po;
-  po.model_id = w->id();
-  po.busy_timeout = std::chrono::milliseconds(static_cast<int64_t>(w->config().busy_timeout_seconds * 1000));
-  co_await ProxyToWorker(ex, lease.value(), t.forward(), po);
+  // Nobody could serve it: the error of the model asked for, with what its fallbacks said.
+  Error e = *first_error;
+  e.message += tried;
+  nlohmann::json extra = nullptr;
+  if (Describe(e.code).code == "worker_start_failed" || e.code == ErrorCode::kStartTimeout) {
+    auto log_tail = [w] { return w->log()->current_run(20); };
+    auto tail = co_await RunOn(ctx_.control, log_tail);
+    extra = {{"model_id", w->id()}, {"log_tail", tail}};
+  } else if (e.code == ErrorCode::kNoRoom) {
+    extra = {{"model_id", w->id()}};
+  }
+  co_return ReplyError(ex, e, extra);
 }
 
 net::awaitable<void> OpenAiRoutes::list_models(Exchange& ex) {
   const auto created =
       std::chrono::duration_cast<std::chrono::seconds>(ctx_.clock->wall_now().time_since_epoch())
           .count();
-  auto states_of = [m = ctx_.manager] {
+  const auto workers = ctx_.manager->workers();  // one snapshot: a reload may come meanwhile
+  auto states_of = [workers] {
     std::vector<std::string> s;
-    for (const auto& w : m->workers()) s.push_back(WorkerStateName(w->state()));
+    for (const auto& w : workers) s.push_back(WorkerStateName(w->state()));
     return s;
   };
   auto states = co_await RunOn(ctx_.control, states_of);
   nlohmann::json data = nlohmann::json::array();
-  const auto& workers = ctx_.manager->workers();
   for (size_t i = 0; i < workers.size(); ++i) {
-    const ModelConfig& c = workers[i]->config();
+    const auto cfg = workers[i]->config_snapshot();
+    const ModelConfig& c = *cfg;
     nlohmann::json aliases = c.aliases;
     if (!c.alias.empty()) aliases.push_back(c.alias);
     data.push_back({{"id", c.id},

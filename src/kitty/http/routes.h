@@ -33,6 +33,9 @@ struct RouteContext {
   std::string version;
   /// GGUF summary of a model file, or null; thread-safe (the daemon caches it).
   std::function<nlohmann::json(const ModelConfig&)> model_info;
+  /// Re-reads the config file and applies it (control thread): the answer of POST
+  /// /kitty/config/reload, or the error that kept the old config. Null where unsupported.
+  std::function<Result<nlohmann::json>(bool force)> reload;
   std::shared_ptr<std::atomic<bool>> shutting_down = std::make_shared<std::atomic<bool>>(false);
 };
 

@@ -95,6 +95,16 @@ void WriteWorker(JsonText& j, const WorkerSnapshot& s, const ModelConfig& c) {
   j.key("next_in_seconds"), OptNum(j, i.restart.next_in_seconds);
   j.key("gave_up").boolean(i.restart.gave_up);
   j.end_object();
+  j.key("downgrade").begin_object();
+  j.key("rung").integer(i.downgrade.rung);
+  j.key("rungs").integer(i.downgrade.rungs);
+  j.key("overrides");
+  i.downgrade.rung > 0 ? j.str(i.downgrade.overrides) : j.null();
+  j.end_object();
+  j.key("fallback").begin_array();
+  for (const auto& f : c.fallback) j.str(f);
+  j.end_array();
+  j.key("config_pending").boolean(i.config_pending);
   j.key("backend").str(BackendName(c.backend));
   j.key("aliases").begin_array();
   for (const auto& a : c.aliases) j.str(a);

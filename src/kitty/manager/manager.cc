@@ -9,29 +9,55 @@ namespace kitty {
 WorkerManager::WorkerManager(const std::vector<ModelConfig>& models, const Env& env,
                              PortRange auto_ports)
     : env_(env), auto_ports_(auto_ports) {
-  for (const auto& m : models) {
-    auto w = Worker::Create(m, env_, [this](const ModelConfig& c) { return pick_port(c); });
-    workers_.push_back(w);
-    by_name_[m.id] = w;
-  }
-  // Aliases never shadow an id (the config loader rejects clashes; this keeps ids first).
-  for (const auto& w : workers_) {
-    std::vector<std::string> names = w->config().aliases;
-    if (!w->config().alias.empty()) names.push_back(w->config().alias);
-    for (const auto& a : names) by_name_.emplace(a, w);
-  }
+  std::vector<std::shared_ptr<Worker>> workers;
+  for (const auto& m : models) workers.push_back(make_worker(m));
+  publish(std::move(workers));
 }
 
 WorkerManager::~WorkerManager() = default;
 
+std::shared_ptr<Worker> WorkerManager::make_worker(const ModelConfig& m) {
+  return Worker::Create(m, env_, [this](const ModelConfig& c) { return pick_port(c); });
+}
+
+void WorkerManager::publish(std::vector<std::shared_ptr<Worker>> workers) {
+  auto r = std::make_shared<Registry>();
+  r->workers = std::move(workers);
+  for (const auto& w : r->workers) r->by_name[w->id()] = w;
+  // Aliases never shadow an id (the config loader rejects clashes; this keeps ids first).
+  for (const auto& w : r->workers) {
+    const ModelConfig& c = w->config();
+    std::vector<std::string> names = c.aliases;
+    if (!c.alias.empty()) names.push_back(c.alias);
+    for (const auto& a : names) r->by_name.emplace(a, w);
+  }
+  std::lock_guard lock(mu_);
+  registry_ = std::move(r);
+}
+
+std::shared_ptr<const WorkerManager::Registry> WorkerManager::registry() const {
+  std::lock_guard lock(mu_);
+  return registry_;
+}
+
 std::shared_ptr<Worker> WorkerManager::find(const std::string& name) const {
-  auto it = by_name_.find(name);
-  return it == by_name_.end() ? nullptr : it->second;
+  auto r = registry();
+  auto it = r->by_name.find(name);
+  return it == r->by_name.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<Worker>> WorkerManager::workers() const { return registry()->workers; }
+
+std::vector<std::shared_ptr<Worker>> WorkerManager::all_workers() const {
+  owner_.check("WorkerManager::all_workers");
+  std::vector<std::shared_ptr<Worker>> all = registry()->workers;
+  all.insert(all.end(), retiring_.begin(), retiring_.end());
+  return all;
 }
 
 std::vector<std::string> WorkerManager::model_ids() const {
   std::vector<std::string> ids;
-  for (const auto& w : workers_) ids.push_back(w->id());
+  for (const auto& w : registry()->workers) ids.push_back(w->id());
   return ids;
 }
 
@@ -43,9 +69,45 @@ Error WorkerManager::not_found(const std::string& name) const {
                    ErrorCode::kModelNotFound);
 }
 
+std::map<std::string, std::string> WorkerManager::reload(const std::vector<ModelConfig>& models, bool force) {
+  owner_.check("WorkerManager::reload");
+  std::map<std::string, std::string> outcome;
+  const auto old = registry();
+  std::map<std::string, std::shared_ptr<Worker>> by_id;
+  for (const auto& w : old->workers) by_id[w->id()] = w;
+  std::vector<std::shared_ptr<Worker>> next;
+  for (const auto& m : models) {
+    auto it = by_id.find(m.id);
+    if (it == by_id.end()) {
+      next.push_back(make_worker(m));
+      outcome[m.id] = "added";
+      continue;
+    }
+    outcome[m.id] = it->second->reconfigure(m, force);
+    next.push_back(it->second);
+    by_id.erase(it);
+  }
+  // Names (aliases included) follow the new config from here on.
+  publish(std::move(next));
+  for (auto& [id, w] : by_id) {
+    // Removed: gone from the registry now (new requests get model_not_found); requests in
+    // flight finish, then it stops.
+    outcome[id] = w->state() == WorkerState::kStopped || w->state() == WorkerState::kFailed ? "removed"
+                                                                                          : "removed_stopping";
+    retiring_.push_back(w);
+    std::weak_ptr<Worker> weak = w;
+    w->release(force, [this, weak] {
+      auto gone = weak.lock();
+      std::erase_if(retiring_, [&](const std::shared_ptr<Worker>& r) { return r == gone; });
+    });
+  }
+  for (const auto& [id, what] : outcome) spdlog::info("reload: model '{}': {}", id, what);
+  return outcome;
+}
+
 void WorkerManager::preload() {
   owner_.check("WorkerManager::preload");
-  for (const auto& w : workers_) {
+  for (const auto& w : workers()) {
     if (!w->config().preload) continue;
     spdlog::info("model '{}': preloading", w->id());
     w->ensure([id = w->id()](Result<Endpoint> r) {
@@ -56,14 +118,15 @@ void WorkerManager::preload() {
 
 void WorkerManager::for_all(std::function<void(Worker&, Worker::DoneCallback)> op,
                             std::function<void()> done) {
-  auto left = std::make_shared<size_t>(workers_.size());
+  const auto workers = all_workers();
+  auto left = std::make_shared<size_t>(workers.size());
   auto finish = std::make_shared<std::function<void()>>(std::move(done));
-  if (workers_.empty()) {
+  if (workers.empty()) {
     if (*finish) env_.clock->post(std::move(*finish));
     return;
   }
   // Every stop starts at once; `done` runs after the last one ends.
-  for (const auto& w : workers_) {
+  for (const auto& w : workers) {
     op(*w, [left, finish] {
       if (--*left == 0 && *finish) (*finish)();
     });
@@ -83,7 +146,7 @@ void WorkerManager::kill_all(std::function<void()> done, ErrorCode why) {
 
 std::shared_ptr<Worker> WorkerManager::find_hold(const std::string& hold_id) const {
   owner_.check("WorkerManager::find_hold");
-  for (const auto& w : workers_)
+  for (const auto& w : workers())
     if (w->has_hold(hold_id)) return w;
   return nullptr;
 }
@@ -97,7 +160,7 @@ Result<int> WorkerManager::pick_port(const ModelConfig& m) {
     return m.port;
   }
   std::set<int> taken;
-  for (const auto& w : workers_) {
+  for (const auto& w : all_workers()) {
     if (w->config().port > 0) taken.insert(w->config().port);
     const WorkerInfo i = w->info();
     if (i.port > 0) taken.insert(i.port);

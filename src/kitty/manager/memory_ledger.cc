@@ -50,10 +50,35 @@ SystemFigures ToSystemFigures(const SystemMemory& m) {
   return f;
 }
 
+namespace {
+// Each rung of a downgrade ladder runs with other settings: its footprint is its own.
+std::string EntryName(const std::string& id, int rung) {
+  return rung > 0 ? id + "#" + std::to_string(rung) : id;
+}
+std::string EntryName(const ModelConfig& m) { return EntryName(m.id, m.rung); }
+}  // namespace
+
 MemoryLedger::MemoryLedger(const Env& env, const std::vector<ModelConfig>& models, std::string store_path)
     : env_(env), store_path_(std::move(store_path)), store_(store_path_, *env.fs),
       self_(std::make_shared<MemoryLedger*>(this)) {
-  for (const auto& m : models) entries_[m.id].config = m;
+  for (const auto& m : models)
+    for (int r = 0; r <= static_cast<int>(m.downgrade.size()); ++r) entries_[EntryName(m.id, r)].config = AtRung(m, r);
+}
+
+void MemoryLedger::set_models(const std::vector<ModelConfig>& models) {
+  owner_.check("MemoryLedger::set_models");
+  const WallTime now = env_.clock->wall_now();
+  for (const auto& m : models) {
+    for (int r = 0; r <= static_cast<int>(m.downgrade.size()); ++r) {
+      ModelConfig at = AtRung(m, r);
+      auto [it, fresh] = entries_.try_emplace(EntryName(m.id, r));
+      Entry& e = it->second;
+      if (!fresh && CompareModels(e.config, at) != ConfigChange::kRestart && e.config.memory_bytes == at.memory_bytes)
+        continue;
+      e.config = std::move(at);
+      estimate(e, now);
+    }
+  }
 }
 
 // The sampler is not touched here: the daemon destroys it first (it is built after us).
@@ -64,39 +89,16 @@ void MemoryLedger::init() {
   owner_.check("MemoryLedger::init");
   const WallTime now = env_.clock->wall_now();
   if (Status st = store_.load(now); !st) spdlog::warn("learned footprints: {}", st.error().message);
-  for (auto& [id, e] : entries_) {
-    const ModelConfig& m = e.config;
-    std::optional<GgufInfo> model, mmproj;
-    std::string unread;  // why a GGUF header could not be read: the explanation says so
-    if (m.backend == Backend::kLlamaServer && !m.model_path.empty()) {
-      if (auto g = ReadGgufInfo(m.model_path); g.ok()) model = std::move(*g);
-      else unread = g.error().message;
-      if (!m.mmproj.empty()) {
-        if (auto g = ReadGgufInfo(m.mmproj); g.ok()) mmproj = std::move(*g);
-        else if (unread.empty()) unread = g.error().message;
-      }
-    }
-    e.initial = InitialFootprint(m, m.memory_bytes, model ? &*model : nullptr, mmproj ? &*mmproj : nullptr);
-    if (e.initial.basis == FootprintBasis::kUnknown && !unread.empty())
-      e.initial.explanation = "no estimate: " + unread;
-    if (m.backend != Backend::kOllama)  // an Ollama model's memory is the Ollama daemon's
-      e.key = MakeFootprintKey(m, StampOrEmpty(m.model_path), StampOrEmpty(m.mmproj),
-                               StampOrEmpty(EnginePath(m)));
-    e.learned = e.key ? store_.Lookup(*e.key, now) : std::nullopt;
-    spdlog::info("model '{}': expected footprint {}{}", id,
-                 e.initial.basis == FootprintBasis::kUnknown ? std::string("unknown")
-                                                             : FormatBytes(e.initial.total_bytes),
-                 (e.initial.explanation.empty() ? "" : " (" + e.initial.explanation + ")") +
-                     (e.learned ? "; learned " + FormatBytes(*e.learned) + " from an earlier run" : ""));
-  }
+  for (auto& [name, e] : entries_) estimate(e, now);
   save_strand_ = std::make_shared<BlockingPool::Strand>(env_.blocking->make_strand());
+
   ready_sub_ = env_.events->subscribe([this](const WorkerEvent& ev) {
     if (ev.kind == EventKind::kSpawned) {
       // A new group under this pgid: an earlier one's run (never sampled, so no on_gone came
       // to drop it) is not this one's.
       runs_.erase(ev.pid);
     } else if (ev.kind == EventKind::kReady) {
-      runs_[ev.pid] = Run{env_.clock->now()};
+      runs_[ev.pid] = Run{env_.clock->now(), ev.rung};
     } else if (ev.kind == EventKind::kStopping) {
       auto run = runs_.find(ev.pid);
       if (run == runs_.end() || run->second.stopping) return;
@@ -128,6 +130,7 @@ std::vector<std::string> MemoryLedger::too_big_for(const MemoryBudget& budget, u
   const std::optional<uint64_t> b = budget.Resolve(total_bytes);
   if (!b) return out;
   for (const auto& [id, e] : entries_) {
+    if (e.config.rung > 0) continue;  // a lower rung is smaller, or the ladder is no use
     // Only what a run would be planned with: a learned figure corrects a bad estimate.
     const uint64_t expected = e.learned ? *e.learned : e.initial.total_bytes;
     if (expected <= *b) continue;
@@ -139,6 +142,36 @@ std::vector<std::string> MemoryLedger::too_big_for(const MemoryBudget& budget, u
   }
   return out;
 }
+
+void MemoryLedger::estimate(Entry& e, WallTime now) {
+  const ModelConfig& m = e.config;
+  std::optional<GgufInfo> model, mmproj;
+
+  std::string unread;  // why a GGUF header could not be read: the explanation says so
+  if (m.backend == Backend::kLlamaServer && !m.model_path.empty()) {
+    if (auto g = ReadGgufInfo(m.model_path); g.ok()) model = std::move(*g);
+    else unread = g.error().message;
+    if (!m.mmproj.empty()) {
+      if (auto g = ReadGgufInfo(m.mmproj); g.ok()) mmproj = std::move(*g);
+      else if (unread.empty()) unread = g.error().message;
+    }
+  }
+  e.initial = InitialFootprint(m, m.memory_bytes, model ? &*model : nullptr, mmproj ? &*mmproj : nullptr);
+  if (e.initial.basis == FootprintBasis::kUnknown && !unread.empty())
+    e.initial.explanation = "no estimate: " + unread;
+  if (m.backend != Backend::kOllama)  // an Ollama model's memory is the Ollama daemon's
+    e.key = MakeFootprintKey(m, StampOrEmpty(m.model_path), StampOrEmpty(m.mmproj),
+                             StampOrEmpty(EnginePath(m)));
+  e.learned = e.key ? store_.Lookup(*e.key, now) : std::nullopt;
+  spdlog::info("model '{}'{}: expected footprint {}{}", m.id,
+               m.rung > 0 ? " at downgrade rung " + std::to_string(m.rung) : std::string(),
+               e.initial.basis == FootprintBasis::kUnknown ? std::string("unknown")
+                                                           : FormatBytes(e.initial.total_bytes),
+               (e.initial.explanation.empty() ? "" : " (" + e.initial.explanation + ")") +
+                   (e.learned ? "; learned " + FormatBytes(*e.learned) + " from an earlier run" : ""));
+}
+
+ModelMemory MemoryLedger::model(const ModelConfig& m) const { return model(EntryName(m)); }
 
 ModelMemory MemoryLedger::model(const std::string& id) const {
   ModelMemory mm;
@@ -176,7 +209,7 @@ std::optional<uint64_t> MemoryLedger::measured_gpu_bytes(int pgid) {
 }
 
 std::optional<uint64_t> MemoryLedger::expected_bytes(const ModelConfig& m) {
-  auto it = entries_.find(m.id);
+  auto it = entries_.find(EntryName(m));
   if (it == entries_.end()) return std::nullopt;
   const Entry& e = it->second;
   if (e.learned) return e.learned;
@@ -221,8 +254,9 @@ void MemoryLedger::record_run(const WorkerEvent& gone, const GroupPeak& peak) {
   const bool seen_ready = ready != runs_.end() &&
                           (ready->second.stopping ? ready->second.settled
                                                   : peak.samples > 0 && peak.last_seen >= ready->second.ready_at);
+  const int rung = ready != runs_.end() ? ready->second.rung : 0;
   if (ready != runs_.end()) runs_.erase(ready);
-  auto it = entries_.find(gone.model_id);
+  auto it = entries_.find(EntryName(gone.model_id, rung));
   if (it == entries_.end() || !it->second.key || !seen_ready || peak.host_bytes == 0) return;
   Entry& e = it->second;
   const WallTime now = env_.clock->wall_now();

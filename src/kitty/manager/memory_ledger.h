@@ -61,7 +61,12 @@ class MemoryLedger : public MemoryView {
   /// expected 40 GiB (estimate: ...) exceeds memory.budget 20 GiB". Empty when all fit.
   std::vector<std::string> too_big_for(const MemoryBudget& budget, uint64_t total_bytes) const;
 
+  /// The figures of model `id` as configured (rung 0), and of `m` at its downgrade rung.
   ModelMemory model(const std::string& id) const;
+  ModelMemory model(const ModelConfig& m) const;
+  /// A reload's models: those new or changed are estimated again (reads GGUF headers: blocking,
+  /// but a reload is rare and the headers are small).
+  void set_models(const std::vector<ModelConfig>& models);
 
   // MemoryView.
   std::optional<uint64_t> measured_bytes(int pgid) override;
@@ -83,6 +88,7 @@ class MemoryLedger : public MemoryView {
   };
   void refresh_learned();
   void save();
+  void estimate(Entry& e, WallTime now);
 
   const Env& env_;
   const std::string store_path_;
@@ -93,6 +99,7 @@ class MemoryLedger : public MemoryView {
   EventBus::Subscription ready_sub_;
   struct Run {
     TimePoint ready_at;
+    int rung = 0;           // the downgrade rung it ran at
     bool stopping = false;  // its stop began
     bool settled = false;   // sampled between its ready and its stop
   };

@@ -44,7 +44,7 @@ namespace kitty {
 
 class Scheduler : public StartAdmission {
  public:
-  using Workers = std::function<const std::vector<std::shared_ptr<Worker>>&()>;
+  using Workers = std::function<std::vector<std::shared_ptr<Worker>>()>;
 
   using PressureEvent = sched::PressureEvent;
   struct HeadroomResult {

@@ -88,13 +88,26 @@ std::shared_ptr<Worker> Worker::Create(ModelConfig config, const Env& env, PortP
 }
 
 Worker::Worker(ModelConfig config, const Env& env, PortPicker pick_port)
-    : config_(std::move(config)),
+    : id_(config.id),
+      base_(std::move(config)),
+      cfg_(std::make_shared<const ModelConfig>(base_)),
       env_(env),
       pick_port_(std::move(pick_port)),
       log_(std::make_shared<LogTail>()) {
-  policy_.pinned = config_.pinned;
-  policy_.pressure_evict_only = config_.pressure_evict_only;
-  policy_.priority = config_.priority;
+  policy_.pinned = base_.pinned;
+  policy_.pressure_evict_only = base_.pressure_evict_only;
+  policy_.priority = base_.priority;
+}
+
+std::shared_ptr<const ModelConfig> Worker::config_snapshot() const {
+  std::lock_guard lock(cfg_mu_);
+  return cfg_;
+}
+
+void Worker::set_config(ModelConfig c) {
+  auto next = std::make_shared<const ModelConfig>(std::move(c));
+  std::lock_guard lock(cfg_mu_);
+  cfg_ = std::move(next);
 }
 
 Worker::~Worker() { log_->set_line_observer(nullptr); }
@@ -160,7 +173,7 @@ void Worker::set_priority(int priority, std::string source) {
 WorkerInfo Worker::info() const {
   owner_.check("Worker::info");
   WorkerInfo i;
-  i.model_id = config_.id;
+  i.model_id = id_;
   i.state = state();
   i.pid = pid();
   if (process_) i.port = endpoint_.port;
@@ -176,6 +189,10 @@ WorkerInfo Worker::info() const {
   i.last_exit = last_exit_;
   i.exits = exits_;
   i.restart = restart_info();
+  i.downgrade.rung = rung_;
+  i.downgrade.rungs = static_cast<int>(base_.downgrade.size());
+  if (rung_ > 0) i.downgrade.overrides = base_.downgrade[static_cast<size_t>(rung_ - 1)].text;
+  i.config_pending = pending_.has_value();
   const TimePoint now = env_.clock->now();
   for (const auto& [id, h] : holds_)
     i.holds.push_back({id, h.owner, std::max(0.0, ToSeconds(h.expires - now))});
@@ -199,6 +216,14 @@ Duration Worker::backoff() const {
 
 // ---- acquire / ensure -----------------------------------------------------------------
 
+std::optional<Error> Worker::unavailable() const {
+  owner_.check("Worker::unavailable");
+  if (phase_ != Phase::kFailed || !last_error_) return std::nullopt;
+  const bool backing_off = consecutive_failures_ > 0 && env_.clock->now() < failed_at_ + backoff();
+  if (!gave_up_ && restart_due_ == TimePoint{} && !backing_off) return std::nullopt;
+  return last_error_;
+}
+
 void Worker::acquire(LeaseCallback cb) {
   owner_.check("Worker::acquire");
   if (phase_ == Phase::kFailed && consecutive_failures_ > 0) {
@@ -217,9 +242,19 @@ void Worker::acquire(LeaseCallback cb) {
   // ends with waiters left starts the worker again).
 }
 
-void Worker::ensure(ReadyCallback cb) {
+void Worker::ensure(ReadyCallback cb, bool reset) {
   owner_.check("Worker::ensure");
   if (gave_up_) cancel_restart();  // an explicit ask: the count of failed runs starts again
+  if (reset && rung_ > 0) {
+    spdlog::info("model '{}': back to the top of its downgrade ladder (was at rung {})", id_, rung_);
+    rung_ = 0;
+    if (!pending_ && (phase_ == Phase::kStopped || phase_ == Phase::kFailed)) {
+      set_config(base_);
+    } else {
+      pending_ = base_;
+      restart_for_config(/*force=*/false);
+    }
+  }
   waiters_.push_back(Waiter{nullptr, std::move(cb)});
   if (phase_ == Phase::kReady) return wake_waiters();
   if (phase_ == Phase::kStopped || phase_ == Phase::kFailed) start();
@@ -249,7 +284,7 @@ void Worker::on_admitted(uint64_t run, Status decision) {
   // Not the model's fault: no failure is counted and no backoff follows.
   last_error_ = decision.error();
   phase_ = Phase::kStopped;
-  spdlog::warn("model '{}': not started: {}", config_.id, last_error_->message);
+  spdlog::warn("model '{}': not started: {}", id_, last_error_->message);
   wake_waiters();
 }
 
@@ -259,14 +294,14 @@ void Worker::spawn() {
   load_seconds_.reset();
   probe_in_flight_ = false;
   ready_hint_ = false;
-  log_->mark_run("--- kittyd: starting model '" + config_.id + "' ---");
+  log_->mark_run("--- kittyd: starting model '" + id_ + "' ---");
 
-  auto port = pick_port_(config_);
+  auto port = pick_port_(config());
   if (!port) return fail_without_spawn(port.error());
-  auto plan = env_.plan_launch ? env_.plan_launch(config_, *port) : PlanLaunch(config_, *port);
+  auto plan = env_.plan_launch ? env_.plan_launch(config(), *port) : PlanLaunch(config(), *port);
   if (!plan) return fail_without_spawn(plan.error());
   plan->spawn.tail = log_;
-  if (!env_.logs_dir.empty()) plan->spawn.log_path = env_.logs_dir + "/" + config_.id + ".log";
+  if (!env_.logs_dir.empty()) plan->spawn.log_path = env_.logs_dir + "/" + id_ + ".log";
 
   std::weak_ptr<Worker> weak = weak_from_this();
   const uint64_t run = run_;
@@ -283,22 +318,22 @@ void Worker::spawn() {
   ready_at_.reset();
   oom_at_spawn_ = env_.oom_counts ? env_.oom_counts() : OomCounts{};
   started_at_wall_ = env_.clock->wall_now();
-  spdlog::info("model '{}': started pid {} on {}:{}", config_.id, process_->pid(), endpoint_.host,
+  spdlog::info("model '{}': started pid {} on {}:{}", id_, process_->pid(), endpoint_.host,
                endpoint_.port);
   if (env_.events)
-    env_.events->publish({EventKind::kSpawned, config_.id, process_->pid(), spawned_at_});
+    env_.events->publish({EventKind::kSpawned, id_, process_->pid(), spawned_at_, config().rung});
 
   log_->set_line_observer([weak, run](const std::string& line) {
     if (auto w = weak.lock()) w->on_output_line(run, line);
   });
-  start_deadline_ = env_.clock->start_timer(FromSeconds(config_.start_timeout_seconds),
+  start_deadline_ = env_.clock->start_timer(FromSeconds(config().start_timeout_seconds),
                                             [this, run] { on_start_timeout(run); });
   probe_delay_ = kFirstProbeDelay;
   schedule_probe(probe_delay_);
 }
 
 void Worker::fail_without_spawn(const Error& e) {
-  last_error_ = MakeError("model '" + config_.id + "' failed to start: " + e.message,
+  last_error_ = MakeError("model '" + id_ + "' failed to start: " + e.message,
                           AsStartFailure(e.code));
   ++consecutive_failures_;
   failed_at_ = env_.clock->now();
@@ -358,12 +393,12 @@ void Worker::become_ready() {
   log_->set_line_observer(nullptr);
   ready_at_ = env_.clock->now();
   load_seconds_ = ToSeconds(*ready_at_ - spawned_at_);
-  spdlog::info("model '{}': ready in {:.3f}s (pid {}, port {})", config_.id, *load_seconds_,
+  spdlog::info("model '{}': ready in {:.3f}s (pid {}, port {})", id_, *load_seconds_,
                process_->pid(), endpoint_.port);
   gate_->open(endpoint_);
   requests_at_ready_ = gate_->stats().requests_total;
   if (env_.events)
-    env_.events->publish({EventKind::kReady, config_.id, process_->pid(), env_.clock->now()});
+    env_.events->publish({EventKind::kReady, id_, process_->pid(), env_.clock->now(), config().rung});
   wake_waiters();
   update_idle_timer();
   liveness_failures_ = 0;
@@ -372,7 +407,7 @@ void Worker::become_ready() {
 
 void Worker::on_start_timeout(uint64_t run) {
   if (run != run_ || phase_ != Phase::kStarting) return;
-  fail_start("did not become healthy within " + FormatSeconds(config_.start_timeout_seconds) +
+  fail_start("did not become healthy within " + FormatSeconds(config().start_timeout_seconds) +
                  " (last health probe of http://" + endpoint_.host + ":" +
                  std::to_string(endpoint_.port) + health_path_ + ": " +
                  (last_probe_.empty() ? "none answered" : last_probe_) + ")",
@@ -380,7 +415,7 @@ void Worker::on_start_timeout(uint64_t run) {
 }
 
 void Worker::fail_start(std::string reason, ErrorCode code, bool kill_group) {
-  std::string message = "model '" + config_.id + "' failed to start: " + reason;
+  std::string message = "model '" + id_ + "' failed to start: " + reason;
   const std::string tail = log_tail_text();
   if (!tail.empty()) message += "\nlast log lines:\n" + tail;
   last_error_ = MakeError(std::move(message), code);
@@ -394,7 +429,7 @@ void Worker::fail_start(std::string reason, ErrorCode code, bool kill_group) {
 }
 
 bool Worker::lost_auto_port() const {
-  if (config_.port != 0 || port_retries_ >= kMaxPortRetries) return false;
+  if (config().port != 0 || port_retries_ >= kMaxPortRetries) return false;
   // The port is held now (a listener), or the worker said its bind failed: a port held by
   // a live connection of another process looks free to a probe but fails the bind (issue 8).
   if (!env_.ports->check_free(endpoint_.host, endpoint_.port).ok()) return true;
@@ -419,10 +454,11 @@ void Worker::record_exit(const ExitStatus& status) {
   const ExitVerdict v = ClassifyExit(f);
   WorkerInfo::Exit e;
   e.kind = ExitKindName(v.kind);
-  e.message = "model '" + config_.id + "': worker " + v.why;
+  e.message = "model '" + id_ + "': worker " + v.why;
   e.code = status.code;
   e.signal = status.signal;
   keep_exit(std::move(e));
+  if (v.kind == ExitKind::kOomKill) step_down();
 }
 
 void Worker::keep_exit(WorkerInfo::Exit e) {
@@ -450,7 +486,7 @@ void Worker::on_exit(uint64_t run, ExitStatus status) {
         ++port_retries_;
         spdlog::warn("model '{}': port {} was taken by another process during start; retrying "
                      "on another port",
-                     config_.id, endpoint_.port);
+                     id_, endpoint_.port);
         return stop_group(Phase::kRetryingPort, /*kill_at_once=*/true);
       }
       return fail_start(status.describe() + " while starting", ErrorCode::kWorkerExited,
@@ -458,11 +494,11 @@ void Worker::on_exit(uint64_t run, ExitStatus status) {
     case Phase::kReady:
     case Phase::kDraining: {
       std::string message =
-          "model '" + config_.id + "': worker " + status.describe() + " unexpectedly";
+          "model '" + id_ + "': worker " + status.describe() + " unexpectedly";
       const std::string tail = log_tail_text();
       if (!tail.empty()) message += "\nlast log lines:\n" + tail;
       spdlog::error("{}", message);
-      gate_->cut(MakeError("model '" + config_.id + "': worker " + status.describe() +
+      gate_->cut(MakeError("model '" + id_ + "': worker " + status.describe() +
                                " while serving this request",
                            ErrorCode::kWorkerCrashed));
       if (phase_ == Phase::kDraining) return stop_group(Phase::kStopping, true);  // asked for
@@ -473,7 +509,7 @@ void Worker::on_exit(uint64_t run, ExitStatus status) {
     case Phase::kAbortingStart:
     case Phase::kCleaningCrash:
     case Phase::kRetryingPort:
-      spdlog::info("model '{}': worker {}", config_.id, status.describe());
+      spdlog::info("model '{}': worker {}", id_, status.describe());
       if (terminator_) terminator_->leader_exited();
       return;
     case Phase::kStopped:

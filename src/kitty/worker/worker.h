@@ -34,6 +34,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -92,6 +93,14 @@ struct WorkerInfo {
     std::optional<double> next_in_seconds;
     bool gave_up = false;
   } restart;
+  /// The OOM downgrade ladder: the rung it runs at (0: as configured), how many there are,
+  /// and that rung's overrides as written.
+  struct Downgrade {
+    int rung = 0, rungs = 0;
+    std::string overrides;
+  } downgrade;
+  /// A reloaded config waits for the worker to stop (restart when idle).
+  bool config_pending = false;
 };
 
 /// Chooses the port of a start (the manager knows the other workers' ports).
@@ -130,12 +139,15 @@ class Worker : public std::enable_shared_from_this<Worker> {
   ~Worker();
 
   // ---- any thread
-  const ModelConfig& config() const { return config_; }
-  const std::string& id() const { return config_.id; }
+  const std::string& id() const { return id_; }
+  /// The config in effect (a reload or a downgrade replaces it): a snapshot for other threads.
+  std::shared_ptr<const ModelConfig> config_snapshot() const;
   /// Leases without the control thread while the worker is ready (see ready_gate.h).
   ReadyGate& gate() const { return *gate_; }
 
   // ---- control thread
+  /// The config in effect: the configured one at the current downgrade rung.
+  const ModelConfig& config() const { return *cfg_; }
   WorkerState state() const;
   WorkerInfo info() const;
   std::shared_ptr<LogTail> log() const { return log_; }
@@ -151,7 +163,17 @@ class Worker : public std::enable_shared_from_this<Worker> {
   /// retry backoff after failed starts. The callback is posted (never runs inside acquire).
   void acquire(LeaseCallback cb);
   /// Like acquire() without holding a request slot; ignores the backoff (an explicit ask).
-  void ensure(ReadyCallback cb);
+  /// `reset`: climb back to the top of the downgrade ladder first (restarting a worker that
+  /// runs on a lower rung once its requests end).
+  void ensure(ReadyCallback cb, bool reset = false);
+  /// Why a request should not start the worker now (failed and waiting for its restart, or
+  /// given up): the fallback chain is tried instead. nullopt when it may be started or used.
+  std::optional<Error> unavailable() const;
+  /// A reload's config for this model. Returns what happened: "unchanged"; "updated" (applied
+  /// now, or at the next start when not running); "restart_when_idle" (what it runs changed:
+  /// it restarts once its requests in flight end, new ones wait, holds stay); "restarted"
+  /// (force: requests in flight are cut and it restarts now).
+  std::string reconfigure(ModelConfig next, bool force);
   /// Stops the worker; `done` runs once it is stopped and its process group is gone.
   /// Graceful: requests in flight finish first, then the stop sequence. Forced: leases are
   /// cut at once. Holds are dropped either way. Safe in every phase. `why` is what cut
@@ -227,9 +249,22 @@ class Worker : public std::enable_shared_from_this<Worker> {
   void update_idle_timer();
   std::string log_tail_text() const;
   Duration backoff() const;
-  std::string label() const { return "model '" + config_.id + "'"; }
+  std::string label() const { return "model '" + id_ + "'"; }
 
-  const ModelConfig config_;
+  /// Makes `c` the config in effect.
+  void set_config(ModelConfig c);
+  /// What runs changed (reload, ladder reset): stop once idle (now if forced), start again.
+  void restart_for_config(bool force);
+  /// Steps one rung down the ladder after an OOM kill; false at the bottom (or no ladder).
+  bool step_down();
+
+  const std::string id_;
+  ModelConfig base_;                        // as configured: rung 0
+  std::shared_ptr<const ModelConfig> cfg_;  // base_ at rung_; replaced on the control thread only
+  mutable std::mutex cfg_mu_;               // for config_snapshot() on other threads
+  int rung_ = 0;
+  std::optional<ModelConfig> pending_;  // a reloaded config that waits for the worker to stop
+  bool restart_after_stop_ = false;     // this stop is a restart for a new config
   const Env& env_;
   const PortPicker pick_port_;
   ThreadOwner owner_;

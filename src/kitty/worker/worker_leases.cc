@@ -28,7 +28,7 @@ void Worker::wake_waiters() {
     return;
   }
   fail_waiters(last_error_ ? *last_error_
-                           : MakeError("model '" + config_.id + "' is not running",
+                           : MakeError("model '" + id_ + "' is not running",
                                        ErrorCode::kWorkerStopping));
 }
 
@@ -63,7 +63,7 @@ void Worker::on_gate_drained() {
 // counted from the last lease's end (or the last hold's drop).
 void Worker::update_idle_timer() {
   // Pinned and pressure-only models are never idled out (seed 002).
-  if (phase_ != Phase::kReady || !holds_.empty() || config_.idle_shutdown_seconds <= 0 ||
+  if (phase_ != Phase::kReady || !holds_.empty() || config().idle_shutdown_seconds <= 0 ||
       policy_.pinned || policy_.pressure_evict_only) {
     idle_timer_.reset();
     return;
@@ -72,7 +72,7 @@ void Worker::update_idle_timer() {
   Duration after = kBusyIdleRecheck;
   if (g.in_flight == 0) {
     const TimePoint due =
-        std::max(g.last_end, hold_dropped_at_) + FromSeconds(config_.idle_shutdown_seconds);
+        std::max(g.last_end, hold_dropped_at_) + FromSeconds(config().idle_shutdown_seconds);
     after = std::max<Duration>(Duration::zero(), due - env_.clock->now());
   }
   const uint64_t run = run_;
@@ -82,12 +82,12 @@ void Worker::update_idle_timer() {
       return;
     const ReadyGate::Stats g = gate_->stats();
     const TimePoint due =
-        std::max(g.last_end, hold_dropped_at_) + FromSeconds(config_.idle_shutdown_seconds);
+        std::max(g.last_end, hold_dropped_at_) + FromSeconds(config().idle_shutdown_seconds);
     // Busy, or a request ended since the timer was set: look again later. The gate closes
     // only if nothing is in flight, atomically (a lease may be taken on an I/O thread now).
     if (g.in_flight > 0 || env_.clock->now() < due || !gate_->close_if_idle())
       return update_idle_timer();
-    spdlog::info("model '{}': idle for {}s, stopping", config_.id, config_.idle_shutdown_seconds);
+    spdlog::info("model '{}': idle for {}s, stopping", id_, config().idle_shutdown_seconds);
     begin_stop();
   });
 }
@@ -122,7 +122,7 @@ bool Worker::has_hold(const std::string& hold_id) const {
 void Worker::arm_hold(const std::string& id, HoldEntry& h) {
   h.expires = env_.clock->now() + FromSeconds(h.lease_seconds);
   h.timer = env_.clock->start_timer(FromSeconds(h.lease_seconds), [this, id] {
-    spdlog::info("model '{}': hold {} expired (lease not renewed)", config_.id, id);
+    spdlog::info("model '{}': hold {} expired (lease not renewed)", id_, id);
     drop_hold(id);
   });
 }

@@ -23,9 +23,9 @@ constexpr Duration kLivenessTimeout = std::chrono::seconds(5);
 }  // namespace
 
 void Worker::schedule_liveness() {
-  if (config_.liveness_interval_seconds <= 0) return;
+  if (config().liveness_interval_seconds <= 0) return;
   const uint64_t run = run_;
-  liveness_timer_ = env_.clock->start_timer(FromSeconds(config_.liveness_interval_seconds), [this, run] {
+  liveness_timer_ = env_.clock->start_timer(FromSeconds(config().liveness_interval_seconds), [this, run] {
     if (run != run_ || phase_ != Phase::kReady) return;
     std::weak_ptr<Worker> weak = weak_from_this();
     env_.worker_http->call("GET", endpoint_.host, endpoint_.port, health_path_, kLivenessTimeout,
@@ -41,10 +41,10 @@ void Worker::on_liveness(uint64_t run, WorkerHttpResult r) {
     liveness_failures_ = 0;
   } else if (gate_->stats().in_flight == 0) {
     ++liveness_failures_;
-    spdlog::warn("model '{}': health probe failed ({}), {} of {} in a row", config_.id, r.describe(),
-                 liveness_failures_, config_.liveness_failures);
-    if (liveness_failures_ >= config_.liveness_failures)
-      return declare_hung("model '" + config_.id + "': worker hung: " + std::to_string(liveness_failures_) +
+    spdlog::warn("model '{}': health probe failed ({}), {} of {} in a row", id_, r.describe(),
+                 liveness_failures_, config().liveness_failures);
+    if (liveness_failures_ >= config().liveness_failures)
+      return declare_hung("model '" + id_ + "': worker hung: " + std::to_string(liveness_failures_) +
                           " health probes in a row failed while it served nothing (the last: " + r.describe() +
                           "); kittyd killed it");
   }
@@ -54,7 +54,7 @@ void Worker::on_liveness(uint64_t run, WorkerHttpResult r) {
 void Worker::on_request_hung(int pid, const std::string& why) {
   // A report about an earlier run, or one that already ended, is stale.
   if (phase_ != Phase::kReady || pid != endpoint_.pid) return;
-  declare_hung("model '" + config_.id + "': worker hung: " + why + "; kittyd killed it");
+  declare_hung("model '" + id_ + "': worker hung: " + why + "; kittyd killed it");
 }
 
 void Worker::declare_hung(std::string message) {

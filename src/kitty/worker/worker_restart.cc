@@ -28,8 +28,8 @@ const char* RestartName(ModelConfig::Restart r) {
 }  // namespace
 
 ModelConfig::Restart Worker::restart_policy() const {
-  if (config_.restart != ModelConfig::Restart::kDefault) return config_.restart;
-  return policy_.pinned || config_.preload || policy_.pressure_evict_only ? ModelConfig::Restart::kOnCrash
+  if (config().restart != ModelConfig::Restart::kDefault) return config().restart;
+  return policy_.pinned || config().preload || policy_.pressure_evict_only ? ModelConfig::Restart::kOnCrash
                                                                           : ModelConfig::Restart::kNever;
 }
 
@@ -38,10 +38,10 @@ void Worker::after_unasked_end() {
   const ModelConfig::Restart policy = restart_policy();
   const bool clean = last_exit_ && last_exit_->kind == ExitKindName(ExitKind::kClean);
   if (policy == ModelConfig::Restart::kNever || (policy == ModelConfig::Restart::kOnCrash && clean)) return;
-  if (restarts_ >= config_.max_restarts) {
+  if (restarts_ >= config().max_restarts) {
     gave_up_ = true;
-    std::string why = "model '" + config_.id + "': gave up restarting it after " + std::to_string(restarts_) +
-                      " failed run(s) in a row (max_restarts " + std::to_string(config_.max_restarts) +
+    std::string why = "model '" + id_ + "': gave up restarting it after " + std::to_string(restarts_) +
+                      " failed run(s) in a row (max_restarts " + std::to_string(config().max_restarts) +
                       "); an ensure or a request starts it again";
     if (last_error_) why += "; the last: " + last_error_->message;
     spdlog::error("{}", why);
@@ -53,8 +53,8 @@ void Worker::after_unasked_end() {
   delay = std::min(delay, kMaxRestartDelay);
   ++restarts_;
   restart_due_ = env_.clock->now() + delay;
-  spdlog::warn("model '{}': restarting it in {:.0f}s (attempt {} of {}, restart: {})", config_.id,
-               ToSeconds(delay), restarts_, config_.max_restarts, RestartName(policy));
+  spdlog::warn("model '{}': restarting it in {:.0f}s (attempt {} of {}, restart: {})", id_,
+               ToSeconds(delay), restarts_, config().max_restarts, RestartName(policy));
   // One restart queued at most: a new timer replaces the old one.
   restart_timer_ = env_.clock->start_timer(delay, [this] {
     restart_due_ = {};

@@ -23,9 +23,9 @@ void Worker::stop_group(Phase phase, bool kill_at_once) {
   }
   if (!terminator_) {
     if (env_.events)
-      env_.events->publish({EventKind::kStopping, config_.id, process_->pid(), env_.clock->now()});
+      env_.events->publish({EventKind::kStopping, id_, process_->pid(), env_.clock->now(), config().rung});
     StopSpec spec{label(), endpoint_.host, endpoint_.port, shutdown_path_,
-                  FromSeconds(config_.stop_timeout_seconds)};
+                  FromSeconds(config().stop_timeout_seconds)};
     terminator_ = std::make_unique<Terminator>(*env_.clock, *env_.worker_http, *process_, spec,
                                                [this, run] { on_group_gone(run); });
   }
@@ -38,8 +38,8 @@ void Worker::on_group_gone(uint64_t run) {
   if (run != run_) return;
   if (process_) {
     const int pid = process_->pid();
-    spdlog::info("model '{}': pid {} and its process group are gone", config_.id, pid);
-    if (env_.events) env_.events->publish({EventKind::kGone, config_.id, pid, env_.clock->now()});
+    spdlog::info("model '{}': pid {} and its process group are gone", id_, pid);
+    if (env_.events) env_.events->publish({EventKind::kGone, id_, pid, env_.clock->now()});
   }
   // The Terminator called us: let it return before it is destroyed.
   std::shared_ptr<Terminator> t(std::move(terminator_));
@@ -47,7 +47,15 @@ void Worker::on_group_gone(uint64_t run) {
   env_.clock->post([t, p] {});
 
   const Phase ended = phase_;
+  if (pending_) set_config(*std::exchange(pending_, std::nullopt));  // a reload waited for this
   if (ended == Phase::kRetryingPort) return start();
+  if (std::exchange(restart_after_stop_, false) && ended == Phase::kStopping) {
+    // A restart for a new config: hot again at once, with its holds; waiters join the start.
+    spdlog::info("model '{}': restarting with its new config", id_);
+    phase_ = Phase::kStopped;
+    for (auto& d : std::exchange(stop_waiters_, {})) env_.clock->post(std::move(d));
+    return start();
+  }
   phase_ = ended == Phase::kStopping ? Phase::kStopped : Phase::kFailed;
   for (auto& d : std::exchange(stop_waiters_, {})) env_.clock->post(std::move(d));
   // A crash or a failed start with nobody waiting: the restart policy decides.
@@ -63,10 +71,11 @@ void Worker::on_group_gone(uint64_t run) {
 void Worker::release(bool force, DoneCallback done, ErrorCode why) {
   owner_.check("Worker::release");
   cancel_restart();  // asked to stop: no restart is owed
+  restart_after_stop_ = false;
   if (done) stop_waiters_.push_back(std::move(done));
   holds_.clear();  // an explicit release overrides holds
   const std::string cause =
-      why == ErrorCode::kShuttingDown ? "kittyd is shutting down" : "model '" + config_.id + "' was released";
+      why == ErrorCode::kShuttingDown ? "kittyd is shutting down" : "model '" + id_ + "' was released";
   const Error abandoned = MakeError(cause + " while it was starting", why);
   const Error cut = MakeError(cause + " (forced) while serving this request", why);
   switch (phase_) {
@@ -101,7 +110,7 @@ void Worker::release(bool force, DoneCallback done, ErrorCode why) {
         return begin_stop();
       }
       if (int n = gate_->close(); n > 0) {
-        spdlog::info("model '{}': release waits for {} request(s) in flight", config_.id, n);
+        spdlog::info("model '{}': release waits for {} request(s) in flight", id_, n);
         phase_ = Phase::kDraining;
         return;
       }

@@ -1,0 +1,49 @@
+#include "kitty/http/fallback.h"
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+namespace kitty::web {
+
+std::vector<std::shared_ptr<Worker>> FallbackChain(const WorkerManager& m, const std::shared_ptr<Worker>& primary) {
+  std::vector<std::shared_ptr<Worker>> chain = {primary};
+  std::set<std::string> seen = {primary->id()};
+  for (size_t i = 0; i < chain.size(); ++i) {
+    for (const auto& name : chain[i]->config_snapshot()->fallback) {
+      auto w = m.find(name);  // a reload may have removed it since
+      if (w && seen.insert(w->id()).second) chain.push_back(w);
+    }
+  }
+  return chain;
+}
+
+bool FallbackAllowed(std::string_view body) {
+  // Most bodies do not mention it: no parse for them.
+  if (body.find("\"fallback\"") == std::string_view::npos) return true;
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (!j.is_object()) return true;
+  auto it = j.find("fallback");
+  return it == j.end() || !it->is_boolean() || it->get<bool>();
+}
+
+bool FallsBack(ErrorCode code) {
+  if (Describe(code).code == "worker_start_failed") return true;
+  switch (code) {
+    case ErrorCode::kNoRoom:
+    case ErrorCode::kStartTimeout:
+    case ErrorCode::kWorkerCrashed:
+    case ErrorCode::kWorkerHung:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string WithModel(const std::string& body, const std::string& id) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (!j.is_object()) return body;
+  j["model"] = id;
+  return j.dump();
+}
+
+}  // namespace kitty::web

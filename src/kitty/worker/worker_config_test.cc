@@ -1,0 +1,206 @@
+// A new config for a running Worker (reload) and the OOM downgrade ladder (issue 10).
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <algorithm>
+
+#include "kitty/testing/test_env.h"
+#include "kitty/worker/worker.h"
+
+namespace kitty {
+namespace {
+
+using namespace std::chrono_literals;
+
+class WorkerConfigTest : public ::testing::Test {
+ protected:
+  WorkerConfigTest() {
+    config_.id = "m";
+    config_.backend = Backend::kCommand;
+    config_.ctx = 8192;
+    config_.idle_shutdown_seconds = 100;
+    config_.stop_timeout_seconds = 4;
+    // The test plan takes argv as it is: put the config's ctx in it, to see which config ran.
+    t_.env.plan_launch = [](const ModelConfig& m, int port) -> Result<LaunchPlan> {
+      LaunchPlan p;
+      p.spawn.argv = {"engine", "--ctx", std::to_string(m.ctx.value_or(0))};
+      p.host = "127.0.0.1";
+      p.port = port;
+      p.health_path = m.health_path;
+      return p;
+    };
+  }
+  std::shared_ptr<Worker> make() {
+    return Worker::Create(config_, t_.env, [](const ModelConfig&) -> Result<int> { return 7001; });
+  }
+  void make_ready(Worker& w) {
+    t_.http.answers[7001] = 200;
+    bool ready = false;
+    w.ensure([&](Result<Endpoint> r) { ready = r.ok(); });
+    t_.clock.advance(50ms);
+    ASSERT_TRUE(ready);
+  }
+  // The --ctx the last spawn was given.
+  std::string spawned_ctx() {
+    const auto& argv = t_.spawner.last().spec.argv;
+    auto it = std::find(argv.begin(), argv.end(), "--ctx");
+    return it != argv.end() && it + 1 != argv.end() ? *(it + 1) : "";
+  }
+  testing_util::TestEnv t_;
+  ModelConfig config_;
+};
+
+TEST_F(WorkerConfigTest, ANewIdleTimeoutAppliesWithoutARestart) {
+  auto w = make();
+  make_ready(*w);
+  const int pid = w->pid();
+  ModelConfig next = config_;
+  next.idle_shutdown_seconds = 5;
+  next.aliases = {"other-name"};
+  EXPECT_EQ(w->reconfigure(next, false), "updated");
+  EXPECT_EQ(w->reconfigure(next, false), "unchanged");
+  EXPECT_EQ(w->pid(), pid);
+  EXPECT_EQ(w->config().idle_shutdown_seconds, 5);
+  t_.clock.advance(6s);
+  EXPECT_EQ(w->state(), WorkerState::kStopped) << "idled out on the new timeout";
+}
+
+TEST_F(WorkerConfigTest, AChangeOfWhatRunsWaitsForTheRequestInFlightThenRestartsKeepingHolds) {
+  auto w = make();
+  make_ready(*w);
+  const int first = w->pid();
+  const std::string hold = w->add_hold(60, "graph");
+  auto lease = w->gate().try_lease();
+  ASSERT_TRUE(lease.has_value());
+  ModelConfig next = config_;
+  next.ctx = 4096;
+  EXPECT_EQ(w->reconfigure(next, false), "restart_when_idle");
+  EXPECT_TRUE(w->info().config_pending);
+  t_.clock.advance(1s);
+  EXPECT_EQ(w->pid(), first) << "never stopped under a request";
+  EXPECT_TRUE(t_.spawner.proc(first).signals.empty());
+  // A request that comes meanwhile waits for the new worker.
+  bool served = false;
+  w->acquire([&](Result<Lease> l) { served = l.ok(); });
+  lease->reset();
+  t_.clock.advance(1s);
+  EXPECT_NE(w->pid(), first);
+  EXPECT_EQ(spawned_ctx(), "4096");
+  EXPECT_EQ(w->state(), WorkerState::kReady);
+  EXPECT_TRUE(served);
+  EXPECT_TRUE(w->has_hold(hold)) << "holds stay across a config restart";
+  EXPECT_FALSE(w->info().config_pending);
+}
+
+TEST_F(WorkerConfigTest, ForceRestartsNowAndAStoppedWorkerTakesTheConfigAtItsNextStart) {
+  auto w = make();
+  make_ready(*w);
+  const int first = w->pid();
+  auto lease = w->gate().try_lease();
+  std::optional<Error> cut;
+  lease->on_cut([&](const Error& e) { cut = e; });
+  ModelConfig next = config_;
+  next.ctx = 2048;
+  EXPECT_EQ(w->reconfigure(next, true), "restarted");
+  t_.clock.advance(1s);
+  ASSERT_TRUE(cut.has_value());
+  EXPECT_EQ(cut->code, ErrorCode::kWorkerStopping);
+  EXPECT_NE(w->pid(), first);
+  EXPECT_EQ(spawned_ctx(), "2048");
+
+  w->release(false, nullptr);
+  t_.clock.advance(5s);
+  next.ctx = 1024;
+  EXPECT_EQ(w->reconfigure(next, false), "updated");
+  EXPECT_EQ(w->state(), WorkerState::kStopped);
+  make_ready(*w);
+  EXPECT_EQ(spawned_ctx(), "1024");
+}
+
+TEST_F(WorkerConfigTest, EachOomKillStepsOneRungDownAndEnsureResetClimbsBack) {
+  uint64_t oom = 0;
+  t_.env.oom_counts = [&] { return OomCounts{oom, std::nullopt}; };
+  config_.pinned = true;  // restarted on its own after each kill
+  ModelRung r1, r2;
+  r1.ctx = 4096;
+  r1.text = "{ctx: 4096}";
+  r2.ctx = 1024;
+  r2.ngl = 0;
+  r2.text = "{ctx: 1024, ngl: 0}";
+  config_.downgrade = {r1, r2};
+  auto w = make();
+  make_ready(*w);
+  EXPECT_EQ(spawned_ctx(), "8192");
+  for (const char* ctx : {"4096", "1024", "1024"}) {
+    ++oom;
+    t_.spawner.exit(t_.spawner.last().pid, ExitStatus{-1, SIGKILL});
+    t_.clock.advance(21s);  // restarts come 5 s, 10 s, 20 s after (no run proved itself)
+    EXPECT_EQ(w->state(), WorkerState::kReady);
+    EXPECT_EQ(spawned_ctx(), ctx);
+  }
+  WorkerInfo i = w->info();
+  EXPECT_EQ(i.downgrade.rung, 2);
+  EXPECT_EQ(i.downgrade.rungs, 2);
+  EXPECT_EQ(i.downgrade.overrides, "{ctx: 1024, ngl: 0}");
+  EXPECT_EQ(w->config().rung, 2);
+  EXPECT_EQ(i.exits["oom_kill"], 3);
+  // A crash that is not an OOM kill does not step down.
+  const int pid = w->pid();
+  w->ensure([](Result<Endpoint>) {}, /*reset=*/true);
+  t_.clock.advance(1s);
+  EXPECT_NE(w->pid(), pid) << "restarted at the top rung once idle";
+  EXPECT_EQ(spawned_ctx(), "8192");
+  EXPECT_EQ(w->info().downgrade.rung, 0);
+  EXPECT_EQ(w->state(), WorkerState::kReady);
+}
+
+TEST_F(WorkerConfigTest, AFailedModelWaitingForItsRestartIsUnavailableForFallbacks) {
+  config_.pinned = true;
+  auto w = make();
+  EXPECT_FALSE(w->unavailable().has_value());
+  make_ready(*w);
+  t_.spawner.exit(t_.spawner.last().pid, ExitStatus{-1, SIGSEGV});
+  t_.clock.advance(100ms);
+  ASSERT_TRUE(w->unavailable().has_value()) << "its restart is queued";
+  t_.clock.advance(5s);
+  EXPECT_EQ(w->state(), WorkerState::kReady);
+  EXPECT_FALSE(w->unavailable().has_value());
+}
+
+TEST(ModelConfigTest, CompareTellsALiveChangeFromOneThatNeedsANewProcess) {
+  ModelConfig a;
+  a.id = "m";
+  a.ctx = 10;
+  ModelConfig b = a;
+  EXPECT_EQ(CompareModels(a, b), ConfigChange::kNone);
+  b.mark.line = 42;  // moved in the file: the same model
+  EXPECT_EQ(CompareModels(a, b), ConfigChange::kNone);
+  b.priority = 5;
+  b.fallback = {"x"};
+  EXPECT_EQ(CompareModels(a, b), ConfigChange::kLive);
+  b.env["X"] = "1";
+  EXPECT_EQ(CompareModels(a, b), ConfigChange::kRestart);
+}
+
+TEST(ModelConfigTest, AtRungOverridesOnlyItsKeys) {
+  ModelConfig m;
+  m.id = "m";
+  m.ctx = 8192;
+  m.ngl = 99;
+  m.threads = 8;
+  ModelRung r;
+  r.ngl = 0;
+  r.extra_args = std::vector<std::string>{"--no-mmap"};
+  m.downgrade = {r};
+  EXPECT_EQ(AtRung(m, 0).ngl, 99);
+  const ModelConfig d = AtRung(m, 1);
+  EXPECT_EQ(d.ngl, 0);
+  EXPECT_EQ(d.ctx, 8192);
+  EXPECT_EQ(d.threads, 8);
+  EXPECT_EQ(d.extra_args, std::vector<std::string>{"--no-mmap"});
+  EXPECT_EQ(d.rung, 1);
+  EXPECT_EQ(AtRung(m, 5).rung, 1) << "past the last rung stays on it";
+}
+
+}  // namespace
+}  // namespace kitty
