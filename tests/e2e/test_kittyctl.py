@@ -314,3 +314,19 @@ def test_health_exits_2_once_the_daemon_is_stopped(kittyctl, tmp_path):
     down = ctl(kittyctl, "health", url=d.url)
     assert down.returncode == 2, down.stdout + down.stderr
     assert d.url in down.stdout + down.stderr
+
+
+def test_reload_prints_each_model_and_a_bad_file_exits_1_naming_the_line(kittyctl, daemon):
+    r = ctl(kittyctl, "reload", url=daemon.url)
+    assert r.returncode == 0, r.stderr
+    assert f"reloaded {daemon.config_path}" in r.stdout and ": unchanged" in r.stdout, r.stdout
+    good = daemon.config_path.read_text()
+    try:
+        daemon.config_path.write_text(good.replace('"models": {', '"models": {"oops": 5, ', 1))
+        r = ctl(kittyctl, "reload", url=daemon.url)
+        assert r.returncode == 1, r.stdout
+        assert "keeps running on the previous config" in r.stderr and "models.oops" in r.stderr, r.stderr
+    finally:
+        daemon.config_path.write_text(good)
+    r = ctl(kittyctl, "ensure", "--reset", "a", url=daemon.url)
+    assert r.returncode == 0, r.stderr

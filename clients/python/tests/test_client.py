@@ -80,3 +80,23 @@ def test_memory_pin_priority_and_headroom(client: KittyClient) -> None:
     assert (w["priority"], w["policy_source"]["priority"]) == (7, "runtime")
     client.set_priority("second", 0)
     client.release("second")
+
+
+def test_reload_config_reports_each_model_and_a_bad_file_changes_nothing(client: KittyClient,
+                                                                        kittyd: Kittyd) -> None:
+    import pytest
+
+    from kitty_client import BadRequest
+
+    r = client.reload_config()
+    assert set(r["models"].values()) == {"unchanged"} and r["not_applied"] == [], r
+    good = kittyd.config_path.read_text()
+    try:
+        kittyd.config_path.write_text(good + "\nnot yaml: [\n")
+        with pytest.raises(BadRequest) as exc:
+            client.reload_config()
+        assert "keeps running on the previous config" in str(exc.value)
+        assert kittyd.config_path.name in str(exc.value)
+    finally:
+        kittyd.config_path.write_text(good)
+    assert client.reload_config()["models"]["big"] == "unchanged"

@@ -123,8 +123,13 @@ class AsyncKittyClient:
     async def models(self) -> list[dict[str, Any]]:
         return list((await self._get_json("/v1/models")).get("data", []))
 
-    async def ensure(self, model: str) -> dict[str, Any]:
-        return await self._post_json(_http.worker_path(model, "/ensure"), model=model)
+    async def ensure(self, model: str, reset: bool = False) -> dict[str, Any]:
+        params = {"reset": "true"} if reset else None
+        return await self._post_json(_http.worker_path(model, "/ensure"), params=params, model=model)
+
+    async def reload_config(self, force: bool = False) -> dict[str, Any]:
+        params = {"force": "true"} if force else None
+        return await self._post_json("/kitty/config/reload", params=params)
 
     async def release(self, model: str, force: bool = False) -> dict[str, Any]:
         params = {"force": "true"} if force else None

@@ -121,12 +121,24 @@ class KittyClient:
         """``GET /v1/models``: the configured models with status and aliases."""
         return list(self._get_json("/v1/models").get("data", []))
 
-    def ensure(self, model: str) -> dict[str, Any]:
+    def ensure(self, model: str, reset: bool = False) -> dict[str, Any]:
         """Start the model's worker if needed and wait until it is ready; returns its state.
 
+        ``reset`` climbs back to the top of the model's OOM downgrade ladder first.
         Raises ModelNotFound, WorkerStartFailed (with the worker's log tail) or WorkerStartTimeout.
         """
-        return self._post_json(_http.worker_path(model, "/ensure"), model=model)
+        params = {"reset": "true"} if reset else None
+        return self._post_json(_http.worker_path(model, "/ensure"), params=params, model=model)
+
+    def reload_config(self, force: bool = False) -> dict[str, Any]:
+        """Re-read kittyd's config file and apply it; returns what happened to each model
+        (``{"models": {"qwen": "restart_when_idle", ...}, "not_applied": [...]}``).
+
+        With ``force`` changed models restart now, cutting their requests in flight. A bad file
+        raises BadRequest (its message names file:line: key) and changes nothing.
+        """
+        params = {"force": "true"} if force else None
+        return self._post_json("/kitty/config/reload", params=params)
 
     def release(self, model: str, force: bool = False) -> dict[str, Any]:
         """Stop the model's worker and wait until its process group is gone (frees its memory).
