@@ -475,17 +475,6 @@ TEST(ConfigLoaderTest, LoadConfigFileErrors) {
   EXPECT_THAT(c.error().message, HasSubstr("/nonexistent/kitty.yaml"));
 }
 
-}  // namespace
-}  // namespace kitty
-
-namespace kitty {
-namespace {
-
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using config_test::Errors;
-using config_test::Load;
-
 TEST(ConfigLoaderRecoveryTest, FallbackChainsAndDowngradeLadders) {
   Config c = Load(R"(
 defaults: {backend: command}

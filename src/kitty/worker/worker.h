@@ -239,6 +239,9 @@ class Worker : public std::enable_shared_from_this<Worker> {
   void stop_group(Phase phase, bool kill_at_once);
   void on_group_gone(uint64_t run);
   void begin_stop();
+  /// Stops a ready or draining worker: now with `force` (its leases cut with `cut`), else once
+  /// its requests in flight end (the gate closed meanwhile). `what` is for the log.
+  void stop_serving(bool force, const Error& cut, const char* what);
 
   // Waiters, leases, holds and idleness (worker_leases.cc).
   void wake_waiters();

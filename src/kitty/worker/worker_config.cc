@@ -48,21 +48,12 @@ std::string Worker::reconfigure(ModelConfig next, bool force) {
 void Worker::restart_for_config(bool force) {
   switch (phase_) {
     case Phase::kReady:
-    case Phase::kDraining: {
+    case Phase::kDraining:
       restart_after_stop_ = true;
-      idle_timer_.reset();
-      if (force) {
-        gate_->cut(MakeError("model '" + id_ + "' restarts with a new config (forced) while serving this request",
-                             ErrorCode::kWorkerStopping));
-        return begin_stop();
-      }
-      if (int n = gate_->close(); n > 0) {
-        spdlog::info("model '{}': new config; restarting once {} request(s) in flight end", id_, n);
-        phase_ = Phase::kDraining;
-        return;
-      }
-      return begin_stop();
-    }
+      return stop_serving(force,
+                          MakeError("model '" + id_ + "' restarts with a new config (forced) while serving this request",
+                                    ErrorCode::kWorkerStopping),
+                          "the restart for its new config");
     case Phase::kStarting:
       // Nothing is served yet: stop this start; its waiters start the new one.
       restart_after_stop_ = true;

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "kitty/testing/test_env.h"
+#include "kitty/testing/worker_fixture.h"
 #include "kitty/worker/worker.h"
 
 namespace kitty {
@@ -12,14 +12,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class WorkerConfigTest : public ::testing::Test {
+class WorkerConfigTest : public testing_util::WorkerFixture {
  protected:
   WorkerConfigTest() {
-    config_.id = "m";
-    config_.backend = Backend::kCommand;
     config_.ctx = 8192;
     config_.idle_shutdown_seconds = 100;
-    config_.stop_timeout_seconds = 4;
     // The test plan takes argv as it is: put the config's ctx in it, to see which config ran.
     t_.env.plan_launch = [](const ModelConfig& m, int port) -> Result<LaunchPlan> {
       LaunchPlan p;
@@ -30,24 +27,12 @@ class WorkerConfigTest : public ::testing::Test {
       return p;
     };
   }
-  std::shared_ptr<Worker> make() {
-    return Worker::Create(config_, t_.env, [](const ModelConfig&) -> Result<int> { return 7001; });
-  }
-  void make_ready(Worker& w) {
-    t_.http.answers[7001] = 200;
-    bool ready = false;
-    w.ensure([&](Result<Endpoint> r) { ready = r.ok(); });
-    t_.clock.advance(50ms);
-    ASSERT_TRUE(ready);
-  }
   // The --ctx the last spawn was given.
   std::string spawned_ctx() {
     const auto& argv = t_.spawner.last().spec.argv;
     auto it = std::find(argv.begin(), argv.end(), "--ctx");
     return it != argv.end() && it + 1 != argv.end() ? *(it + 1) : "";
   }
-  testing_util::TestEnv t_;
-  ModelConfig config_;
 };
 
 TEST_F(WorkerConfigTest, ANewIdleTimeoutAppliesWithoutARestart) {

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include "kitty/testing/test_env.h"
+#include "kitty/testing/worker_fixture.h"
 #include "kitty/worker/worker.h"
 
 namespace kitty {
@@ -12,29 +12,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class WorkerPhasesTest : public ::testing::Test {
- protected:
-  WorkerPhasesTest() {
-    config_.id = "m";
-    config_.backend = Backend::kCommand;
-    config_.command = {"engine"};
-    config_.idle_shutdown_seconds = 10;
-    config_.stop_timeout_seconds = 4;
-    config_.start_timeout_seconds = 30;
-  }
-  std::shared_ptr<Worker> make() {
-    return Worker::Create(config_, t_.env, [](const ModelConfig&) -> Result<int> { return 7001; });
-  }
-  void make_ready(Worker& w) {
-    t_.http.answers[7001] = 200;
-    bool ready = false;
-    w.ensure([&](Result<Endpoint> r) { ready = r.ok(); });
-    t_.clock.advance(50ms);
-    ASSERT_TRUE(ready);
-  }
-  testing_util::TestEnv t_;
-  ModelConfig config_;
-};
+using WorkerPhasesTest = testing_util::WorkerFixture;
 
 TEST_F(WorkerPhasesTest, ALineSayingTheEngineIsUpIsProbedAtOnce) {
   auto w = make();

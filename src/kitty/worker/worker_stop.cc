@@ -34,6 +34,21 @@ void Worker::stop_group(Phase phase, bool kill_at_once) {
 
 void Worker::begin_stop() { stop_group(Phase::kStopping, /*kill_at_once=*/false); }
 
+void Worker::stop_serving(bool force, const Error& cut, const char* what) {
+  idle_timer_.reset();
+  if (force) {
+    gate_->cut(cut);
+    return begin_stop();
+  }
+  if (phase_ == Phase::kDraining) return;  // already waiting for them
+  if (int n = gate_->close(); n > 0) {
+    spdlog::info("model '{}': {} waits for {} request(s) in flight", id_, what, n);
+    phase_ = Phase::kDraining;
+    return;
+  }
+  begin_stop();
+}
+
 void Worker::on_group_gone(uint64_t run) {
   if (run != run_) return;
   if (process_) {
@@ -104,21 +119,8 @@ void Worker::release(bool force, DoneCallback done, ErrorCode why) {
       phase_ = Phase::kStopping;  // the cleanup goes on; it now ends in "stopped"
       return;
     case Phase::kReady:
-      idle_timer_.reset();
-      if (force) {
-        gate_->cut(cut);
-        return begin_stop();
-      }
-      if (int n = gate_->close(); n > 0) {
-        spdlog::info("model '{}': release waits for {} request(s) in flight", id_, n);
-        phase_ = Phase::kDraining;
-        return;
-      }
-      return begin_stop();
     case Phase::kDraining:
-      if (!force) return;
-      gate_->cut(cut);
-      return begin_stop();
+      return stop_serving(force, cut, "release");
     case Phase::kStopping:
       return;
   }
