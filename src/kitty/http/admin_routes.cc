@@ -186,6 +186,8 @@ void AdminRoutes::reply_start_error(Exchange& ex, const Error& e, const std::str
 net::awaitable<void> AdminRoutes::reload(Exchange& ex, bool force) {
   if (!ctx_.reload)
     co_return ReplyError(ex, MakeError("this kittyd cannot reload its config", ErrorCode::kUnsupported));
+  if (*ctx_.shutting_down)
+    co_return ReplyError(ex, MakeError("kittyd is shutting down", ErrorCode::kShuttingDown));
   spdlog::info("config reload requested{}", force ? " (force)" : "");
   auto reload_it = [fn = ctx_.reload, force] { return fn(force); };
   auto r = co_await RunOn(ctx_.control, reload_it);
