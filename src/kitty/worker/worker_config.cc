@@ -47,8 +47,11 @@ std::string Worker::reconfigure(ModelConfig next, bool force) {
 
 void Worker::restart_for_config(bool force) {
   switch (phase_) {
-    case Phase::kReady:
     case Phase::kDraining:
+      // A release's drain: the worker stops as asked; on_group_gone applies pending_.
+      if (!restart_after_stop_) return;
+      [[fallthrough]];  // a config restart already waiting: force may cut it short now
+    case Phase::kReady:
       restart_after_stop_ = true;
       return stop_serving(force,
                           MakeError("model '" + id_ + "' restarts with a new config (forced) while serving this request",

@@ -102,6 +102,23 @@ TEST_F(WorkerConfigTest, ForceRestartsNowAndAStoppedWorkerTakesTheConfigAtItsNex
   EXPECT_EQ(spawned_ctx(), "1024");
 }
 
+TEST_F(WorkerConfigTest, AChangeDuringAReleasesDrainDoesNotStartTheWorkerAgain) {
+  auto w = make();
+  make_ready(*w);
+  auto lease = w->gate().try_lease();
+  bool released = false;
+  w->release(false, [&] { released = true; });
+  ModelConfig next = config_;
+  next.ctx = 512;
+  EXPECT_EQ(w->reconfigure(next, false), "restart_when_idle");
+  lease->reset();
+  t_.clock.advance(5s);
+  EXPECT_TRUE(released);
+  EXPECT_EQ(w->state(), WorkerState::kStopped) << "the release wins: stopped, not restarted";
+  EXPECT_EQ(t_.spawner.spawn_count(), 1);
+  EXPECT_EQ(w->config().ctx, 512) << "the new config waits for the next start";
+}
+
 TEST_F(WorkerConfigTest, EachOomKillStepsOneRungDownAndEnsureResetClimbsBack) {
   uint64_t oom = 0;
   t_.env.oom_counts = [&] { return OomCounts{oom, std::nullopt}; };
