@@ -29,8 +29,16 @@ std::string Worker::reconfigure(ModelConfig next, bool force) {
   policy_.pressure_evict_only = next.pressure_evict_only;
   base_ = std::move(next);
   rung_ = rung;
-  if (change == ConfigChange::kNone) return "unchanged";
-  if (was_given_up) cancel_restart();  // a reload is a new chance, as an ensure is
+  // A reload is a new chance for a model kittyd gave up on, as an ensure is (its file or its
+  // engine may have been fixed): the count starts again, and a model wanted hot starts now.
+  if (was_given_up) cancel_restart();
+  auto retry = [&](std::string outcome) {
+    if (!was_given_up || phase_ != Phase::kFailed || restart_policy() == ModelConfig::Restart::kNever) return outcome;
+    spdlog::info("model '{}': starting it again after the reload (kittyd had given up restarting it)", id_);
+    start();
+    return outcome + "_retrying";
+  };
+  if (change == ConfigChange::kNone) return retry("unchanged");
 
   const bool running = phase_ != Phase::kStopped && phase_ != Phase::kFailed && phase_ != Phase::kAdmitting;
   if (change == ConfigChange::kLive || !running) {
@@ -38,7 +46,7 @@ std::string Worker::reconfigure(ModelConfig next, bool force) {
     pending_.reset();
     update_idle_timer();
     if (phase_ == Phase::kReady && !liveness_timer_) schedule_liveness();
-    return "updated";
+    return retry("updated");
   }
   pending_ = std::move(effective);
   restart_for_config(force);

@@ -119,6 +119,23 @@ TEST_F(WorkerConfigTest, AChangeDuringAReleasesDrainDoesNotStartTheWorkerAgain) 
   EXPECT_EQ(w->config().ctx, 512) << "the new config waits for the next start";
 }
 
+TEST_F(WorkerConfigTest, AReloadGivesAModelKittydGaveUpOnANewChance) {
+  config_.pinned = true;
+  config_.max_restarts = 1;
+  auto w = make();
+  make_ready(*w);
+  t_.http.answers[7001] = 503;  // every run from now on fails before it is ready
+  t_.spawner.exit(t_.spawner.last().pid, ExitStatus{-1, SIGSEGV});
+  t_.clock.advance(40s);
+  ASSERT_TRUE(w->info().restart.gave_up);
+  ASSERT_EQ(w->state(), WorkerState::kFailed);
+  t_.http.answers[7001] = 200;  // fixed outside kittyd
+  EXPECT_EQ(w->reconfigure(config_, false), "unchanged_retrying");
+  t_.clock.advance(100ms);
+  EXPECT_EQ(w->state(), WorkerState::kReady);
+  EXPECT_FALSE(w->info().restart.gave_up);
+}
+
 TEST_F(WorkerConfigTest, EachOomKillStepsOneRungDownAndEnsureResetClimbsBack) {
   uint64_t oom = 0;
   t_.env.oom_counts = [&] { return OomCounts{oom, std::nullopt}; };
