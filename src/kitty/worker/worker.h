@@ -215,6 +215,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
 
   Worker(ModelConfig config, const Env& env, PortPicker pick_port);
 
+  static constexpr size_t kErrorTailLines = 20;  // log lines kept with an error or an exit
+
   // Starting (worker.cc).
   void start();
   void on_admitted(uint64_t run, Status decision);
