@@ -74,15 +74,15 @@ net::awaitable<void> OpenAiRoutes::forward(Exchange& ex, const Target& t) {
 
   // The model asked for, then its fallbacks: each is tried while the ones before it are
   // failed, backing off, or cannot start or fit.
+  const auto primary = w->config_snapshot();
   std::vector<std::shared_ptr<Worker>> chain = {w};
-  if (!w->config_snapshot()->fallback.empty() && FallbackAllowed(ex.req.body()))
-    chain = FallbackChain(*ctx_.manager, w);
+  if (!primary->fallback.empty() && FallbackAllowed(ex.req.body())) chain = FallbackChain(*ctx_.manager, w);
   std::optional<Error> first_error;
   std::string tried;  // "; fallback 'b': why" for each fallback that could not serve either
   for (size_t i = 0; i < chain.size(); ++i) {
     const auto& cand = chain[i];
     const bool last = i + 1 == chain.size();
-    const auto cfg = cand->config_snapshot();
+    const auto cfg = i == 0 ? primary : cand->config_snapshot();
     std::optional<Error> skip;
     if (cfg->backend == Backend::kOllama) {
       skip = MakeError("model '" + cand->id() + "' uses backend ollama, which kittyd does not serve yet; use "

@@ -231,9 +231,8 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string
   if (opts.busy_timeout.count() > 0) {
     busy = Sweeper::Of(executor).make([st, &lease, &opts] {
       if (st->done || st->cut || st->client_gone) return;
-      const std::string why = "no byte from the worker for " +
-                              std::to_string(opts.busy_timeout.count() / 1000.0).substr(0, 5) +
-                              "s in a request (busy_timeout_seconds)";
+      const std::string why = fmt::format("no byte from the worker for {:g}s in a request (busy_timeout_seconds)",
+                                          opts.busy_timeout.count() / 1000.0);
       st->hung = MakeError("model '" + opts.model_id + "': worker hung: " + why +
                                "; kittyd killed it",
                            ErrorCode::kWorkerHung);

@@ -11,7 +11,7 @@ WorkerManager::WorkerManager(const std::vector<ModelConfig>& models, const Env& 
     : env_(env), auto_ports_(auto_ports) {
   std::vector<std::shared_ptr<Worker>> workers;
   for (const auto& m : models) workers.push_back(make_worker(m));
-  publish(std::move(workers));
+  publish(std::move(workers), models);
 }
 
 WorkerManager::~WorkerManager() = default;
@@ -20,16 +20,18 @@ std::shared_ptr<Worker> WorkerManager::make_worker(const ModelConfig& m) {
   return Worker::Create(m, env_, [this](const ModelConfig& c) { return pick_port(c); });
 }
 
-void WorkerManager::publish(std::vector<std::shared_ptr<Worker>> workers) {
+void WorkerManager::publish(std::vector<std::shared_ptr<Worker>> workers, const std::vector<ModelConfig>& models) {
   auto r = std::make_shared<Registry>();
   r->workers = std::move(workers);
   for (const auto& w : r->workers) r->by_name[w->id()] = w;
-  // Aliases never shadow an id (the config loader rejects clashes; this keeps ids first).
-  for (const auto& w : r->workers) {
-    const ModelConfig& c = w->config();
+  // Names from the config just read: a worker that restarts for it later still runs the old
+  // one, but its new aliases route now. Aliases never shadow an id (the config loader rejects
+  // clashes; this keeps ids first).
+  for (size_t i = 0; i < r->workers.size() && i < models.size(); ++i) {
+    const ModelConfig& c = models[i];
     std::vector<std::string> names = c.aliases;
     if (!c.alias.empty()) names.push_back(c.alias);
-    for (const auto& a : names) r->by_name.emplace(a, w);
+    for (const auto& a : names) r->by_name.emplace(a, r->workers[i]);
   }
   std::lock_guard lock(mu_);
   registry_ = std::move(r);
@@ -88,7 +90,7 @@ std::map<std::string, std::string> WorkerManager::reload(const std::vector<Model
     by_id.erase(it);
   }
   // Names (aliases included) follow the new config from here on.
-  publish(std::move(next));
+  publish(std::move(next), models);
   for (auto& [id, w] : by_id) {
     // Removed: gone from the registry now (new requests get model_not_found); requests in
     // flight finish, then it stops.

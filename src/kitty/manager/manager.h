@@ -62,7 +62,8 @@ class WorkerManager {
   };
   std::shared_ptr<const Registry> registry() const;
   std::shared_ptr<Worker> make_worker(const ModelConfig& m);
-  void publish(std::vector<std::shared_ptr<Worker>> workers);
+  /// Makes `workers` (models[i]'s worker at i) the registry.
+  void publish(std::vector<std::shared_ptr<Worker>> workers, const std::vector<ModelConfig>& models);
   Result<int> pick_port(const ModelConfig& m);
   void for_all(std::function<void(Worker&, Worker::DoneCallback)> op, std::function<void()> done);
 
