@@ -49,6 +49,7 @@ def test_reload_keeps_unchanged_workers_restarts_changed_ones_when_idle_and_stop
 
     def edit(models):
         models["change"]["command"] += ["--tokens", "7"]
+        models["change"]["aliases"] = ["renamed"]  # routes at once, though the worker waits to restart
         models["keep"]["idle_shutdown_seconds"] = 1234  # applied live: no restart
         del models["gone"]
         models["added"] = fake_model(fake_bin, "added")
@@ -58,6 +59,11 @@ def test_reload_keeps_unchanged_workers_restarts_changed_ones_when_idle_and_stop
     assert r.json()["models"] == {"keep": "updated", "change": "restart_when_idle",
                                   "gone": "removed_stopping", "added": "added"}, r.json()
     assert r.json()["not_applied"] == []
+    # The new alias routes at once: this request waits for the one in flight to end and for the
+    # worker to restart with the new command (7 tokens at most).
+    r = chat(d, "renamed", max_tokens=100)
+    assert r.status_code == 200 and r.json()["usage"]["completion_tokens"] <= 7, r.text
+    assert r.headers["x-kitty-served-by"] == "change"
 
     # Unchanged where it counts: same process, its hold, the new idle timeout.
     w = d.worker("keep")
@@ -69,8 +75,6 @@ def test_reload_keeps_unchanged_workers_restarts_changed_ones_when_idle_and_stop
     assert wait_until(lambda: d.worker("change")["status"] == "ready" and d.worker("change")["pid"] != change_pid, 10), \
         d.worker("change")
     assert not group_alive(change_pid)
-    r = chat(d, "change", max_tokens=100)
-    assert r.status_code == 200 and r.json()["usage"]["completion_tokens"] <= 7, r.text
     # Removed: unknown at once, its worker stopped; added: served.
     r = chat(d, "gone")
     assert r.status_code == 404 and "keep" in r.json()["error"]["message"], r.text
