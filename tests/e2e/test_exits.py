@@ -124,3 +124,35 @@ def test_a_request_that_gets_nothing_for_busy_timeout_finds_the_worker_hung(star
         d.worker("main")
     r = d.client.post("/v1/completions", json={"model": "main", "prompt": "z", "max_tokens": 2})
     assert r.status_code == 200, r.text
+
+
+def test_a_frozen_worker_with_a_request_in_flight_is_hung_and_the_request_ends(start_kittyd, fake_bin):
+    # SIGSTOP: the engine answers neither health nor the request it holds; without liveness
+    # counting that case, the request would wait for ever.
+    d = start_kittyd({"main": fake_model(fake_bin, "main", "--token-ms", "50", pinned=True,
+                                         liveness={"interval_seconds": 0.5, "failures": 2})})
+    pid = d.ensure("main")["pid"]
+    import threading
+    import time
+    out = {}
+
+    def stream():
+        t0 = time.monotonic()
+        with d.client.stream("POST", "/v1/chat/completions",
+                             json={"model": "main", "stream": True, "max_tokens": 1000,
+                                   "messages": [{"role": "user", "content": "x"}]}) as r:
+            out["status"] = r.status_code
+            out["text"] = "".join(r.iter_text())
+        out["seconds"] = time.monotonic() - t0
+    t = threading.Thread(target=stream)
+    t.start()
+    assert wait_until(lambda: d.worker("main")["in_flight"] == 1, 5)
+    time.sleep(0.3)  # a few tokens out
+    os.kill(pid, signal.SIGSTOP)
+    t.join(20)
+    assert not t.is_alive(), "the request to a frozen worker never ended"
+    assert out["status"] == 200 and '"worker_hung"' in out["text"], out
+    e = d.worker("main")["last_exit"]
+    assert e["class"] == "hung" and "no request made progress" in e["message"], e
+    assert wait_until(lambda: not group_alive(pid), 5), "the frozen group was killed"
+    assert wait_until(lambda: d.worker("main")["status"] == "ready", 10), d.worker("main")

@@ -324,6 +324,7 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string
   }
 
   if (busy) busy->set(opts.busy_timeout);
+  lease.progress();
 
   // 2. How the answer is framed, upstream and to the client.
   const auto& up_res = parser->get();
@@ -368,7 +369,10 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string
       boost::system::error_code rec;
       const size_t n = co_await up->async_read_some(net::buffer(buf.get(), kRelayBuffer), use_ec(rec));
       piece = std::string_view(buf.get(), n);
-      if (busy && n > 0) busy->set(opts.busy_timeout);
+      if (n > 0) {
+        if (busy) busy->set(opts.busy_timeout);
+        lease.progress();
+      }
       if (rec) {
         if (in == Framing::kClose && rec == net::error::eof) {
           body_done = true;

@@ -37,6 +37,11 @@ void Lease::on_cut(std::function<void(const Error&)> fn) {
   if (id_ != 0) gate_->set_cut_handler(id_, std::move(fn));
 }
 
+void Lease::progress() {
+  if (id_ != 0)
+    gate_->last_progress_.store(gate_->clock_->now().time_since_epoch().count(), std::memory_order_relaxed);
+}
+
 void Lease::report_hung(std::string why) {
   if (id_ == 0 || !gate_->on_hung_) return;
   gate_->clock_->post([fn = gate_->on_hung_, pid = endpoint_.pid, why = std::move(why)] { fn(pid, why); });
@@ -61,6 +66,7 @@ std::optional<Lease> ReadyGate::try_lease() {
   l.endpoint_ = endpoint_;
   leases_.emplace(l.id_, nullptr);
   ++requests_total_;
+  last_progress_.store(clock_->now().time_since_epoch().count(), std::memory_order_relaxed);
   last_used_ = clock_->wall_now();
   return l;
 }
@@ -97,7 +103,8 @@ void ReadyGate::set_cut_handler(uint64_t id, std::function<void(const Error&)> f
 
 ReadyGate::Stats ReadyGate::stats() const {
   std::lock_guard lock(mu_);
-  return Stats{static_cast<int>(leases_.size()), requests_total_, last_end_, last_used_};
+  return Stats{static_cast<int>(leases_.size()), requests_total_, last_end_, last_used_,
+               TimePoint(Duration(last_progress_.load(std::memory_order_relaxed)))};
 }
 
 bool ReadyGate::is_open() const {

@@ -16,6 +16,7 @@
 // timer reads stats().last_end when it fires instead.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -57,6 +58,9 @@ class Lease {
   /// control thread, or at once on this thread when the lease was cut already: the handler
   /// must be thread-safe (post to your own executor).
   void on_cut(std::function<void(const Error&)> fn);
+  /// The worker sent bytes for this request (the proxy calls it per read): it is not hung.
+  /// Lock-free: one clock read and one atomic store.
+  void progress();
   /// Tells the worker's owner that this request got nothing from the worker for too long
   /// (busy_timeout_seconds): the worker behind this lease is hung. Any thread; posted.
   void report_hung(std::string why);
@@ -77,6 +81,7 @@ class ReadyGate : public std::enable_shared_from_this<ReadyGate> {
     uint64_t requests_total = 0;
     TimePoint last_end{};                 // when the last lease ended (or the gate opened)
     std::optional<WallTime> last_used;    // wall time of the last lease taken or ended
+    TimePoint last_progress{};  // the last lease taken, or the last bytes from the worker for one
   };
 
   /// Called on the control loop with the pid behind a lease and why (Lease::report_hung).
@@ -117,6 +122,7 @@ class ReadyGate : public std::enable_shared_from_this<ReadyGate> {
   std::map<uint64_t, std::function<void(const Error&)>> leases_;  // id -> cut handler
   std::map<uint64_t, Error> recently_cut_;  // for a handler installed after its cut
   uint64_t requests_total_ = 0;
+  std::atomic<Duration::rep> last_progress_{0};  // TimePoint's count: Lease::progress takes no lock
   TimePoint last_end_{};
   std::optional<WallTime> last_used_;
 };

@@ -3,9 +3,11 @@
 // asks a ready worker's health path; `liveness.failures` failures in a row while it serves no
 // request mean it is hung: kittyd kills its group and the restart policy decides what follows.
 // A worker serving requests may answer health slowly (one engine thread busy generating), so a
-// failed probe then does not count: it is not hung while it streams. A worker that takes a
-// request and then sends nothing is caught by the proxy instead (busy_timeout_seconds), which
-// reports it here through its lease.
+// failed probe does not count while its requests make progress (a request began, or bytes came
+// for one, within the last interval): it is not hung while it streams. One that answers neither
+// health nor its requests is hung, and its requests are cut with worker_hung (else they would
+// wait for ever: a frozen engine, a SIGSTOP). busy_timeout_seconds, when set, catches a request
+// that gets nothing sooner (the proxy reports it here through its lease).
 #include <spdlog/spdlog.h>
 
 #include <csignal>
@@ -37,15 +39,18 @@ void Worker::schedule_liveness() {
 
 void Worker::on_liveness(uint64_t run, WorkerHttpResult r) {
   if (run != run_ || phase_ != Phase::kReady) return;
+  const ReadyGate::Stats g = gate_->stats();
+  const bool progressing =
+      g.in_flight > 0 && env_.clock->now() - g.last_progress < FromSeconds(config().liveness_interval_seconds);
   if (r.status >= 200 && r.status < 300) {
     liveness_failures_ = 0;
-  } else if (gate_->stats().in_flight == 0) {
+  } else if (!progressing) {
     ++liveness_failures_;
     spdlog::warn("model '{}': health probe failed ({}), {} of {} in a row", id_, r.describe(),
                  liveness_failures_, config().liveness_failures);
     if (liveness_failures_ >= config().liveness_failures)
       return declare_hung("model '" + id_ + "': worker hung: " + std::to_string(liveness_failures_) +
-                          " health probes in a row failed while it served nothing (the last: " + r.describe() +
+                          " health probes in a row failed while no request made progress (the last: " + r.describe() +
                           "); kittyd killed it");
   }
   schedule_liveness();

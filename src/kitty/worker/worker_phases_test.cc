@@ -284,11 +284,29 @@ TEST_F(WorkerRestartTest, AReadyWorkerThatStopsAnsweringHealthIsKilledAsHungAndR
 TEST_F(WorkerRestartTest, AWorkerServingRequestsIsNotHungForASlowHealthAnswer) {
   auto w = make();
   make_ready(*w);
-  auto lease = w->gate().try_lease();  // a long request in flight
+  auto lease = w->gate().try_lease();  // a long request in flight, streaming
   t_.http.answers[7001] = 503;
-  t_.clock.advance(60s);
+  for (int i = 0; i < 60; ++i) {
+    lease->progress();
+    t_.clock.advance(1s);
+  }
   EXPECT_EQ(w->state(), WorkerState::kReady);
   EXPECT_FALSE(w->info().last_exit.has_value());
+}
+
+TEST_F(WorkerRestartTest, AWorkerThatAnswersNeitherHealthNorItsRequestsIsHungAndTheyAreCut) {
+  auto w = make();
+  make_ready(*w);
+  auto lease = w->gate().try_lease();  // frozen (a SIGSTOP): no byte comes for it
+  std::optional<Error> cut;
+  lease->on_cut([&](const Error& e) { cut = e; });
+  t_.http.answers[7001] = 503;
+  // The request began under 10 s before the first probe: that one does not count.
+  t_.clock.advance(41s);
+  ASSERT_TRUE(w->info().last_exit.has_value());
+  EXPECT_EQ(w->info().last_exit->kind, "hung");
+  ASSERT_TRUE(cut.has_value()) << "the request would wait for ever";
+  EXPECT_EQ(cut->code, ErrorCode::kWorkerHung);
 }
 
 }  // namespace
