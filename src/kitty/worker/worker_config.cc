@@ -49,7 +49,11 @@ std::string Worker::reconfigure(ModelConfig next, bool force) {
     return retry("updated");
   }
   pending_ = std::move(effective);
+  // A stop under way that was not a config restart (a release, a crash's cleanup) ends as it
+  // would have; the new config is the one the next start uses.
+  const bool restarts = phase_ == Phase::kReady || phase_ == Phase::kStarting || restart_after_stop_;
   restart_for_config(force);
+  if (!restarts) return "updated";
   return force ? "restarted" : "restart_when_idle";
 }
 

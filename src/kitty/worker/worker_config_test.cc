@@ -110,7 +110,7 @@ TEST_F(WorkerConfigTest, AChangeDuringAReleasesDrainDoesNotStartTheWorkerAgain) 
   w->release(false, [&] { released = true; });
   ModelConfig next = config_;
   next.ctx = 512;
-  EXPECT_EQ(w->reconfigure(next, false), "restart_when_idle");
+  EXPECT_EQ(w->reconfigure(next, false), "updated") << "applies at the next start";
   lease->reset();
   t_.clock.advance(5s);
   EXPECT_TRUE(released);
