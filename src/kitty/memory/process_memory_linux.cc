@@ -2,7 +2,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -10,15 +9,16 @@
 #include "kitty/memory/process_memory.h"
 #include "kitty/memory/system_memory_linux.h"
 #include "kitty/process/platform.h"
+#include "kitty/process/proc_file.h"
 
 namespace kitty {
 
 namespace {
 
 bool ReadFile(const std::string& path, std::string* out) {
-  std::ifstream in(path);
-  if (!in) return false;
-  out->assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  auto text = ReadProcFile(path);
+  if (!text) return false;
+  *out = std::move(*text);
   return true;
 }
 

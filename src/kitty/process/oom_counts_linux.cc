@@ -1,18 +1,12 @@
-#include <fstream>
 #include <sstream>
 
 #include "kitty/process/oom_counts.h"
+#include "kitty/process/proc_file.h"
 
 namespace kitty {
 namespace {
 
-std::optional<std::string> Slurp(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::optional<std::string> Slurp(const std::string& path) { return ReadProcFile(path); }
 
 // The value of the "key value" line `key` (vmstat, memory.events).
 std::optional<uint64_t> Count(const std::optional<std::string>& text, const std::string& key) {

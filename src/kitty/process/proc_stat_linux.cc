@@ -2,9 +2,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 #include <vector>
+
+#include "kitty/process/proc_file.h"
 
 namespace kitty {
 
@@ -31,11 +32,10 @@ Result<ProcStat> ParseProcStat(const std::string& text) {
 
 Result<ProcStat> ReadProcStat(int pid) {
   std::string path = "/proc/" + std::to_string(pid) + "/stat";
-  std::ifstream in(path);
-  if (!in) return MakeError("cannot read " + path + ": " + strerror(errno), ErrorCode::kFileNotFound);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (text.empty()) return MakeError("cannot read " + path, ErrorCode::kFileNotFound);
-  return ParseProcStat(text);
+  auto text = ReadProcFile(path);
+  if (!text) return MakeError("cannot read " + path + ": " + strerror(errno), ErrorCode::kFileNotFound);
+  if (text->empty()) return MakeError("cannot read " + path, ErrorCode::kFileNotFound);
+  return ParseProcStat(*text);
 }
 
 }  // namespace kitty

@@ -4,9 +4,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
+#include <string_view>
 
 #include "kitty/process/platform.h"
+#include "kitty/process/proc_file.h"
 #include "kitty/process/proc_stat_linux.h"
 #include "kitty/process/process_table.h"
 
@@ -36,12 +37,16 @@ class LinuxProcessTable : public ProcessTable {
   Result<uint64_t> start_time(int pid) override { return platform::ProcessStartTime(pid); }
 
   Result<bool> environ_has(int pid, const std::string& entry) override {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
+    auto text = ReadProcFile("/proc/" + std::to_string(pid) + "/environ");
     // Another user's process (or one gone meanwhile): it cannot be one we started.
-    if (!in) return false;
-    std::string var;
-    while (std::getline(in, var, '\0'))
-      if (var == entry) return true;
+    if (!text) return false;
+    size_t at = 0;
+    while (at < text->size()) {
+      size_t end = text->find('\0', at);
+      if (end == std::string::npos) end = text->size();
+      if (std::string_view(*text).substr(at, end - at) == entry) return true;
+      at = end + 1;
+    }
     return false;
   }
 
