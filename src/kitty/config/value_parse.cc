@@ -58,6 +58,41 @@ Result<double> ParseNumber(std::string_view s) {
   return neg ? -v : v;
 }
 
+Result<double> ParseDuration(std::string_view s) {
+  auto bad = [&] {
+    return MakeError("expected a duration such as 300, \"5m\", \"1h30m\" or \"-1\", got " + Quoted(s));
+  };
+  std::string_view t = s;
+  while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+  while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+  const bool neg = !t.empty() && t.front() == '-';
+  if (neg || (!t.empty() && t.front() == '+')) t.remove_prefix(1);
+  if (t.empty() || t.front() == '-' || t.front() == '+') return bad();
+  if (auto n = ParseNumber(t); n.ok()) return neg ? -*n : *n;  // plain seconds
+  double total = 0;
+  while (!t.empty()) {
+    size_t i = 0;
+    while (i < t.size() && ((t[i] >= '0' && t[i] <= '9') || t[i] == '.')) ++i;
+    auto n = ParseNumber(t.substr(0, i));
+    if (i == 0 || !n.ok()) return bad();
+    t.remove_prefix(i);
+    size_t j = 0;
+    while (j < t.size() && !((t[j] >= '0' && t[j] <= '9') || t[j] == '.')) ++j;
+    const std::string_view unit = t.substr(0, j);
+    t.remove_prefix(j);
+    double scale = 0;
+    if (unit == "h") scale = 3600;
+    else if (unit == "m") scale = 60;
+    else if (unit == "s") scale = 1;
+    else if (unit == "ms") scale = 1e-3;
+    else if (unit == "us" || unit == "µs") scale = 1e-6;
+    else if (unit == "ns") scale = 1e-9;
+    else return bad();
+    total += *n * scale;
+  }
+  return neg ? -total : total;
+}
+
 Result<bool> ParseBool(std::string_view s) {
   for (auto t : {"true", "yes", "on"})
     if (EqualsIgnoreCase(s, t)) return true;

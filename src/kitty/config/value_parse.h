@@ -16,6 +16,10 @@ namespace kitty {
 Result<int64_t> ParseInteger(std::string_view s);
 /// A non-negative decimal number ("1.5", "300", "1e3" is not accepted).
 Result<double> ParseNumber(std::string_view s);
+/// A duration in seconds, as Ollama's keep_alive takes it: a number of seconds ("300", "-1"), or
+/// Go's form ("5m", "1h30m", "10s", "500ms", "1.5h"). Negative values are returned as they are
+/// (Ollama: keep for ever).
+Result<double> ParseDuration(std::string_view s);
 /// true/false, yes/no, on/off (any case).
 Result<bool> ParseBool(std::string_view s);
 /// "1048576", "32MiB", "32 MiB", "1.5GiB", "500KB": KiB/MiB/GiB are 1024-based, KB/MB/GB

@@ -74,3 +74,23 @@ TEST(ValueParseTest, PortRanges) {
 
 }  // namespace
 }  // namespace kitty
+
+namespace kitty {
+namespace {
+
+TEST(ValueParseDurationTest, SecondsAndGoDurations) {
+  EXPECT_EQ(ParseDuration("300").value(), 300);
+  EXPECT_EQ(ParseDuration("1.5").value(), 1.5);
+  EXPECT_EQ(ParseDuration("-1").value(), -1);
+  EXPECT_EQ(ParseDuration("5m").value(), 300);
+  EXPECT_EQ(ParseDuration("1h30m").value(), 5400);
+  EXPECT_EQ(ParseDuration("10s").value(), 10);
+  EXPECT_EQ(ParseDuration("500ms").value(), 0.5);
+  EXPECT_EQ(ParseDuration("-1m").value(), -60);
+  EXPECT_EQ(ParseDuration("0").value(), 0);
+  for (const char* bad : {"", "m", "5x", "5 m", "1h30", "abc", "--1"})
+    EXPECT_FALSE(ParseDuration(bad).ok()) << bad;
+}
+
+}  // namespace
+}  // namespace kitty

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstring>
 
+#include "kitty/config/value_parse.h"
 #include "kitty/http/fallback.h"
 #include "kitty/http/model_field.h"
 #include "kitty/http/proxy.h"
@@ -72,6 +73,14 @@ net::awaitable<void> OpenAiRoutes::forward(Exchange& ex, const Target& t) {
   if (ctx_.server.log_bodies)
     spdlog::info("request to '{}' {}: {}", w->id(), t.path, ex.req.body());
 
+  // X-Kitty-Keep-Alive: Ollama's per-request keep_alive on the OpenAI routes.
+  std::optional<double> keep_alive;
+  if (auto h = ex.req.find("X-Kitty-Keep-Alive"); h != ex.req.end()) {
+    auto d = ParseDuration(std::string_view(h->value().data(), h->value().size()));
+    if (!d) co_return ReplyError(ex, MakeError("X-Kitty-Keep-Alive: " + d.error().message, ErrorCode::kInvalidRequest));
+    keep_alive = *d;
+  }
+
   // The model asked for, then its fallbacks: each is tried while the ones before it are
   // failed, backing off, or cannot start or fit.
   const auto primary = w->config_snapshot();
@@ -97,6 +106,13 @@ net::awaitable<void> OpenAiRoutes::forward(Exchange& ex, const Target& t) {
     Result<Lease> lease = skip ? *skip : MakeError("", ErrorCode::kInternal);
     if (!skip) lease = co_await AcquireLease(ctx_.control, cand);
     if (lease) {
+      if (keep_alive) {
+        auto keep = [cand, seconds = *keep_alive] {
+          cand->set_keep_alive(seconds);
+          return true;  // RunOn needs a value
+        };
+        co_await RunOn(ctx_.control, keep);
+      }
       if (i > 0) {
         spdlog::info("request for '{}' served by its fallback '{}' ({})", w->id(), cand->id(),
                      first_error ? first_error->message : "");

@@ -111,6 +111,7 @@ void WriteWorker(JsonText& j, const WorkerSnapshot& s, const ModelConfig& c) {
   if (!c.alias.empty()) j.str(c.alias);
   j.end_array();
   j.key("idle_shutdown_seconds").num(c.idle_shutdown_seconds);
+  j.key("keep_alive_seconds"), OptNum(j, i.keep_alive_seconds);
   j.key("holds").begin_array();
   for (const auto& h : i.holds) {
     j.begin_object();

@@ -189,6 +189,7 @@ WorkerInfo Worker::info() const {
   i.downgrade.rungs = static_cast<int>(base_.downgrade.size());
   if (rung_ > 0) i.downgrade.overrides = base_.downgrade[static_cast<size_t>(rung_ - 1)].text;
   i.config_pending = pending_.has_value();
+  i.keep_alive_seconds = keep_alive_;
   const TimePoint now = env_.clock->now();
   for (const auto& [id, h] : holds_)
     i.holds.push_back({id, h.owner, std::max(0.0, ToSeconds(h.expires - now))});

@@ -101,6 +101,8 @@ struct WorkerInfo {
   } downgrade;
   /// A reloaded config waits for the worker to stop (restart when idle).
   bool config_pending = false;
+  /// A per-request keep-alive in force for this run (set_keep_alive), or null.
+  std::optional<double> keep_alive_seconds;
 };
 
 /// Chooses the port of a start (the manager knows the other workers' ports).
@@ -157,6 +159,11 @@ class Worker : public std::enable_shared_from_this<Worker> {
   const Policy& policy() const { return policy_; }
   void set_pinned(bool pinned, std::string source);
   void set_priority(int priority, std::string source);
+  /// A per-request keep-alive (Ollama's keep_alive, the X-Kitty-Keep-Alive header): this run
+  /// idles out `seconds` after its last request ends instead of after idle_shutdown_seconds;
+  /// negative: never; 0: once its requests end. Holds and pins still keep it. Lasts until the
+  /// worker stops.
+  void set_keep_alive(double seconds);
 
   /// Starts the worker if needed (or joins the start under way) and calls back once it is
   /// ready, with a Lease counted in flight; or with the error if it cannot start. Honours the
@@ -252,6 +259,9 @@ class Worker : public std::enable_shared_from_this<Worker> {
   void arm_hold(const std::string& id, HoldEntry& h);
   void on_gate_drained();
   void update_idle_timer();
+  /// How long after its last request this run idles out: the keep-alive, else the config's
+  /// idle_shutdown_seconds; nullopt: never.
+  std::optional<double> idle_after() const;
   std::string log_tail_text() const;
   Duration backoff() const;
   std::string label() const { return "model '" + id_ + "'"; }
@@ -270,6 +280,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   int rung_ = 0;
   std::optional<ModelConfig> pending_;  // a reloaded config that waits for the worker to stop
   bool restart_after_stop_ = false;     // this stop is a restart for a new config
+  std::optional<double> keep_alive_;    // set_keep_alive's, until the run ends
   const Env& env_;
   const PortPicker pick_port_;
   ThreadOwner owner_;

@@ -223,3 +223,55 @@ TEST(ModelConfigTest, AtRungOverridesOnlyItsKeys) {
 
 }  // namespace
 }  // namespace kitty
+
+namespace kitty {
+namespace {
+
+using namespace std::chrono_literals;
+using WorkerKeepAliveTest = testing_util::WorkerFixture;
+
+TEST_F(WorkerKeepAliveTest, AKeepAliveReplacesTheIdleTimeoutForThisRunOnly) {
+  config_.idle_shutdown_seconds = 100;
+  auto w = make();
+  make_ready(*w);
+  w->set_keep_alive(2);
+  EXPECT_EQ(w->info().keep_alive_seconds, 2.0);
+  t_.clock.advance(2500ms);
+  EXPECT_EQ(w->state(), WorkerState::kStopped) << "idled out on its keep-alive";
+  EXPECT_FALSE(w->info().keep_alive_seconds.has_value()) << "it was that run's";
+  make_ready(*w);
+  t_.clock.advance(50s);
+  EXPECT_EQ(w->state(), WorkerState::kReady) << "the next run idles on the config again";
+}
+
+TEST_F(WorkerKeepAliveTest, NegativeKeepsItAndZeroStopsItOnceItsRequestsEnd) {
+  config_.idle_shutdown_seconds = 5;
+  auto w = make();
+  make_ready(*w);
+  w->set_keep_alive(-1);
+  t_.clock.advance(60s);
+  EXPECT_EQ(w->state(), WorkerState::kReady) << "kept for ever";
+  auto lease = w->gate().try_lease();
+  w->set_keep_alive(0);
+  t_.clock.advance(3s);
+  EXPECT_EQ(w->state(), WorkerState::kReady) << "never under a request";
+  lease->reset();
+  t_.clock.advance(1100ms);
+  EXPECT_EQ(w->state(), WorkerState::kStopped);
+}
+
+TEST_F(WorkerKeepAliveTest, AHoldOrAPinStillKeepsIt) {
+  auto w = make();
+  make_ready(*w);
+  const std::string hold = w->add_hold(60, "");
+  w->set_keep_alive(0);
+  t_.clock.advance(5s);
+  EXPECT_EQ(w->state(), WorkerState::kReady);
+  w->drop_hold(hold);
+  w->set_pinned(true, "runtime");
+  t_.clock.advance(5s);
+  EXPECT_EQ(w->state(), WorkerState::kReady);
+}
+
+}  // namespace
+}  // namespace kitty

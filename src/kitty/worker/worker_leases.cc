@@ -63,16 +63,15 @@ void Worker::on_gate_drained() {
 // counted from the last lease's end (or the last hold's drop).
 void Worker::update_idle_timer() {
   // Pinned and pressure-only models are never idled out (seed 002).
-  if (phase_ != Phase::kReady || !holds_.empty() || config().idle_shutdown_seconds <= 0 ||
-      policy_.pinned || policy_.pressure_evict_only) {
+  const std::optional<double> idle = idle_after();
+  if (phase_ != Phase::kReady || !holds_.empty() || !idle || policy_.pinned || policy_.pressure_evict_only) {
     idle_timer_.reset();
     return;
   }
   const ReadyGate::Stats g = gate_->stats();
   Duration after = kBusyIdleRecheck;
   if (g.in_flight == 0) {
-    const TimePoint due =
-        std::max(g.last_end, hold_dropped_at_) + FromSeconds(config().idle_shutdown_seconds);
+    const TimePoint due = std::max(g.last_end, hold_dropped_at_) + FromSeconds(*idle);
     after = std::max<Duration>(Duration::zero(), due - env_.clock->now());
   }
   const uint64_t run = run_;
@@ -80,16 +79,30 @@ void Worker::update_idle_timer() {
     if (run != run_ || phase_ != Phase::kReady || !holds_.empty() || policy_.pinned ||
         policy_.pressure_evict_only)
       return;
+    const std::optional<double> idle = idle_after();
+    if (!idle) return;
     const ReadyGate::Stats g = gate_->stats();
-    const TimePoint due =
-        std::max(g.last_end, hold_dropped_at_) + FromSeconds(config().idle_shutdown_seconds);
+    const TimePoint due = std::max(g.last_end, hold_dropped_at_) + FromSeconds(*idle);
     // Busy, or a request ended since the timer was set: look again later. The gate closes
     // only if nothing is in flight, atomically (a lease may be taken on an I/O thread now).
     if (g.in_flight > 0 || env_.clock->now() < due || !gate_->close_if_idle())
       return update_idle_timer();
-    spdlog::info("model '{}': idle for {}s, stopping", id_, config().idle_shutdown_seconds);
+    spdlog::info("model '{}': idle for {}s{}, stopping", id_, *idle, keep_alive_ ? " (its keep-alive)" : "");
     begin_stop();
   });
+}
+
+std::optional<double> Worker::idle_after() const {
+  if (keep_alive_) return *keep_alive_ < 0 ? std::nullopt : keep_alive_;
+  const double s = config().idle_shutdown_seconds;
+  return s > 0 ? std::optional<double>(s) : std::nullopt;  // 0 in the config: never
+}
+
+void Worker::set_keep_alive(double seconds) {
+  owner_.check("Worker::set_keep_alive");
+  if (phase_ != Phase::kReady) return;  // a run that ended took its keep-alive with it
+  keep_alive_ = seconds;
+  update_idle_timer();
 }
 
 // ---- holds ------------------------------------------------------------------------------

@@ -62,6 +62,7 @@ void Worker::on_group_gone(uint64_t run) {
   env_.clock->post([t, p] {});
 
   const Phase ended = phase_;
+  keep_alive_.reset();  // it was this run's
   if (pending_) set_config(*std::exchange(pending_, std::nullopt));  // a reload waited for this
   if (ended == Phase::kRetryingPort) return start();
   if (std::exchange(restart_after_stop_, false) && ended == Phase::kStopping) {
