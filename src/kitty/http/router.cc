@@ -5,7 +5,7 @@
 
 namespace kitty::web {
 
-Router::Router(RouteContext ctx) : ctx_(std::move(ctx)), openai_(ctx_), admin_(ctx_) {}
+Router::Router(RouteContext ctx) : ctx_(std::move(ctx)), openai_(ctx_), ollama_(ctx_), admin_(ctx_) {}
 
 net::awaitable<void> Router::handle(Exchange& ex) {
   auto target = ParseTarget(ex.req.target());
@@ -23,6 +23,12 @@ net::awaitable<void> Router::handle(Exchange& ex) {
       co_return ReplyError(ex, MakeError("missing or invalid API key (send 'Authorization: Bearer <key>')",
                                          ErrorCode::kInvalidApiKey));
     co_return co_await openai_.handle(ex, t);
+  }
+  if (ollama_.owns(t)) {
+    if (!Authorized(ctx_.server.api_keys, auth))
+      co_return ReplyError(ex, MakeError("missing or invalid API key (send 'Authorization: Bearer <key>')",
+                                         ErrorCode::kInvalidApiKey));
+    co_return co_await ollama_.handle(ex, t);
   }
   if (t.path.starts_with("/kitty/")) {
     const auto& keys = ctx_.server.admin_keys.empty() ? ctx_.server.api_keys : ctx_.server.admin_keys;

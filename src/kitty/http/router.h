@@ -5,6 +5,7 @@
 #pragma once
 
 #include "kitty/http/admin_routes.h"
+#include "kitty/http/ollama_routes.h"
 #include "kitty/http/openai_routes.h"
 #include "kitty/http/routes.h"
 #include "kitty/http/server.h"
@@ -22,6 +23,7 @@ class Router {
  private:
   RouteContext ctx_;
   OpenAiRoutes openai_;
+  OllamaRoutes ollama_;
   AdminRoutes admin_;
 };
 
