@@ -1,6 +1,7 @@
 """Ollama's API on kittyd (issue 11), through the official `ollama` Python client: the version,
 every configured model in /api/tags, the running ones in /api/ps with their memory and when
-they idle out; the inference routes not served yet answer 501 naming the OpenAI ones."""
+they idle out; chat, generate and embed (streamed and not) translated to the fake engine's
+OpenAI routes; keep_alive loads and unloads; errors in Ollama's shape."""
 
 import datetime
 
@@ -32,8 +33,55 @@ def test_version_tags_and_ps_through_the_official_client(start_kittyd, fake_bin)
     assert 100 < left <= 121, m.expires_at  # idle_shutdown_seconds from its last use
 
 
-def test_inference_routes_not_served_yet_say_which_are(start_kittyd, fake_bin):
+def test_chat_generate_and_embed_through_the_official_client(start_kittyd, fake_bin):
+    d = start_kittyd({"small": fake_model(fake_bin, "small", "--tokens", "5")})
+    client = ollama.Client(host=d.url)
+
+    r = client.chat(model="small", messages=[{"role": "user", "content": "hi"}],
+                    options={"num_predict": 3, "temperature": 0})
+    assert r.done and r.message.role == "assistant" and r.message.content, r
+    assert r.done_reason == "length" and r.eval_count == 3, r
+    assert r.total_duration > 0 and r.prompt_eval_count > 0, r
+
+    parts = list(client.chat(model="small", messages=[{"role": "user", "content": "hi"}], stream=True))
+    assert len(parts) >= 3 and all(not p.done for p in parts[:-1]) and parts[-1].done, parts
+    assert "".join(p.message.content for p in parts), parts
+    assert parts[-1].done_reason == "stop" and parts[-1].eval_count == 5, parts[-1]
+
+    g = client.generate(model="small", prompt="count", options={"num_predict": 2})
+    assert g.done and g.response and g.eval_count == 2, g
+    streamed = list(client.generate(model="small", prompt="count", stream=True))
+    assert streamed[-1].done and "".join(p.response for p in streamed), streamed
+
+    e = client.embed(model="small", input=["a", "b"])
+    assert len(e.embeddings) == 2 and len(e.embeddings[0]) > 0, e
+    legacy = client.embeddings(model="small", prompt="a")
+    assert len(legacy.embedding) == len(e.embeddings[0])
+
+
+def test_keep_alive_loads_and_unloads_as_ollama_does(start_kittyd, fake_bin):
     d = start_kittyd({"small": fake_model(fake_bin, "small")})
-    r = httpx.post(d.url + "/api/chat", json={"model": "small", "messages": []})
-    assert r.status_code == 501, r.text
-    assert "/v1/chat/completions" in r.json()["error"]["message"]
+    client = ollama.Client(host=d.url)
+    r = client.generate(model="small", prompt="", keep_alive="1h")  # load, no answer
+    assert r.done_reason == "load" and d.worker("small")["status"] == "ready", r
+    assert d.worker("small")["keep_alive_seconds"] == 3600
+    pid = d.worker("small")["pid"]
+    r = client.generate(model="small", prompt="", keep_alive=0)  # unload
+    assert r.done_reason == "unload" and d.worker("small")["status"] == "stopped", r
+    assert wait_until(lambda: not __import__("kitty_testkit").group_alive(pid), 5)
+    client.chat(model="small", messages=[{"role": "user", "content": "x"}], keep_alive=0)
+    assert wait_until(lambda: d.worker("small")["status"] == "stopped", 5), "unloaded after the answer"
+
+
+def test_errors_come_in_ollamas_shape(start_kittyd, fake_bin):
+    d = start_kittyd({"small": fake_model(fake_bin, "small")})
+    client = ollama.Client(host=d.url)
+    try:
+        client.chat(model="nope", messages=[{"role": "user", "content": "x"}])
+        raise AssertionError("no error for an unknown model")
+    except ollama.ResponseError as exc:
+        assert exc.status_code == 404 and "small" in exc.error, exc.error
+    r = httpx.post(d.url + "/api/pull", json={"model": "small"})
+    assert r.status_code == 501 and "not pulled" in r.json()["error"], r.text
+    r = httpx.post(d.url + "/api/chat", json={"model": "small", "keep_alive": "soon"})
+    assert r.status_code == 400 and "keep_alive" in r.json()["error"], r.text

@@ -5,6 +5,9 @@
 #include <cstdio>
 
 #include "kitty/http/admin_routes.h"
+#include "kitty/http/control.h"
+#include "kitty/http/ollama_translate.h"
+#include "kitty/http/proxy.h"
 #include "kitty/http/reply.h"
 #include "kitty/http/status_json.h"
 
@@ -61,24 +64,89 @@ nlohmann::json Describe(const RouteContext& ctx, const ModelConfig& c, WallTime 
           {"details", details}};
 }
 
+std::optional<OllamaCall> InferenceCall(std::string_view path) {
+  if (path == "/api/chat") return OllamaCall::kChat;
+  if (path == "/api/generate") return OllamaCall::kGenerate;
+  if (path == "/api/embed") return OllamaCall::kEmbed;
+  if (path == "/api/embeddings") return OllamaCall::kEmbeddings;
+  return std::nullopt;
+}
+
+// Ollama's error shape, with kittyd's status for the error.
+void ReplyOllamaError(Exchange& ex, const Error& e) {
+  Reply(ex, Describe(e.code).http_status, {{"error", e.message}});
+}
+
 }  // namespace
+
+net::awaitable<void> OllamaRoutes::infer(Exchange& ex, int call_int) {
+  const auto call = static_cast<OllamaCall>(call_int);
+  const auto started = std::chrono::steady_clock::now();
+  if (*ctx_.shutting_down) co_return ReplyOllamaError(ex, MakeError("kittyd is shutting down", ErrorCode::kShuttingDown));
+  auto req = TranslateOllama(call, ex.req.body());
+  if (!req) co_return ReplyOllamaError(ex, req.error());
+  auto w = ctx_.manager->find(req->model);
+  if (!w) co_return ReplyOllamaError(ex, ctx_.manager->not_found(req->model));
+  if (req->load_only) {
+    // Ollama's load (and, with keep_alive 0, unload) without a prompt.
+    const bool unload = req->keep_alive && *req->keep_alive == 0;
+    if (unload) {
+      auto release_it = [w](std::function<void()> done) { w->release(false, std::move(done)); };
+      co_await UntilDone(ctx_.control, release_it);
+    } else {
+      auto r = co_await EnsureReady(ctx_.control, w);
+      if (!r) co_return ReplyOllamaError(ex, r.error());
+      if (req->keep_alive) {
+        auto keep = [w, seconds = *req->keep_alive] {
+          w->set_keep_alive(seconds);
+          return true;
+        };
+        co_await RunOn(ctx_.control, keep);
+      }
+    }
+    co_return Reply(ex, 200, OllamaLoadAnswer(call, w->id(), unload));
+  }
+  auto lease = co_await AcquireLease(ctx_.control, w);
+  if (!lease) co_return ReplyOllamaError(ex, lease.error());
+  if (req->keep_alive) {
+    auto keep = [w, seconds = *req->keep_alive] {
+      w->set_keep_alive(seconds);
+      return true;
+    };
+    co_await RunOn(ctx_.control, keep);
+  }
+  ex.req.body() = req->openai_body;
+  ex.req.set(http::field::content_type, "application/json");
+  const auto cfg = w->config_snapshot();
+  ProxyOptions po;
+  po.model_id = w->id();
+  po.busy_timeout = std::chrono::milliseconds(static_cast<int64_t>(cfg->busy_timeout_seconds * 1000));
+  po.rewrite = OllamaAnswer(call, req->model, req->stream, started);
+  const std::string target = req->target;
+  co_await ProxyToWorker(ex, lease.value(), target, po);
+}
 
 net::awaitable<void> OllamaRoutes::handle(Exchange& ex, const Target& t) {
   const auto method = ex.req.method();
   const bool get = method == http::verb::get || method == http::verb::head;
   if (t.path == "/api/version") {
-    if (!get) co_return ReplyError(ex, MakeError("use GET /api/version", ErrorCode::kMethodNotAllowed));
+    if (!get) co_return ReplyOllamaError(ex, MakeError("use GET /api/version", ErrorCode::kMethodNotAllowed));
     co_return Reply(ex, 200, {{"version", kOllamaApiVersion}, {"kitty_version", ctx_.version}});
   }
   if (t.path == "/api/tags" || t.path == "/api/ps") {
-    if (!get) co_return ReplyError(ex, MakeError("use GET " + t.path, ErrorCode::kMethodNotAllowed));
+    if (!get) co_return ReplyOllamaError(ex, MakeError("use GET " + t.path, ErrorCode::kMethodNotAllowed));
     co_return co_await models(ex, t.path == "/api/ps");
   }
-  ReplyError(ex, MakeError(std::string(ex.req.method_string()) + " " + t.path +
-                               ": kittyd serves Ollama's /api/version, /api/tags and /api/ps so far; "
-                               "for inference use its OpenAI routes (/v1/chat/completions, /v1/completions, "
-                               "/v1/embeddings)",
-                           ErrorCode::kUnsupported));
+  if (const auto call = InferenceCall(t.path)) {
+    if (method != http::verb::post)
+      co_return ReplyOllamaError(ex, MakeError("use POST " + t.path, ErrorCode::kMethodNotAllowed));
+    co_return co_await infer(ex, static_cast<int>(*call));
+  }
+  ReplyOllamaError(ex, MakeError(std::string(ex.req.method_string()) + " " + t.path +
+                                     ": not served by kittyd (it serves Ollama's /api/version, /api/tags, /api/ps, "
+                                     "/api/chat, /api/generate, /api/embed and /api/embeddings; models are "
+                                     "managed in its config, not pulled)",
+                                 ErrorCode::kUnsupported));
 }
 
 net::awaitable<void> OllamaRoutes::models(Exchange& ex, bool running_only) {

@@ -1,8 +1,9 @@
 // Ollama's API on kittyd (issue 11), so tools that speak only Ollama (Open WebUI, the `ollama`
-// clients, editor plugins) see kittyd's models: GET /api/version, /api/tags (every configured
-// model), /api/ps (the running ones, with their memory and when they idle out). The inference
-// routes (/api/chat, /api/generate, /api/embed, /api/show) are not served yet: 501 naming the
-// OpenAI routes that are. Keys: server.api_keys, as the OpenAI routes.
+// clients, editor plugins) use kittyd's models: GET /api/version, /api/tags (every configured
+// model), /api/ps (the running ones, with their memory and when they idle out); POST /api/chat,
+// /api/generate, /api/embed and /api/embeddings, translated to the workers' OpenAI routes
+// (ollama_translate.h) with keep_alive honoured per request. Keys: server.api_keys, as the
+// OpenAI routes. Errors are Ollama's shape: {"error": "message"}.
 #pragma once
 
 #include "kitty/http/routes.h"
@@ -22,6 +23,7 @@ class OllamaRoutes {
 
  private:
   net::awaitable<void> models(Exchange& ex, bool running_only);
+  net::awaitable<void> infer(Exchange& ex, int call);  // an OllamaCall
 
   const RouteContext& ctx_;
 };

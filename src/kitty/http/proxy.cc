@@ -107,7 +107,7 @@ enum class Framing { kNone, kLength, kChunked, kClose };
 
 std::string ResponseHead(const http::response<http::empty_body>& up, unsigned version,
                          Framing out, uint64_t length, bool keep_alive, bool is_head,
-                         const std::string& served_by) {
+                         const std::string& served_by, const std::string* content_type) {
   std::string head;
   head.reserve(512);
   head.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
@@ -117,8 +117,10 @@ std::string ResponseHead(const http::response<http::empty_body>& up, unsigned ve
   for (const auto& f : up.base()) {
     // A HEAD answer keeps the length it describes (there is no body to frame).
     if (IsHopByHop(f.name()) && !(is_head && f.name() == http::field::content_length)) continue;
+    if (content_type && f.name() == http::field::content_type) continue;
     head.append(f.name_string()).append(": ").append(f.value()).append("\r\n");
   }
+  if (content_type) head.append("Content-Type: ").append(*content_type).append("\r\n");
   if (out == Framing::kLength)
     head.append("Content-Length: ").append(std::to_string(length)).append("\r\n");
   if (out == Framing::kChunked) head.append("Transfer-Encoding: chunked\r\n");
@@ -345,14 +347,17 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string
     in = Framing::kClose;  // the body ends when the worker closes the connection
   }
   Framing out = in;
-  if (in == Framing::kChunked || in == Framing::kClose) {
+  BodyRewriter* const rw = opts.rewrite.get();
+  std::string rw_type;
+  if (rw) rw_type = rw->begin(status, up_res[http::field::content_type]);
+  if (in == Framing::kChunked || in == Framing::kClose || (rw && in == Framing::kLength)) {
     // HTTP/1.0 has no chunked coding: such a client gets a body that ends with the connection.
     out = version == 10 ? Framing::kClose : Framing::kChunked;
   }
   if (out == Framing::kClose) ex.keep_alive = false;
 
   ClientWriter writer(client, out == Framing::kChunked);
-  writer.head(ResponseHead(up_res, version, out, left, ex.keep_alive, is_head, model_id));
+  writer.head(ResponseHead(up_res, version, out, left, ex.keep_alive, is_head, model_id, rw ? &rw_type : nullptr));
   ex.response_started = true;
 
   // 3. The body, piece by piece: first what came with the header, then each read.
@@ -363,6 +368,13 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string
   bool upstream_ok = true;
   std::string upstream_error;
   std::string error_event;  // alive until the write that sends it
+  std::string rewritten;    // the rewriter's output of one step, alive until its write
+  bool ended_well = false;  // a broken answer still ended well-formed (an error event or line)
+  // Body data for the client: through the rewriter when there is one.
+  auto emit = [&](std::string_view d) {
+    if (rw) rewritten += rw->feed(d);
+    else writer.data(d);
+  };
   std::string_view piece(static_cast<const char*>(up_buf.data().data()), up_buf.size());
   for (bool first = true;; first = false) {
     if (!first && !body_done) {
@@ -389,7 +401,8 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string
           break;
         case Framing::kLength: {
           const size_t n = static_cast<size_t>(std::min<uint64_t>(left, piece.size()));
-          writer.raw(piece.substr(0, n));
+          if (rw) emit(piece.substr(0, n));
+          else writer.raw(piece.substr(0, n));
           left -= n;
           body_done = left == 0;
           break;
@@ -399,12 +412,12 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string
           spans.clear();
           const auto step = scanner.feed(piece, &spans);
           const std::string_view used = piece.substr(0, step.consumed);
-          if (out == Framing::kChunked && from_boundary && scanner.at_boundary() && !step.error) {
+          if (!rw && out == Framing::kChunked && from_boundary && scanner.at_boundary() && !step.error) {
             writer.raw(used);  // whole chunks: relayed byte for byte
             for (const auto& sp : spans) writer.saw_data(used.substr(sp.offset, sp.size));
           } else {
-            for (const auto& sp : spans) writer.data(used.substr(sp.offset, sp.size));
-            if (step.done && out == Framing::kChunked) writer.last_chunk();
+            for (const auto& sp : spans) emit(used.substr(sp.offset, sp.size));
+            if (step.done && out == Framing::kChunked && !rw) writer.last_chunk();
           }
           if (step.error) {
             upstream_ok = false;
@@ -414,11 +427,20 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string
           break;
         }
         case Framing::kClose:
-          writer.data(piece);
+          emit(piece);
           break;
       }
     }
-    if (!upstream_ok && is_sse && out != Framing::kLength && !st->client_gone) {
+    if (rw && !st->client_gone && (body_done || !upstream_ok)) {
+      // The rewriter ends the answer its own way (a last NDJSON line, an error line).
+      if (!upstream_ok) co_await WaitForCut(st);
+      const Error e = fail("worker stopped in the middle of the answer (" + upstream_error + ")");
+      rewritten += rw->finish(upstream_ok ? nullptr : &e);
+      if (out == Framing::kChunked) writer.last_chunk();
+      ended_well = true;
+    }
+    if (rw) writer.data(rewritten);
+    if (!rw && !upstream_ok && is_sse && out != Framing::kLength && !st->client_gone) {
       co_await WaitForCut(st);
       // What the worker sent before it failed still goes out, then the error as an event of
       // its own, starting on an event boundary.
@@ -428,8 +450,10 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string
       error_event += SseErrorEvent(e);
       writer.data(error_event);
       if (out == Framing::kChunked) writer.last_chunk();
+      ended_well = true;
     }
     const boost::system::error_code wec = co_await writer.write();
+    rewritten.clear();
     if (wec) {
       st->client_gone = true;
       break;
@@ -446,7 +470,7 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string
     // With one, a chunked answer is complete and well-formed, and the connection may serve
     // the client's next request (closing it would fail that request, which httpx and the
     // OpenAI SDK send on the same connection).
-    if (error_event.empty() || out != Framing::kChunked) ex.keep_alive = false;
+    if (!ended_well || out != Framing::kChunked) ex.keep_alive = false;
     co_return;
   }
   st->upstream = nullptr;

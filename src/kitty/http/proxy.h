@@ -10,7 +10,9 @@
 // always be ended with an error event (issue 8).
 #pragma once
 
+#include <memory>
 #include <string>
+#include <string_view>
 
 #include "kitty/http/beast.h"
 #include "kitty/http/server.h"
@@ -18,11 +20,26 @@
 
 namespace kitty::web {
 
+/// Rewrites a worker's answer on its way to the client (the Ollama API's translation of the
+/// OpenAI answers). Runs on the connection's I/O thread; the proxy frames what it returns
+/// (chunked to HTTP/1.1 clients) and never sends the worker's bytes itself.
+class BodyRewriter {
+ public:
+  virtual ~BodyRewriter() = default;
+  /// The worker's status and Content-Type; returns the Content-Type the client gets.
+  virtual std::string begin(int status, std::string_view content_type) = 0;
+  /// Body bytes from the worker (de-chunked) → bytes for the client.
+  virtual std::string feed(std::string_view data) = 0;
+  /// The worker's body ended (`broke` null) or broke → the client's last bytes.
+  virtual std::string finish(const Error* broke) = 0;
+};
+
 struct ProxyOptions {
   std::string model_id;  // the model that serves it: for messages and X-Kitty-Served-By
   /// No byte from the worker for this long (0: no limit): the worker is hung. The request is
   /// answered 502 worker_hung (or ends with that SSE error event) and the lease reports it.
   std::chrono::milliseconds busy_timeout{0};
+  std::shared_ptr<BodyRewriter> rewrite;  // null: the answer is relayed as it comes
 };
 
 /// Forwards ex.req to the worker behind `lease` at `target` (already normalised) and streams

@@ -1,0 +1,358 @@
+#include "kitty/http/ollama_translate.h"
+
+#include <chrono>
+
+#include "kitty/config/value_parse.h"
+#include "kitty/http/status_json.h"
+
+namespace kitty::web {
+namespace {
+
+using json = nlohmann::json;
+using SteadyClock = std::chrono::steady_clock;
+
+std::string Now() {
+  // Ollama's created_at has sub-second digits; clients read it as a string.
+  const auto t = std::chrono::system_clock::now();
+  std::string iso = IsoTime(t);  // ...Z
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count() % 1000000;
+  char frac[16];
+  snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(us));
+  if (!iso.empty() && iso.back() == 'Z') iso.insert(iso.size() - 1, frac);
+  return iso;
+}
+
+int64_t Ns(SteadyClock::duration d) { return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(); }
+
+// Ollama's options → OpenAI (and llama-server) sampling fields.
+void MapOptions(const json& req, json& out) {
+  const json options = req.contains("options") && req["options"].is_object() ? req["options"] : json::object();
+  for (const auto& [from, to] : {std::pair{"temperature", "temperature"}, {"top_p", "top_p"}, {"top_k", "top_k"},
+                                 {"min_p", "min_p"}, {"seed", "seed"}, {"repeat_penalty", "repeat_penalty"},
+                                 {"presence_penalty", "presence_penalty"}, {"frequency_penalty", "frequency_penalty"}})
+    if (options.contains(from) && options[from].is_number()) out[to] = options[from];
+  if (options.contains("num_predict") && options["num_predict"].is_number_integer() &&
+      options["num_predict"].get<int64_t>() > 0)
+    out["max_tokens"] = options["num_predict"];
+  if (options.contains("stop")) out["stop"] = options["stop"];
+  if (req.contains("format")) {
+    const json& f = req["format"];
+    if (f.is_string() && f == "json") out["response_format"] = {{"type", "json_object"}};
+    else if (f.is_object()) out["response_format"] = {{"type", "json_schema"}, {"json_schema", {{"name", "answer"}, {"schema", f}}}};
+  }
+}
+
+// An Ollama message's images → OpenAI content parts.
+json Message(const json& m) {
+  json out = {{"role", m.value("role", "user")}};
+  const json content = m.contains("content") ? m["content"] : json("");
+  if (m.contains("images") && m["images"].is_array() && !m["images"].empty()) {
+    json parts = json::array();
+    if (content.is_string() && !content.get<std::string>().empty()) parts.push_back({{"type", "text"}, {"text", content}});
+    for (const auto& img : m["images"])
+      if (img.is_string())
+        parts.push_back({{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64," + img.get<std::string>()}}}});
+    out["content"] = parts;
+  } else {
+    out["content"] = content;
+  }
+  for (const char* k : {"tool_calls", "name", "tool_call_id"})
+    if (m.contains(k)) out[k] = m[k];
+  return out;
+}
+
+class ChatAnswer : public BodyRewriter {
+ public:
+  ChatAnswer(OllamaCall call, std::string model, bool stream, SteadyClock::time_point started)
+      : call_(call), model_(std::move(model)), stream_(stream), started_(started) {}
+
+  std::string begin(int status, std::string_view content_type) override {
+    ok_ = status / 100 == 2;
+    sse_ = content_type.starts_with("text/event-stream");
+    return stream_ && ok_ ? "application/x-ndjson" : "application/json; charset=utf-8";
+  }
+
+  std::string feed(std::string_view data) override {
+    if (!ok_ || !sse_) {
+      whole_.append(data);
+      return {};
+    }
+    pending_.append(data);
+    std::string out;
+    size_t end;
+    while ((end = pending_.find("\n\n")) != std::string::npos) {
+      out += event(pending_.substr(0, end));
+      pending_.erase(0, end + 2);
+    }
+    return out;
+  }
+
+  std::string finish(const Error* broke) override {
+    if (!ok_) return error_line(whole_);
+    if (!sse_) {
+      auto j = json::parse(whole_, nullptr, false);
+      if (!j.is_object()) return error_line("the worker's answer is not JSON");
+      take(j, /*delta=*/false);
+    } else if (!pending_.empty()) {
+      std::string rest = event(pending_);
+      pending_.clear();
+      if (broke) return rest + error_line(broke->message);
+      return rest + final_line();
+    }
+    if (broke) return error_line(broke->message);
+    return final_line();
+  }
+
+ private:
+  // One SSE event ("data: {...}"): its text as one NDJSON line when streaming.
+  std::string event(std::string_view ev) {
+    std::string payload;
+    for (size_t at = 0; at < ev.size();) {
+      size_t nl = ev.find('\n', at);
+      if (nl == std::string_view::npos) nl = ev.size();
+      std::string_view line = ev.substr(at, nl - at);
+      if (line.starts_with("data:")) {
+        line.remove_prefix(5);
+        if (line.starts_with(" ")) line.remove_prefix(1);
+        payload.append(line);
+      }
+      at = nl + 1;
+    }
+    if (payload.empty() || payload == "[DONE]") return {};
+    auto j = json::parse(payload, nullptr, false);
+    if (!j.is_object()) return {};
+    if (j.contains("error")) {
+      error_ = j["error"].is_object() ? j["error"].value("message", j["error"].dump()) : j["error"].dump();
+      return {};
+    }
+    const std::string text = take(j, /*delta=*/true);
+    if (text.empty() && tool_calls_.empty()) return {};
+    if (!stream_) return {};
+    json line = base(false);
+    content_.clear();
+    if (call_ == OllamaCall::kChat) line["message"] = {{"role", "assistant"}, {"content", text}};
+    else line["response"] = text;
+    return line.dump() + "\n";
+  }
+
+  // The text, finish reason and usage of an OpenAI chunk (delta) or answer.
+  std::string take(const json& j, bool delta) {
+    std::string text;
+    if (j.contains("choices") && j["choices"].is_array() && !j["choices"].empty()) {
+      const json& c = j["choices"][0];
+      if (c.contains("finish_reason") && c["finish_reason"].is_string()) finish_reason_ = c["finish_reason"];
+      const char* key = delta ? "delta" : "message";
+      if (c.contains(key) && c[key].is_object()) {
+        const json& m = c[key];
+        if (m.contains("content") && m["content"].is_string()) text = m["content"];
+        if (m.contains("tool_calls") && m["tool_calls"].is_array())
+          for (const auto& t : m["tool_calls"]) tool_calls_.push_back(t);
+      } else if (c.contains("text") && c["text"].is_string()) {
+        text = c["text"];
+      }
+    }
+    if (j.contains("usage") && j["usage"].is_object()) {
+      prompt_tokens_ = j["usage"].value("prompt_tokens", prompt_tokens_);
+      completion_tokens_ = j["usage"].value("completion_tokens", completion_tokens_);
+    }
+    if (!text.empty()) {
+      if (!first_token_) first_token_ = SteadyClock::now();
+      ++chunks_;
+    }
+    content_ += text;
+    all_ += text;
+    return text;
+  }
+
+  json base(bool done) const {
+    return {{"model", model_}, {"created_at", Now()}, {"done", done}};
+  }
+
+  std::string final_line() {
+    if (!error_.empty()) return error_line(error_);
+    const auto end = SteadyClock::now();
+    const auto first = first_token_.value_or(end);
+    json line = base(true);
+    const std::string text = stream_ ? std::string() : all_;
+    if (call_ == OllamaCall::kChat) {
+      line["message"] = {{"role", "assistant"}, {"content", text}};
+      if (!tool_calls_.empty()) {
+        json calls = json::array();
+        for (auto t : tool_calls_) {
+          // Ollama's arguments are an object; OpenAI's a JSON string.
+          if (t.contains("function") && t["function"].contains("arguments") && t["function"]["arguments"].is_string()) {
+            auto args = json::parse(t["function"]["arguments"].get<std::string>(), nullptr, false);
+            if (!args.is_discarded()) t["function"]["arguments"] = args;
+          }
+          calls.push_back({{"function", t.value("function", json::object())}});
+        }
+        line["message"]["tool_calls"] = calls;
+      }
+    } else {
+      line["response"] = text;
+    }
+    line["done_reason"] = finish_reason_ == "length" ? "length" : "stop";
+    line["total_duration"] = Ns(end - started_);
+    line["load_duration"] = 0;
+    line["prompt_eval_count"] = prompt_tokens_;
+    line["prompt_eval_duration"] = Ns(first - started_);
+    line["eval_count"] = completion_tokens_ > 0 ? completion_tokens_ : chunks_;
+    line["eval_duration"] = Ns(end - first);
+    return line.dump() + (stream_ ? "\n" : "");
+  }
+
+  // Ollama's error shape: {"error": "message"}, a line of its own in a stream.
+  std::string error_line(const std::string& body) const {
+    std::string message = body;
+    auto j = json::parse(body, nullptr, false);
+    if (j.is_object() && j.contains("error"))
+      message = j["error"].is_object() ? j["error"].value("message", j["error"].dump()) : j["error"].dump();
+    return json{{"error", message}}.dump() + (stream_ ? "\n" : "");
+  }
+
+  const OllamaCall call_;
+  const std::string model_;
+  const bool stream_;
+  const SteadyClock::time_point started_;
+  bool ok_ = true, sse_ = false;
+  std::string pending_, whole_, content_, all_, finish_reason_, error_;
+  std::vector<json> tool_calls_;
+  std::optional<SteadyClock::time_point> first_token_;
+  int64_t prompt_tokens_ = 0, completion_tokens_ = 0, chunks_ = 0;
+};
+
+class EmbedAnswer : public BodyRewriter {
+ public:
+  EmbedAnswer(OllamaCall call, std::string model, SteadyClock::time_point started)
+      : call_(call), model_(std::move(model)), started_(started) {}
+  std::string begin(int status, std::string_view) override {
+    ok_ = status / 100 == 2;
+    return "application/json; charset=utf-8";
+  }
+  std::string feed(std::string_view data) override {
+    whole_.append(data);
+    return {};
+  }
+  std::string finish(const Error* broke) override {
+    if (broke) return json{{"error", broke->message}}.dump();
+    auto j = json::parse(whole_, nullptr, false);
+    if (!ok_ || !j.is_object() || !j.contains("data") || !j["data"].is_array()) {
+      std::string message = whole_;
+      if (j.is_object() && j.contains("error"))
+        message = j["error"].is_object() ? j["error"].value("message", j["error"].dump()) : j["error"].dump();
+      return json{{"error", message}}.dump();
+    }
+    json vectors = json::array();
+    for (const auto& d : j["data"])
+      if (d.contains("embedding")) vectors.push_back(d["embedding"]);
+    if (call_ == OllamaCall::kEmbeddings)
+      return json{{"embedding", vectors.empty() ? json::array() : vectors[0]}}.dump();
+    int64_t tokens = 0;
+    if (j.contains("usage") && j["usage"].is_object()) tokens = j["usage"].value("prompt_tokens", int64_t{0});
+    return json{{"model", model_},
+                {"embeddings", vectors},
+                {"total_duration", Ns(SteadyClock::now() - started_)},
+                {"load_duration", 0},
+                {"prompt_eval_count", tokens}}
+        .dump();
+  }
+
+ private:
+  const OllamaCall call_;
+  const std::string model_;
+  const SteadyClock::time_point started_;
+  bool ok_ = true;
+  std::string whole_;
+};
+
+}  // namespace
+
+Result<OllamaRequest> TranslateOllama(OllamaCall call, const std::string& body) {
+  auto req = json::parse(body, nullptr, false);
+  if (!req.is_object()) return MakeError("the body is not a JSON object", ErrorCode::kInvalidJson);
+  if (!req.contains("model") || !req["model"].is_string() || req["model"].get<std::string>().empty())
+    return MakeError("\"model\" is required", ErrorCode::kMissingModel);
+  OllamaRequest r;
+  r.model = req["model"];
+  if (req.contains("keep_alive") && !req["keep_alive"].is_null()) {
+    const json& k = req["keep_alive"];
+    Result<double> d = k.is_number() ? Result<double>(k.get<double>())
+                       : k.is_string() ? ParseDuration(k.get<std::string>())
+                                       : Result<double>(MakeError("expected a duration"));
+    if (!d) return MakeError("keep_alive: " + d.error().message, ErrorCode::kInvalidRequest);
+    r.keep_alive = *d;
+  }
+  json out = {{"model", r.model}};
+  switch (call) {
+    case OllamaCall::kChat: {
+      r.stream = req.value("stream", true);
+      if (req.contains("messages") && !req["messages"].is_array())
+        return MakeError("\"messages\" must be an array", ErrorCode::kInvalidRequest);
+      json messages = json::array();
+      for (const auto& m : req.value("messages", json::array()))
+        if (m.is_object()) messages.push_back(Message(m));
+      if (messages.empty()) {
+        r.load_only = true;  // Ollama loads (or with keep_alive 0 unloads) for an empty chat
+        return r;
+      }
+      out["messages"] = messages;
+      if (req.contains("tools")) out["tools"] = req["tools"];
+      r.target = "/v1/chat/completions";
+      break;
+    }
+    case OllamaCall::kGenerate: {
+      r.stream = req.value("stream", true);
+      const std::string prompt = req.contains("prompt") && req["prompt"].is_string() ? req["prompt"].get<std::string>() : "";
+      if (prompt.empty() && !req.contains("images")) {
+        r.load_only = true;
+        return r;
+      }
+      if (req.value("raw", false)) {
+        out["prompt"] = prompt;
+        r.target = "/v1/completions";
+      } else {
+        json messages = json::array();
+        if (req.contains("system") && req["system"].is_string()) messages.push_back({{"role", "system"}, {"content", req["system"]}});
+        json user = {{"role", "user"}, {"content", prompt}};
+        if (req.contains("images")) user["images"] = req["images"];
+        messages.push_back(Message(user));
+        out["messages"] = messages;
+        r.target = "/v1/chat/completions";
+      }
+      break;
+    }
+    case OllamaCall::kEmbed:
+    case OllamaCall::kEmbeddings: {
+      const char* field = call == OllamaCall::kEmbed ? "input" : "prompt";
+      if (!req.contains(field) || !(req[field].is_string() || req[field].is_array()))
+        return MakeError(std::string("\"") + field + "\" must be a string" +
+                             (call == OllamaCall::kEmbed ? " or an array of strings" : ""),
+                         ErrorCode::kInvalidRequest);
+      out["input"] = req[field];
+      r.target = "/v1/embeddings";
+      r.openai_body = out.dump();
+      return r;
+    }
+  }
+  MapOptions(req, out);
+  out["stream"] = r.stream;
+  if (r.stream) out["stream_options"] = {{"include_usage", true}};
+  r.openai_body = out.dump();
+  return r;
+}
+
+std::shared_ptr<BodyRewriter> OllamaAnswer(OllamaCall call, const std::string& model, bool stream,
+                                           SteadyClock::time_point started) {
+  if (call == OllamaCall::kEmbed || call == OllamaCall::kEmbeddings)
+    return std::make_shared<EmbedAnswer>(call, model, started);
+  return std::make_shared<ChatAnswer>(call, model, stream, started);
+}
+
+json OllamaLoadAnswer(OllamaCall call, const std::string& model, bool unload) {
+  json j = {{"model", model}, {"created_at", Now()}, {"done", true}, {"done_reason", unload ? "unload" : "load"}};
+  if (call == OllamaCall::kChat) j["message"] = {{"role", "assistant"}, {"content", ""}};
+  else j["response"] = "";
+  return j;
+}
+
+}  // namespace kitty::web
