@@ -81,6 +81,8 @@ def test_errors_come_in_ollamas_shape(start_kittyd, fake_bin):
         raise AssertionError("no error for an unknown model")
     except ollama.ResponseError as exc:
         assert exc.status_code == 404 and "small" in exc.error, exc.error
+    shown = client.show("small")
+    assert shown.capabilities == ["completion"] and shown.details.format == "command", shown
     r = httpx.post(d.url + "/api/pull", json={"model": "small"})
     assert r.status_code == 501 and "not pulled" in r.json()["error"], r.text
     r = httpx.post(d.url + "/api/chat", json={"model": "small", "keep_alive": "soon"})

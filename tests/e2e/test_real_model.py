@@ -239,3 +239,19 @@ def test_the_gguf_estimate_is_close_to_what_kittyd_learns(daemon):
           f"({m['estimate_explanation']}), learned {m['learned_bytes'] / 2**20:.1f} MiB, "
           f"error {err * 100:+.1f}%")
     assert abs(err) <= 0.25, m
+
+
+def test_ollama_clients_use_the_real_model_through_kittyd(daemon):
+    """The official ollama client against kittyd's Ollama API, a real llama-server behind it."""
+    import ollama
+
+    client = ollama.Client(host=daemon, timeout=180)
+    r = client.chat(model="smol", messages=[{"role": "user", "content": "What is the capital of France?"}],
+                    options={"num_predict": 12, "temperature": 0})
+    assert r.done and r.message.content.strip(), r
+    assert r.eval_count > 0 and r.prompt_eval_count > 0 and r.done_reason in ("stop", "length"), r
+    parts = list(client.generate(model="smol", prompt="The sky is", stream=True, options={"num_predict": 8}))
+    assert parts[-1].done and "".join(p.response for p in parts).strip(), parts
+    shown = client.show("smol")
+    assert shown.details.family == "llama" and shown.details.quantization_level, shown.details
+    assert "smol" in [m.model for m in client.ps().models]

@@ -126,6 +126,37 @@ net::awaitable<void> OllamaRoutes::infer(Exchange& ex, int call_int) {
   co_await ProxyToWorker(ex, lease.value(), target, po);
 }
 
+void OllamaRoutes::show(Exchange& ex) {
+  auto body = nlohmann::json::parse(ex.req.body(), nullptr, false);
+  std::string name;
+  for (const char* key : {"model", "name"})
+    if (name.empty() && body.is_object() && body.contains(key) && body[key].is_string()) name = body[key];
+  if (name.empty()) return ReplyOllamaError(ex, MakeError("\"model\" is required", ErrorCode::kMissingModel));
+  auto w = ctx_.manager->find(name);
+  if (!w) return ReplyOllamaError(ex, ctx_.manager->not_found(name));
+  const auto cfg = w->config_snapshot();
+  nlohmann::json m = Describe(ctx_, *cfg, ctx_.clock->wall_now());
+  // The GGUF header's facts, under Ollama's "general." / "<arch>." names where they exist.
+  nlohmann::json info = nlohmann::json::object();
+  const nlohmann::json g = ctx_.model_info ? ctx_.model_info(*cfg) : nlohmann::json(nullptr);
+  if (g.is_object()) {
+    const std::string arch = g.value("architecture", nlohmann::json(nullptr)).is_string() ? g["architecture"].get<std::string>() : "";
+    if (!arch.empty()) info["general.architecture"] = arch;
+    if (g.contains("parameter_count") && g["parameter_count"].is_number()) info["general.parameter_count"] = g["parameter_count"];
+    for (const char* k : {"context_length", "block_count", "embedding_length", "head_count", "head_count_kv"})
+      if (!arch.empty() && g.contains(k) && g[k].is_number()) info[arch + "." + k] = g[k];
+  }
+  std::vector<std::string> caps = {"completion"};
+  if (!cfg->mmproj.empty()) caps.push_back("vision");
+  Reply(ex, 200, {{"modelfile", ""},
+                  {"parameters", ""},
+                  {"template", ""},
+                  {"details", m["details"]},
+                  {"model_info", info},
+                  {"capabilities", caps},
+                  {"modified_at", m["modified_at"]}});
+}
+
 net::awaitable<void> OllamaRoutes::handle(Exchange& ex, const Target& t) {
   const auto method = ex.req.method();
   const bool get = method == http::verb::get || method == http::verb::head;
@@ -137,6 +168,10 @@ net::awaitable<void> OllamaRoutes::handle(Exchange& ex, const Target& t) {
     if (!get) co_return ReplyOllamaError(ex, MakeError("use GET " + t.path, ErrorCode::kMethodNotAllowed));
     co_return co_await models(ex, t.path == "/api/ps");
   }
+  if (t.path == "/api/show") {
+    if (method != http::verb::post) co_return ReplyOllamaError(ex, MakeError("use POST /api/show", ErrorCode::kMethodNotAllowed));
+    co_return show(ex);
+  }
   if (const auto call = InferenceCall(t.path)) {
     if (method != http::verb::post)
       co_return ReplyOllamaError(ex, MakeError("use POST " + t.path, ErrorCode::kMethodNotAllowed));
@@ -144,8 +179,8 @@ net::awaitable<void> OllamaRoutes::handle(Exchange& ex, const Target& t) {
   }
   ReplyOllamaError(ex, MakeError(std::string(ex.req.method_string()) + " " + t.path +
                                      ": not served by kittyd (it serves Ollama's /api/version, /api/tags, /api/ps, "
-                                     "/api/chat, /api/generate, /api/embed and /api/embeddings; models are "
-                                     "managed in its config, not pulled)",
+                                     "/api/show, /api/chat, /api/generate, /api/embed and /api/embeddings; models "
+                                     "are managed in its config, not pulled)",
                                  ErrorCode::kUnsupported));
 }
 

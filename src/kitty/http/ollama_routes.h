@@ -1,6 +1,7 @@
 // Ollama's API on kittyd (issue 11), so tools that speak only Ollama (Open WebUI, the `ollama`
 // clients, editor plugins) use kittyd's models: GET /api/version, /api/tags (every configured
-// model), /api/ps (the running ones, with their memory and when they idle out); POST /api/chat,
+// model), /api/ps (the running ones, with their memory and when they idle out), /api/show (its
+// GGUF facts); POST /api/chat,
 // /api/generate, /api/embed and /api/embeddings, translated to the workers' OpenAI routes
 // (ollama_translate.h) with keep_alive honoured per request. Keys: server.api_keys, as the
 // OpenAI routes. Errors are Ollama's shape: {"error": "message"}.
@@ -24,6 +25,7 @@ class OllamaRoutes {
  private:
   net::awaitable<void> models(Exchange& ex, bool running_only);
   net::awaitable<void> infer(Exchange& ex, int call);  // an OllamaCall
+  void show(Exchange& ex);
 
   const RouteContext& ctx_;
 };
