@@ -129,7 +129,6 @@ class ChatAnswer : public BodyRewriter {
     if (text.empty() && tool_calls_.empty()) return {};
     if (!stream_) return {};
     json line = base(false);
-    content_.clear();
     if (call_ == OllamaCall::kChat) line["message"] = {{"role", "assistant"}, {"content", text}};
     else line["response"] = text;
     return line.dump() + "\n";
@@ -159,7 +158,6 @@ class ChatAnswer : public BodyRewriter {
       if (!first_token_) first_token_ = SteadyClock::now();
       ++chunks_;
     }
-    content_ += text;
     all_ += text;
     return text;
   }
@@ -173,7 +171,8 @@ class ChatAnswer : public BodyRewriter {
     const auto end = SteadyClock::now();
     const auto first = first_token_.value_or(end);
     json line = base(true);
-    const std::string text = stream_ ? std::string() : all_;
+    // Streamed lines carried the text already; a worker that answered in one piece did not.
+    const std::string text = stream_ && sse_ ? std::string() : all_;
     if (call_ == OllamaCall::kChat) {
       line["message"] = {{"role", "assistant"}, {"content", text}};
       if (!tool_calls_.empty()) {
@@ -215,7 +214,7 @@ class ChatAnswer : public BodyRewriter {
   const bool stream_;
   const SteadyClock::time_point started_;
   bool ok_ = true, sse_ = false;
-  std::string pending_, whole_, content_, all_, finish_reason_, error_;
+  std::string pending_, whole_, all_, finish_reason_, error_;
   std::vector<json> tool_calls_;
   std::optional<SteadyClock::time_point> first_token_;
   int64_t prompt_tokens_ = 0, completion_tokens_ = 0, chunks_ = 0;
