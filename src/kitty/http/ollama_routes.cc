@@ -72,9 +72,14 @@ std::optional<OllamaCall> InferenceCall(std::string_view path) {
   return std::nullopt;
 }
 
-// Ollama's error shape, with kittyd's status for the error.
-void ReplyOllamaError(Exchange& ex, const Error& e) {
-  Reply(ex, Describe(e.code).http_status, {{"error", e.message}});
+// Ollama's error shape ({"error": "message"}), with kittyd's status, and its code and reason
+// beside it for clients that tell errors apart (Ollama's own clients read only "error").
+void ReplyOllamaError(Exchange& ex, const Error& e, nlohmann::json extra = nlohmann::json::object()) {
+  const ErrorCodeInfo info = Describe(e.code);
+  extra["error"] = e.message;
+  extra["code"] = info.code;
+  if (!info.reason.empty()) extra["reason"] = info.reason;
+  Reply(ex, info.http_status, extra);
 }
 
 }  // namespace
@@ -86,7 +91,7 @@ net::awaitable<void> OllamaRoutes::infer(Exchange& ex, int call_int) {
   auto req = TranslateOllama(call, ex.req.body());
   if (!req) co_return ReplyOllamaError(ex, req.error());
   auto w = ctx_.manager->find(req->model);
-  if (!w) co_return ReplyOllamaError(ex, ctx_.manager->not_found(req->model));
+  if (!w) co_return ReplyOllamaError(ex, ctx_.manager->not_found(req->model), {{"available", ctx_.manager->model_ids()}});
   if (req->load_only) {
     // Ollama's load (and, with keep_alive 0, unload) without a prompt.
     const bool unload = req->keep_alive && *req->keep_alive == 0;
@@ -133,7 +138,7 @@ void OllamaRoutes::show(Exchange& ex) {
     if (name.empty() && body.is_object() && body.contains(key) && body[key].is_string()) name = body[key];
   if (name.empty()) return ReplyOllamaError(ex, MakeError("\"model\" is required", ErrorCode::kMissingModel));
   auto w = ctx_.manager->find(name);
-  if (!w) return ReplyOllamaError(ex, ctx_.manager->not_found(name));
+  if (!w) return ReplyOllamaError(ex, ctx_.manager->not_found(name), {{"available", ctx_.manager->model_ids()}});
   const auto cfg = w->config_snapshot();
   nlohmann::json m = Describe(ctx_, *cfg, ctx_.clock->wall_now());
   // The GGUF header's facts, under Ollama's "general." / "<arch>." names where they exist.

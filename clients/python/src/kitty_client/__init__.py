@@ -37,6 +37,7 @@ from .errors import (
     error_from_payload,
 )
 from .hold import Hold
+from .ollama import OllamaClient
 
 __version__ = "0.1.0"
 
@@ -53,6 +54,7 @@ __all__ = [
     "MethodNotAllowed",
     "ModelNotFound",
     "NotFound",
+    "OllamaClient",
     "RequestTimeout",
     "RequestTooLarge",
     "RouteNotFound",

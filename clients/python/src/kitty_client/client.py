@@ -55,7 +55,8 @@ class KittyClient:
         self.close()
 
     def _key_for(self, path: str) -> str | None:
-        return self.api_key if path.startswith("/v1/") else self.admin_key
+        # The gateway's routes (OpenAI's and Ollama's) take the API key; /kitty/ the admin key.
+        return self.api_key if path.startswith(("/v1/", "/api/")) else self.admin_key
 
     def _request(
         self,

@@ -294,7 +294,9 @@ def error_from_payload(
         if isinstance(e, dict):
             err = e
         elif isinstance(e, str):
-            err = {"message": e}
+            # Ollama's shape, as kittyd's /api/ routes answer: the code and reason beside it.
+            err = {"message": e, **{k: payload[k] for k in ("code", "reason", "available", "log_tail")
+                                    if k in payload}}
     code = _str_or_none(err.get("code"))
     reason = _str_or_none(err.get("reason"))
     message = str(err.get("message") or fallback_text or (f"HTTP {status}" if status else "error"))
