@@ -12,6 +12,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <type_traits>
 
 #include "kitty/http/beast.h"
@@ -83,6 +84,17 @@ inline net::awaitable<Result<Endpoint>> EnsureReady(ControlExecutor control, std
                                                     bool reset = false) {
   auto start = [w, reset](std::function<void(Result<Endpoint>)> done) { w->ensure(std::move(done), reset); };
   co_return co_await UntilCallback<Result<Endpoint>>(control, start);
+}
+
+/// Worker::set_keep_alive on the control loop, when the request gave a keep-alive.
+inline net::awaitable<void> SetKeepAlive(ControlExecutor control, std::shared_ptr<Worker> w,
+                                         std::optional<double> seconds) {
+  if (!seconds) co_return;
+  auto keep = [w, s = *seconds] {
+    w->set_keep_alive(s);
+    return true;  // RunOn needs a value
+  };
+  co_await RunOn(control, keep);
 }
 
 }  // namespace kitty::web

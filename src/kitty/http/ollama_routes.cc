@@ -101,25 +101,13 @@ net::awaitable<void> OllamaRoutes::infer(Exchange& ex, int call_int) {
     } else {
       auto r = co_await EnsureReady(ctx_.control, w);
       if (!r) co_return ReplyOllamaError(ex, r.error());
-      if (req->keep_alive) {
-        auto keep = [w, seconds = *req->keep_alive] {
-          w->set_keep_alive(seconds);
-          return true;
-        };
-        co_await RunOn(ctx_.control, keep);
-      }
+      co_await SetKeepAlive(ctx_.control, w, req->keep_alive);
     }
     co_return Reply(ex, 200, OllamaLoadAnswer(call, w->id(), unload));
   }
   auto lease = co_await AcquireLease(ctx_.control, w);
   if (!lease) co_return ReplyOllamaError(ex, lease.error());
-  if (req->keep_alive) {
-    auto keep = [w, seconds = *req->keep_alive] {
-      w->set_keep_alive(seconds);
-      return true;
-    };
-    co_await RunOn(ctx_.control, keep);
-  }
+  co_await SetKeepAlive(ctx_.control, w, req->keep_alive);
   ex.req.body() = req->openai_body;
   ex.req.set(http::field::content_type, "application/json");
   const auto cfg = w->config_snapshot();

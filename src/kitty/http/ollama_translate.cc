@@ -22,6 +22,12 @@ std::string Now() {
   return iso;
 }
 
+// The message of an error answer's "error" (an OpenAI object, or a plain string).
+std::string ErrorMessage(const json& error) {
+  if (error.is_object()) return error.value("message", error.dump());
+  return error.is_string() ? error.get<std::string>() : error.dump();
+}
+
 int64_t Ns(SteadyClock::duration d) { return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(); }
 
 // Ollama's options → OpenAI (and llama-server) sampling fields.
@@ -122,7 +128,7 @@ class ChatAnswer : public BodyRewriter {
     auto j = json::parse(payload, nullptr, false);
     if (!j.is_object()) return {};
     if (j.contains("error")) {
-      error_ = j["error"].is_object() ? j["error"].value("message", j["error"].dump()) : j["error"].dump();
+      error_ = ErrorMessage(j["error"]);
       return {};
     }
     const std::string text = take(j, /*delta=*/true);
@@ -204,8 +210,7 @@ class ChatAnswer : public BodyRewriter {
   std::string error_line(const std::string& body) const {
     std::string message = body;
     auto j = json::parse(body, nullptr, false);
-    if (j.is_object() && j.contains("error"))
-      message = j["error"].is_object() ? j["error"].value("message", j["error"].dump()) : j["error"].dump();
+    if (j.is_object() && j.contains("error")) message = ErrorMessage(j["error"]);
     return json{{"error", message}}.dump() + (stream_ ? "\n" : "");
   }
 
@@ -237,8 +242,7 @@ class EmbedAnswer : public BodyRewriter {
     auto j = json::parse(whole_, nullptr, false);
     if (!ok_ || !j.is_object() || !j.contains("data") || !j["data"].is_array()) {
       std::string message = whole_;
-      if (j.is_object() && j.contains("error"))
-        message = j["error"].is_object() ? j["error"].value("message", j["error"].dump()) : j["error"].dump();
+      if (j.is_object() && j.contains("error")) message = ErrorMessage(j["error"]);
       return json{{"error", message}}.dump();
     }
     json vectors = json::array();

@@ -106,13 +106,7 @@ net::awaitable<void> OpenAiRoutes::forward(Exchange& ex, const Target& t) {
     Result<Lease> lease = skip ? *skip : MakeError("", ErrorCode::kInternal);
     if (!skip) lease = co_await AcquireLease(ctx_.control, cand);
     if (lease) {
-      if (keep_alive) {
-        auto keep = [cand, seconds = *keep_alive] {
-          cand->set_keep_alive(seconds);
-          return true;  // RunOn needs a value
-        };
-        co_await RunOn(ctx_.control, keep);
-      }
+      co_await SetKeepAlive(ctx_.control, cand, keep_alive);
       if (i > 0) {
         spdlog::info("request for '{}' served by its fallback '{}' ({})", w->id(), cand->id(),
                      first_error ? first_error->message : "");
