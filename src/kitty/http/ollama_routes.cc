@@ -182,20 +182,11 @@ net::awaitable<void> OllamaRoutes::models(Exchange& ex, bool running_only) {
   struct Row {
     std::shared_ptr<const ModelConfig> config;
     WorkerSnapshot snap;
-    std::optional<double> idle_after;  // seconds it stays once idle; nullopt: for ever
   };
   auto take = [&ctx = ctx_, running_only] {
     std::vector<Row> rows;
-    for (const auto& w : ctx.manager->workers()) {
-      if (running_only && w->state() != WorkerState::kReady) continue;
-      Row r{w->config_snapshot(), SnapshotOf(ctx, *w), std::nullopt};
-      const WorkerInfo& i = r.snap.info;
-      const double configured = r.config->idle_shutdown_seconds;
-      if (i.keep_alive_seconds) r.idle_after = *i.keep_alive_seconds < 0 ? std::nullopt : i.keep_alive_seconds;
-      else if (configured > 0) r.idle_after = configured;
-      if (r.snap.policy.pinned || r.snap.policy.pressure_evict_only || !i.holds.empty()) r.idle_after.reset();
-      rows.push_back(std::move(r));
-    }
+    for (const auto& w : ctx.manager->workers())
+      if (!running_only || w->state() == WorkerState::kReady) rows.push_back({w->config_snapshot(), SnapshotOf(ctx, *w)});
     return rows;
   };
   auto rows = co_await RunOn(ctx_.control, take);
@@ -211,10 +202,8 @@ net::awaitable<void> OllamaRoutes::models(Exchange& ex, bool running_only) {
       m["size_vram"] = mem && mem->gpu_available ? mem->gpu_bytes : 0;
       // When it idles out if nothing comes: far in the future when it never does.
       WallTime expires = now + std::chrono::hours(24 * 365 * 100);
-      if (r.idle_after) {
-        const double left = *r.idle_after - r.snap.info.idle_seconds.value_or(0);
-        expires = now + std::chrono::duration_cast<WallTime::duration>(std::chrono::duration<double>(std::max(0.0, left)));
-      }
+      if (const auto left = r.snap.info.idles_out_in_seconds)
+        expires = now + std::chrono::duration_cast<WallTime::duration>(std::chrono::duration<double>(*left));
       m["expires_at"] = IsoTime(expires);
     }
     list.push_back(std::move(m));

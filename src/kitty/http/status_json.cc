@@ -112,6 +112,7 @@ void WriteWorker(JsonText& j, const WorkerSnapshot& s, const ModelConfig& c) {
   j.end_array();
   j.key("idle_shutdown_seconds").num(c.idle_shutdown_seconds);
   j.key("keep_alive_seconds"), OptNum(j, i.keep_alive_seconds);
+  j.key("idles_out_in_seconds"), OptNum(j, i.idles_out_in_seconds);
   j.key("holds").begin_array();
   for (const auto& h : i.holds) {
     j.begin_object();

@@ -190,6 +190,9 @@ WorkerInfo Worker::info() const {
   if (rung_ > 0) i.downgrade.overrides = base_.downgrade[static_cast<size_t>(rung_ - 1)].text;
   i.config_pending = pending_.has_value();
   i.keep_alive_seconds = keep_alive_;
+  if (phase_ == Phase::kReady && holds_.empty() && !policy_.pinned && !policy_.pressure_evict_only) {
+    if (const auto idle = idle_after()) i.idles_out_in_seconds = std::max(0.0, *idle - i.idle_seconds.value_or(0));
+  }
   const TimePoint now = env_.clock->now();
   for (const auto& [id, h] : holds_)
     i.holds.push_back({id, h.owner, std::max(0.0, ToSeconds(h.expires - now))});

@@ -103,6 +103,10 @@ struct WorkerInfo {
   bool config_pending = false;
   /// A per-request keep-alive in force for this run (set_keep_alive), or null.
   std::optional<double> keep_alive_seconds;
+  /// While ready: seconds until it idles out if no request comes (its keep-alive or
+  /// idle_shutdown_seconds, counted from its last request; its whole period while requests run);
+  /// null when it never idles out (pinned, pressure-only, held, or no timeout) or is not ready.
+  std::optional<double> idles_out_in_seconds;
 };
 
 /// Chooses the port of a start (the manager knows the other workers' ports).

@@ -234,8 +234,11 @@ TEST_F(WorkerKeepAliveTest, AKeepAliveReplacesTheIdleTimeoutForThisRunOnly) {
   config_.idle_shutdown_seconds = 100;
   auto w = make();
   make_ready(*w);
+  EXPECT_NEAR(w->info().idles_out_in_seconds.value_or(-1), 100.0, 0.1);
   w->set_keep_alive(2);
   EXPECT_EQ(w->info().keep_alive_seconds, 2.0);
+  t_.clock.advance(500ms);
+  EXPECT_NEAR(w->info().idles_out_in_seconds.value_or(-1), 1.5, 0.1);
   t_.clock.advance(2500ms);
   EXPECT_EQ(w->state(), WorkerState::kStopped) << "idled out on its keep-alive";
   EXPECT_FALSE(w->info().keep_alive_seconds.has_value()) << "it was that run's";
@@ -249,6 +252,7 @@ TEST_F(WorkerKeepAliveTest, NegativeKeepsItAndZeroStopsItOnceItsRequestsEnd) {
   auto w = make();
   make_ready(*w);
   w->set_keep_alive(-1);
+  EXPECT_FALSE(w->info().idles_out_in_seconds.has_value()) << "never";
   t_.clock.advance(60s);
   EXPECT_EQ(w->state(), WorkerState::kReady) << "kept for ever";
   auto lease = w->gate().try_lease();
