@@ -30,7 +30,7 @@ std::string Digest(const ModelConfig& c, int64_t size, int64_t mtime) {
 }
 
 // What Ollama says of a model's weights: the GGUF's size, family, parameters and quantization.
-nlohmann::json Describe(const RouteContext& ctx, const ModelConfig& c, WallTime now) {
+nlohmann::json ModelEntry(const RouteContext& ctx, const ModelConfig& c, WallTime now) {
   int64_t size = 0, mtime = 0;
   WallTime modified = now;
   struct stat st{};
@@ -128,7 +128,7 @@ void OllamaRoutes::show(Exchange& ex) {
   auto w = ctx_.manager->find(name);
   if (!w) return ReplyOllamaError(ex, ctx_.manager->not_found(name), {{"available", ctx_.manager->model_ids()}});
   const auto cfg = w->config_snapshot();
-  nlohmann::json m = Describe(ctx_, *cfg, ctx_.clock->wall_now());
+  nlohmann::json m = ModelEntry(ctx_, *cfg, ctx_.clock->wall_now());
   // The GGUF header's facts, under Ollama's "general." / "<arch>." names where they exist.
   nlohmann::json info = nlohmann::json::object();
   const nlohmann::json g = ctx_.model_info ? ctx_.model_info(*cfg) : nlohmann::json(nullptr);
@@ -193,7 +193,7 @@ net::awaitable<void> OllamaRoutes::models(Exchange& ex, bool running_only) {
   const WallTime now = ctx_.clock->wall_now();
   nlohmann::json list = nlohmann::json::array();
   for (const auto& r : rows) {
-    nlohmann::json m = Describe(ctx_, *r.config, now);
+    nlohmann::json m = ModelEntry(ctx_, *r.config, now);
     if (running_only) {
       const auto& mem = r.snap.memory;
       // What it holds as last measured; before the first sample, what it is expected to hold.
