@@ -2,7 +2,7 @@
 //
 //   kittyctl [--url URL] [--api-key KEY] [--timeout S] <command> ...
 //   ps [--json] | ensure ID [--reset] | release ID [--force] | release-all [--force]
-//   reload [--force]
+//   reload [--force] | ollama status|restart
 //   logs ID [-n N] [-f] | models [--json] | health
 //   top [--interval S] [--once] [--json] | pin ID | unpin ID | priority ID N | headroom BYTES
 //
@@ -64,6 +64,12 @@ int Main(int argc, char** argv) {
       "reload", "re-read kittyd's config file and apply it; prints what happened to each model");
   reload->add_flag("--force", force, "restart changed models now, cutting their requests in flight");
   reload->add_flag("--json", json, "print kittyd's JSON unchanged");
+
+  auto* ollama = app.add_subcommand("ollama", "the Ollama daemon kittyd watches (its `ollama:` section)");
+  std::string ollama_op = "status";
+  ollama->add_option("OP", ollama_op, "status (default) or restart (waits until it answers again)")
+      ->check(CLI::IsMember({"status", "restart"}));
+  ollama->add_flag("--json", json, "print kittyd's JSON unchanged");
 
   auto* release =
       app.add_subcommand("release", "stop a model and wait until its processes are gone");
@@ -128,7 +134,8 @@ int Main(int argc, char** argv) {
 
   // headroom stops models and waits for their memory to come back, as release does.
   const bool long_wait =
-      ensure->parsed() || release->parsed() || release_all->parsed() || headroom->parsed();
+      ensure->parsed() || release->parsed() || release_all->parsed() || headroom->parsed() ||
+      (ollama->parsed() && ollama_op == "restart");
   Context ctx;
   ctx.api_key = api_key;
   const double seconds = timeout_s.value_or(long_wait       ? kLongTimeoutS
@@ -145,6 +152,7 @@ int Main(int argc, char** argv) {
   if (ps->parsed()) return RunPs(ctx, json);
   if (ensure->parsed()) return RunEnsure(ctx, model_id, reset, json);
   if (reload->parsed()) return RunReload(ctx, force, json);
+  if (ollama->parsed()) return RunOllama(ctx, ollama_op, json);
   if (release->parsed()) return RunRelease(ctx, model_id, force, json);
   if (release_all->parsed()) return RunReleaseAll(ctx, force, json);
   if (logs->parsed()) return RunLogs(ctx, model_id, lines, follow);
