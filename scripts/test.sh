@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs everything the tests need (Debian packages, the real llama-server and model, a
-# pinned Python venv — all cached outside the clone) and runs every test:
+# Installs everything the tests need (Debian packages, the real llama-server and model, a real
+# ollama built from its Go module, a pinned Python venv — all cached outside the clone) and runs
+# every test:
 #   1. C++ unit and integration tests (CTest/GoogleTest: fake clock, real processes)
 #   2. black-box tests of kittyd, kittyctl and the fake engine (pytest, real sockets)
 #   3. the Python client and LangGraph tests (pytest, against a live kittyd)
-#   4. end-to-end tests on the real model through kittyd (pytest -m real_model)
+#   4. end-to-end tests on the real model through kittyd, and through a real Ollama
+#      (pytest -m real_model)
 #   5. every *_darwin.cc compiled for macOS with zig (scripts/check_darwin.sh)
 # Usage: scripts/test.sh [--fast]   (--fast skips the real-engine install and its tests)
 set -euo pipefail
@@ -19,9 +21,12 @@ start=$(date +%s)
 scripts/build.sh
 if [ $fast = 0 ]; then
   scripts/install_engine.sh >&2
+  scripts/install_ollama.sh >&2
   set -a
   # shellcheck disable=SC1091
   . "$cache/engine.env"
+  # shellcheck disable=SC1091
+  . "$cache/ollama.env"
   set +a
 fi
 venv=$(scripts/setup_python.sh | tail -n 1)

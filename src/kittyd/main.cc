@@ -1,5 +1,6 @@
 // kittyd: loads the config (or the embedded default), then runs the daemon.
 #include <signal.h>
+#include <stdlib.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -52,5 +53,12 @@ int main(int argc, char** argv) {
     std::cout << "kittyd: " << config->path << ": OK (" << config->models.size() << " models)\n";
     return 0;
   }
-  return kitty::RunDaemon(*config, {KITTY_VERSION, load});
+  // kitty-agent (ollama and remote models) is looked for beside this binary.
+  std::string agent;
+  if (char* self = realpath(argv[0], nullptr)) {
+    const std::string path(self);
+    free(self);
+    agent = path.substr(0, path.rfind('/') + 1) + "kitty-agent";
+  }
+  return kitty::RunDaemon(*config, {KITTY_VERSION, load, agent});
 }

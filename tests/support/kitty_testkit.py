@@ -256,7 +256,7 @@ class Kittyd:
     """One kittyd process with a JSON (= YAML) config written under `workdir`.
 
     `server` adds or overrides keys of the config's `server` section; `memory`, when given, is
-    the config's `memory` section. Several daemons may share a
+    the config's `memory` section; `sections` adds other top-level sections. Several daemons may share a
     workdir: the second writes kitty1.yaml and kittyd1.log. With `wait`, the constructor returns
     once GET /health answers 200 and fails the test if kittyd exits first.
 
@@ -266,7 +266,8 @@ class Kittyd:
 
     def __init__(self, kittyd: Path, workdir: Path, models: dict[str, Any],
                  server: dict[str, Any] | None = None, state_dir: Path | None = None,
-                 wait: bool = True, memory: dict[str, Any] | None = None) -> None:
+                 wait: bool = True, memory: dict[str, Any] | None = None,
+                 sections: dict[str, Any] | None = None) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -285,6 +286,7 @@ class Kittyd:
         cfg["server"].update(server or {})
         if memory is not None:
             cfg["memory"] = memory
+        cfg.update(sections or {})  # more top-level sections (ollama: ...)
         n = len(list(self.workdir.glob("kitty*.yaml")))
         self.config_path = self.workdir / f"kitty{n or ''}.yaml"
         self.config_path.write_text(json.dumps(cfg, indent=2))
@@ -351,11 +353,12 @@ class Kittyd:
 # --- the real engine ------------------------------------------------------------------------------
 
 
-def _engine_env() -> dict[str, str]:
+def _engine_env(name: str = "engine.env") -> dict[str, str]:
     """KITTY_* values from engine.env (KEY=VALUE lines, `export` and quotes allowed), written by
-    scripts/install_engine.sh into ${KITTY_CACHE_DIR:-~/.cache/kitty}."""
+    scripts/install_engine.sh into ${KITTY_CACHE_DIR:-~/.cache/kitty} (ollama.env: by
+    scripts/install_ollama.sh)."""
     cache = Path(os.environ.get("KITTY_CACHE_DIR") or Path.home() / ".cache" / "kitty")
-    path = cache / "engine.env"
+    path = cache / name
     out: dict[str, str] = {}
     if not path.is_file():
         return out
@@ -386,6 +389,15 @@ def real_engine() -> tuple[Path, Path] | str:
     if not mp.is_file():
         return f"model not found at {mp} (KITTY_TEST_MODEL)"
     return sp, mp
+
+
+def real_ollama() -> Path | str:
+    """The `ollama` binary from $KITTY_OLLAMA or ollama.env, or why the Ollama tests cannot run."""
+    path = os.environ.get("KITTY_OLLAMA") or _engine_env("ollama.env").get("KITTY_OLLAMA")
+    if not path:
+        return "no real ollama: set KITTY_OLLAMA or run scripts/install_ollama.sh (writes ~/.cache/kitty/ollama.env)"
+    p = Path(os.path.expanduser(path))
+    return p if p.is_file() else f"ollama not found at {p} (KITTY_OLLAMA)"
 
 
 # --- the error contract ---------------------------------------------------------------------------

@@ -38,6 +38,17 @@ def test_research_graph_releases_worker_real_model(real_kittyd: Kittyd) -> None:
         check_research_graph(client, "smollm2-135m")
 
 
+@pytest.mark.real_model
+def test_research_graph_releases_an_ollama_backed_model(ollama_kittyd: Kittyd) -> None:
+    """The same tools and graph for a model inside Ollama: the release unloads it from Ollama."""
+    import httpx
+
+    with KittyClient(ollama_kittyd.url, timeout=300) as client:
+        check_research_graph(client, "smol-ollama")
+    ps = httpx.get(f"{ollama_kittyd.ollama_url}/api/ps", timeout=10).json()  # type: ignore[attr-defined]
+    assert ps["models"] == [], ps
+
+
 class SpyClient(KittyClient):
     """Records, at the moment the second model is first called, whether the big one is gone."""
 

@@ -9,6 +9,7 @@ namespace kitty {
 // Defined in llama_server.cc and command_backend.cc.
 Result<LaunchPlan> PlanLlamaServer(const ModelConfig& m, int port, const EnvLookup& env);
 Result<LaunchPlan> PlanCommand(const ModelConfig& m, int port, const EnvLookup& env);
+Result<LaunchPlan> PlanAgent(const ModelConfig& m, int port, const EnvLookup& env);
 
 Result<LaunchPlan> PlanLaunchWithEnv(const ModelConfig& m, int port, const EnvLookup& env) {
   if (port < 1 || port > 65535)
@@ -28,9 +29,9 @@ Result<LaunchPlan> PlanLaunchWithEnv(const ModelConfig& m, int port, const EnvLo
       plan = PlanCommand(m, port, env);
       break;
     case Backend::kOllama:
-      return MakeError("model '" + m.id + "': the Ollama backend is not implemented yet (ollama_model '" +
-                           m.ollama_model + "'); use backend llama_server or command",
-                       ErrorCode::kUnsupported);
+    case Backend::kRemote:
+      plan = PlanAgent(m, port, env);
+      break;
   }
   if (!plan.ok()) return plan;
   // The seed's worker contract: a worker learns who it is from its environment.

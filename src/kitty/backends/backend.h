@@ -3,6 +3,7 @@
 // started here.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "kitty/base/result.h"
@@ -17,6 +18,17 @@ struct LaunchPlan {
   int port = 0;
   std::string health_path;   // GET until 200
   std::string shutdown_path; // POSTed before SIGTERM when non-empty
+  /// Where requests go when not to host:port: the Ollama daemon or remote server that the
+  /// spawned process (kitty-agent) stands for. Unset for engines that serve themselves.
+  struct Upstream {
+    std::string host;
+    int port = 0;
+    std::string model, prefix, authorization;
+  };
+  std::optional<Upstream> upstream;
+  /// Exit status of the process meaning "the upstream dropped the model on its own" (Ollama
+  /// evicted it): recorded as an eviction and the worker goes to stopped, not failed. 0: none.
+  int evicted_exit_code = 0;
 };
 
 /// Builds the launch of model `m` listening on `port`. Checks what must hold before a spawn:

@@ -199,17 +199,63 @@ TEST_F(BackendTest, BadPortAndCwd) {
             "model 'kitty-q4': cwd '" + dir_ + "/nope' is not a directory");
 }
 
-TEST(OllamaBackendTest, IsUnsupportedForNow) {
+TEST(AgentBackendTest, OllamaRunsTheAgentAndSendsRequestsToOllama) {
   ModelConfig m;
-  m.id = "gptoss_120b_ollama";
+  m.id = "gptoss";
   m.backend = Backend::kOllama;
-  m.ollama_model = "gpt-oss-120b";
-  auto r = PlanLaunch(m, 41000);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, ErrorCode::kUnsupported);
-  EXPECT_EQ(r.error().message,
-            "model 'gptoss_120b_ollama': the Ollama backend is not implemented yet (ollama_model 'gpt-oss-120b'); "
-            "use backend llama_server or command");
+  m.ollama_model = "gpt-oss:20b";
+  m.ollama_url = "http://127.0.0.1:11500";
+  m.ollama_modelfile = "/m/Modelfile";
+  auto r = PlanLaunchWithEnv(m, 41000, MapEnv({{"KITTY_AGENT", "/bin/true"}}));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_THAT(r->spawn.argv, ElementsAre("/bin/true", "ollama", "--url", "http://127.0.0.1:11500", "--model",
+                                         "gpt-oss:20b", "--host", "127.0.0.1", "--port", "41000", "--lease", "300s",
+                                         "--modelfile", "/m/Modelfile"));
+  EXPECT_EQ(r->port, 41000);
+  EXPECT_EQ(r->health_path, "/health");
+  ASSERT_TRUE(r->upstream);
+  EXPECT_EQ(r->upstream->host, "127.0.0.1");
+  EXPECT_EQ(r->upstream->port, 11500);
+  EXPECT_EQ(r->upstream->model, "gpt-oss:20b");
+  EXPECT_EQ(r->upstream->authorization, "");
+  EXPECT_EQ(r->evicted_exit_code, 3);
+  EXPECT_EQ(r->spawn.env.at("KITTY_MODEL_ID"), "gptoss");
+}
+
+TEST(AgentBackendTest, RemoteKeyTravelsInTheEnvironmentNeverInArgv) {
+  ModelConfig m;
+  m.id = "cloud";
+  m.backend = Backend::kRemote;
+  m.remote_url = "http://10.0.0.5/v1";
+  m.remote_api_key_env = "CLOUD_KEY";
+  auto r = PlanLaunchWithEnv(m, 41001, MapEnv({{"KITTY_AGENT", "/bin/true"}, {"CLOUD_KEY", "sk-123"}}));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_THAT(r->spawn.argv, ElementsAre("/bin/true", "remote", "--url", "http://10.0.0.5/v1", "--model", "cloud",
+                                         "--host", "127.0.0.1", "--port", "41001"));
+  EXPECT_EQ(r->spawn.env.at("KITTY_REMOTE_API_KEY"), "sk-123");
+  EXPECT_EQ(r->upstream->port, 80);
+  EXPECT_EQ(r->upstream->prefix, "/v1");
+  EXPECT_EQ(r->upstream->authorization, "Bearer sk-123");
+  EXPECT_EQ(r->evicted_exit_code, 0);
+
+  auto missing = PlanLaunchWithEnv(m, 41001, MapEnv({{"KITTY_AGENT", "/bin/true"}}));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().message,
+            "model 'cloud': the environment variable CLOUD_KEY (remote_api_key_env) is not set in kittyd's environment");
+  auto no_agent = PlanLaunchWithEnv(m, 41001, MapEnv({{"PATH", "/nonexistent"}, {"CLOUD_KEY", "k"}}));
+  ASSERT_FALSE(no_agent.ok());
+  EXPECT_THAT(no_agent.error().message, HasSubstr("kitty-agent (which kittyd runs for ollama and remote models) was not found"));
+}
+
+TEST(AgentBackendTest, ParseHttpUrl) {
+  auto u = ParseHttpUrl("http://[::1]:8080/base/");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->host, "::1");
+  EXPECT_EQ(u->port, 8080);
+  EXPECT_EQ(u->prefix, "/base");
+  EXPECT_FALSE(ParseHttpUrl("https://x").ok());
+  EXPECT_FALSE(ParseHttpUrl("http://x:99999").ok());
+  EXPECT_FALSE(ParseHttpUrl("http://:80").ok());
 }
 
 }  // namespace

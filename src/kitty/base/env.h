@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "kitty/base/result.h"
@@ -43,6 +44,10 @@ struct Env {
   /// an OOM kill from another SIGKILL; empty: none (a kill kittyd did not send is then a
   /// probable OOM kill).
   std::function<OomCounts()> oom_counts;
+  /// Why a model cannot be served now for a reason outside its worker (the Ollama daemon is
+  /// down and nobody restarts it): its start fails at once and its requests go to fallbacks.
+  /// Empty: never.
+  std::function<std::optional<Error>(const ModelConfig&)> upstream_unavailable;
   /// <logs_dir>/<model id>.log; empty: no log files.
   std::string logs_dir;
 };

@@ -14,6 +14,7 @@ const char* BackendName(Backend b) {
     case Backend::kLlamaServer: return "llama_server";
     case Backend::kCommand: return "command";
     case Backend::kOllama: return "ollama";
+    case Backend::kRemote: return "remote";
   }
   return "unknown";
 }
@@ -39,7 +40,8 @@ ConfigChange CompareModels(const ModelConfig& a, const ModelConfig& b) {
   auto runs = [](const ModelConfig& m) {
     return std::tie(m.id, m.backend, m.host, m.port, m.model_path, m.llama_server_bin, m.threads, m.ngl,
                     m.ctx, m.batch, m.ubatch, m.parallel, m.flash_attn, m.jinja, m.mmproj, m.alias,
-                    m.extra_args, m.command, m.shell, m.ollama_model, m.ollama_url, m.env, m.cwd, m.rung);
+                    m.extra_args, m.command, m.shell, m.ollama_model, m.ollama_url, m.ollama_pull, m.ollama_modelfile,
+                    m.remote_url, m.remote_model, m.remote_api_key_env, m.env, m.cwd, m.rung);
   };
   // How kittyd treats it: applied to the running worker.
   auto rungs = [](const ModelConfig& m) {

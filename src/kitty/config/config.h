@@ -21,6 +21,7 @@ enum class Backend {
   kLlamaServer,  // llama.cpp's llama-server ("llama_server"; the seed's "llama_worker")
   kCommand,      // any OpenAI-compatible server from an argv template ("command")
   kOllama,       // a model inside an Ollama daemon ("ollama"; the seed's path)
+  kRemote,       // an OpenAI-compatible server kittyd never starts or stops ("remote")
 };
 const char* BackendName(Backend b);
 
@@ -61,9 +62,18 @@ struct ModelConfig {
   std::vector<std::string> command;
   bool shell = false;  // run `command` through /bin/sh -c (only when the config asks for it)
 
-  // ollama backend.
+  // ollama backend: the model's name in Ollama, the daemon's URL, and what to do when Ollama
+  // does not have it (pull it from its registry, or create it from a Modelfile).
   std::string ollama_model;
   std::string ollama_url = "http://127.0.0.1:11434";
+  bool ollama_pull = false;
+  std::string ollama_modelfile;
+
+  // remote backend: the server's base URL (http://host:port[/prefix]), the model name it knows
+  // (default: the id), and the environment variable holding its API key (never the key itself).
+  std::string remote_url;
+  std::string remote_model;
+  std::string remote_api_key_env;
 
   // Process environment and working directory of the worker.
   std::map<std::string, std::string> env;
@@ -182,10 +192,29 @@ struct MemoryConfig {
   PressureConfig pressure;
 };
 
+/// The Ollama daemon under kittyd's watch (seed 003): its health is read every
+/// health_interval_seconds and classed by how long /api/version takes to answer; when it is down
+/// and `manage` is set kittyd restarts it, at most max_restarts_per_hour times.
+struct OllamaConfig {
+  bool configured = false;  // an `ollama:` section was given
+  std::string url = "http://127.0.0.1:11434";
+  bool manage = false;  // start it when absent, restart it when down
+  std::string bin = "ollama";  // `ollama serve` when start_command is empty
+  std::vector<std::string> start_command;  // e.g. [systemctl, --user, restart, ollama]
+  bool shell = false;                      // run start_command through /bin/sh -c
+  std::map<std::string, std::string> env;  // for a daemon kittyd starts (OLLAMA_MODELS, ...)
+  double health_interval_seconds = 30;
+  double unhealthy_seconds = 5;  // slower than this: unhealthy
+  double down_seconds = 15;      // slower than this, or no answer: down
+  int max_restarts_per_hour = 3;
+  double start_timeout_seconds = 60;  // for a restarted daemon to answer again
+};
+
 struct Config {
   std::string path;  // the file it came from ("<embedded default>" for the built-in one)
   ServerConfig server;
   MemoryConfig memory;
+  OllamaConfig ollama;
   std::vector<ModelConfig> models;  // in file order
 
   const ModelConfig* find(const std::string& id) const {

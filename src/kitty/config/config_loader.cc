@@ -9,17 +9,19 @@
 
 #include "kitty/config/config_file.h"
 #include "kitty/config/model_keys.h"
+#include "kitty/config/ollama_section.h"
 #include "kitty/config/suggest.h"
 #include "kitty/config/value_parse.h"
 #include "kitty/config/yaml_document.h"
 #include "kitty/base/bytes.h"
 #include "kitty/config/memory_section.h"
+#include "kitty/config/ollama_section.h"
 #include "kitty/config/yaml_reader.h"
 
 namespace kitty {
 namespace {
 
-const std::vector<std::string_view> kSections = {"server", "memory", "defaults", "models"};
+const std::vector<std::string_view> kSections = {"server", "memory", "ollama", "defaults", "models"};
 
 // Upper bounds of the server's connection keys. A day is far past any sane deadline for a
 // header, a MiB of body or an idle connection: a larger value is a typo (extra zeros) that
@@ -73,7 +75,8 @@ class Loader {
 
 Result<Config> Loader::Load(std::string_view text) {
   config_.path = r_.file();
-  YAML::Node server, memory, defaults, models;
+  YAML::Node server, memory, ollama, defaults, models;
+  bool has_ollama = false;  // `ollama:` with no value still asks for the daemon's watch
   if (std::optional<YAML::Node> root = ParseOneDocument(text, r_); !root) {
     // The error is recorded; flags are still checked below, so every problem shows at once.
   } else if (!root->IsNull() && !root->IsMap()) {
@@ -84,12 +87,15 @@ Result<Config> Loader::Load(std::string_view text) {
         server = v;
       } else if (name == "memory") {
         memory = v;
+      } else if (name == "ollama") {
+        ollama = v;
+        has_ollama = true;
       } else if (name == "defaults") {
         defaults = v;
       } else if (name == "models") {
         models = v;
       } else {
-        std::string msg = "unknown section (valid: server, memory, defaults, models)";
+        std::string msg = "unknown section (valid: server, memory, ollama, defaults, models)";
         std::string near = NearestWord(name, kSections);
         if (!near.empty()) msg += "; did you mean '" + near + "'?";
         else if (Contains(ModelKeys(), name)) msg += "; model keys go under defaults: or models.<id>:";
@@ -99,6 +105,7 @@ Result<Config> Loader::Load(std::string_view text) {
   }
   if (server.IsDefined() && !server.IsNull()) LoadServer(server);
   if (memory.IsDefined() && !memory.IsNull()) LoadMemorySection(r_, memory, config_.memory);
+  if (has_ollama) LoadOllamaSection(r_, ollama.IsNull() ? YAML::Node(YAML::NodeType::Map) : ollama, config_.ollama);
   ApplyOverrides();
   // Defaults first: models inherit them wherever the sections appear in the file.
   if (defaults.IsDefined() && !defaults.IsNull()) {
@@ -290,6 +297,13 @@ void Loader::CheckModel(const ModelDraft& d) {
     case Backend::kOllama:
       if (m.ollama_model.empty())
         r_.Error(line, path + ".ollama_model", "required for backend ollama (the model's name in Ollama)");
+      if (!m.ollama_modelfile.empty() && m.ollama_pull)
+        r_.Error(d.key_lines.count("ollama_pull") ? d.key_lines.at("ollama_pull") : line, path + ".ollama_pull",
+                 "set either ollama_pull or ollama_modelfile, not both");
+      break;
+    case Backend::kRemote:
+      if (m.remote_url.empty())
+        r_.Error(line, path + ".remote_url", "required for backend remote (an OpenAI-compatible server's base URL)");
       break;
   }
   for (size_t i = 0; i < m.aliases.size(); ++i)

@@ -323,20 +323,20 @@ TEST(ConfigLoaderTest, DuplicateKeyInAModel) {
 TEST(ConfigLoaderTest, UnknownBackendListsValidOnes) {
   EXPECT_THAT(Errors("models:\n  a:\n    backend: llama_sever\n    model_path: /a\n  b:\n    backend: vllm\n"),
               ElementsAre("kitty.yaml:3: models.a.backend: unknown backend 'llama_sever' (valid: llama_server, "
-                          "llama_worker, command, ollama); did you mean 'llama_server'?",
+                          "llama_worker, command, ollama, remote); did you mean 'llama_server'?",
                           "kitty.yaml:6: models.b.backend: unknown backend 'vllm' (valid: llama_server, "
-                          "llama_worker, command, ollama)",
+                          "llama_worker, command, ollama, remote)",
                           "kitty.yaml:5: models.b.model_path: required for backend llama_server (the seed's "
                           "llama_worker)"));
 }
 
 TEST(ConfigLoaderTest, UnknownTopLevelSection) {
   EXPECT_THAT(Errors("modles:\n  a: {}\nthreads: 3\nfoo: 1\n"),
-              ElementsAre("kitty.yaml:1: modles: unknown section (valid: server, memory, defaults, models); did you mean "
+              ElementsAre("kitty.yaml:1: modles: unknown section (valid: server, memory, ollama, defaults, models); did you mean "
                           "'models'?",
-                          "kitty.yaml:3: threads: unknown section (valid: server, memory, defaults, models); model keys go "
+                          "kitty.yaml:3: threads: unknown section (valid: server, memory, ollama, defaults, models); model keys go "
                           "under defaults: or models.<id>:",
-                          "kitty.yaml:4: foo: unknown section (valid: server, memory, defaults, models)"));
+                          "kitty.yaml:4: foo: unknown section (valid: server, memory, ollama, defaults, models)"));
   EXPECT_THAT(Errors("- a\n- b\n"),
               ElementsAre("kitty.yaml:1: expected a map with sections server, defaults, models; got a list"));
 }
@@ -511,6 +511,70 @@ TEST(ConfigLoaderRecoveryTest, BadFallbacksAndRungsNameTheirLineAndKey) {
               ElementsAre(HasSubstr("kitty.yaml:5: models.a.downgrade: expected a list of overrides")));
   EXPECT_THAT(Errors("models:\n  a:\n    backend: command\n    command: [e]\n    downgrade: [{ngl: lots}]\n"),
               ElementsAre(HasSubstr("kitty.yaml:5: models.a.downgrade[0].ngl:")));
+}
+
+TEST(ConfigLoaderTest, OllamaSectionAndRemoteModels) {
+  Config c = Load(R"(
+ollama:
+  url: http://127.0.0.1:11500
+  manage: true
+  bin: ~/bin/ollama
+  start_command: systemctl --user restart ollama
+  shell: true
+  env: {OLLAMA_MODELS: /data/o}
+  health_interval_seconds: 10
+  max_restarts_per_hour: 5
+models:
+  o:
+    backend: ollama
+    ollama_model: gpt-oss:20b
+    ollama_modelfile: ~/Modelfile
+  r:
+    backend: remote
+    remote_url: http://10.0.0.5:7700/v1
+    remote_model: qwen
+    remote_api_key_env: CLOUD_KEY
+)");
+  EXPECT_TRUE(c.ollama.configured);
+  EXPECT_EQ(c.ollama.url, "http://127.0.0.1:11500");
+  EXPECT_TRUE(c.ollama.manage);
+  EXPECT_EQ(c.ollama.bin, "/home/t/bin/ollama");
+  EXPECT_EQ(c.ollama.start_command, std::vector<std::string>{"systemctl --user restart ollama"});
+  EXPECT_EQ(c.ollama.env.at("OLLAMA_MODELS"), "/data/o");
+  EXPECT_EQ(c.ollama.health_interval_seconds, 10);
+  EXPECT_EQ(c.ollama.max_restarts_per_hour, 5);
+  EXPECT_EQ(c.ollama.down_seconds, 15);
+  ASSERT_EQ(c.models.size(), 2u);
+  EXPECT_EQ(c.models[0].ollama_modelfile, "/home/t/Modelfile");
+  EXPECT_EQ(c.models[1].backend, Backend::kRemote);
+  EXPECT_EQ(c.models[1].remote_url, "http://10.0.0.5:7700/v1");
+  EXPECT_EQ(c.models[1].remote_api_key_env, "CLOUD_KEY");
+  EXPECT_FALSE(Load("models: {}\n").ollama.configured);
+}
+
+TEST(ConfigLoaderTest, OllamaAndRemoteErrorsNameTheKey) {
+  EXPECT_THAT(Errors(R"(ollama:
+  url: https://ollama.example.com
+  manage: maybe
+  restart_per_hour: 3
+models:
+  r:
+    backend: remote
+    remote_api_key_env: sk-abc123
+  o:
+    backend: ollama
+    ollama_model: x
+    ollama_pull: true
+    ollama_modelfile: /m
+)"),
+              ::testing::UnorderedElementsAre(
+                  ::testing::HasSubstr("kitty.yaml:2: ollama.url: https:// is not supported yet"),
+                  ::testing::HasSubstr("kitty.yaml:3: ollama.manage:"),
+                  ::testing::HasSubstr("kitty.yaml:4: ollama.restart_per_hour: unknown key"),
+                  "kitty.yaml:8: models.r.remote_api_key_env: expected the name of an environment variable (such as "
+                  "OPENAI_API_KEY), not the key itself",
+                  "kitty.yaml:6: models.r.remote_url: required for backend remote (an OpenAI-compatible server's base URL)",
+                  ::testing::HasSubstr("models.o.ollama_pull: set either ollama_pull or ollama_modelfile")));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "kitty/config/default_config.h"
 #include "kitty/config/memory_section.h"
+#include "kitty/config/ollama_section.h"
 
 #include <gtest/gtest.h>
 
@@ -76,6 +77,7 @@ TEST(DefaultConfigTest, ExampleConfigShowsEveryKey) {
   for (auto key : ServerKeys()) EXPECT_NE(text.find(" " + std::string(key) + ":"), std::string::npos) << key;
   for (auto key : ModelKeys()) EXPECT_NE(text.find(" " + std::string(key) + ":"), std::string::npos) << key;
   for (auto key : MemoryKeys()) EXPECT_NE(text.find(" " + std::string(key) + ":"), std::string::npos) << key;
+  for (auto key : OllamaKeys()) EXPECT_NE(text.find(" " + std::string(key) + ":"), std::string::npos) << key;
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "kitty/config/config_loader.h"
+#include "kitty/config/ollama_section.h"
 #include "kitty/config/suggest.h"
 #include "kitty/config/value_parse.h"
 #include "kitty/config/yaml_reader.h"
@@ -37,6 +38,15 @@ ModelKeyFn UrlPathKey(std::string ModelConfig::*field) {
     d.m.*field = *s;
   };
 }
+ModelKeyFn HttpUrlKey(std::string ModelConfig::*field) {
+  return [field](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+    auto s = r.String(v, key);
+    if (!s) return;
+    if (auto bad = CheckHttpUrl(*s); !bad.empty()) return r.Error(v, key, bad);
+    d.m.*field = *s;
+  };
+}
+
 ModelKeyFn BoolKey(bool ModelConfig::*field) {
   return [field](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
     Set(d.m.*field, r.Bool(v, key));
@@ -86,6 +96,7 @@ std::optional<Backend> ParseBackend(std::string_view s) {
   if (s == "llama_server" || s == "llama_worker" || s == "llama-server") return Backend::kLlamaServer;
   if (s == "command") return Backend::kCommand;
   if (s == "ollama") return Backend::kOllama;
+  if (s == "remote") return Backend::kRemote;
   return std::nullopt;
 }
 
@@ -101,8 +112,8 @@ const std::vector<ModelKey>& ModelKeyTable() {
            d.m.backend = *b;
            return;
          }
-         std::string msg = "unknown backend '" + *s + "' (valid: llama_server, llama_worker, command, ollama)";
-         std::string near = NearestWord(*s, {"llama_server", "llama_worker", "command", "ollama"});
+         std::string msg = "unknown backend '" + *s + "' (valid: llama_server, llama_worker, command, ollama, remote)";
+         std::string near = NearestWord(*s, {"llama_server", "llama_worker", "command", "ollama", "remote"});
          if (!near.empty()) msg += "; did you mean '" + near + "'?";
          r.Error(v, key, msg);
        }},
@@ -257,15 +268,20 @@ const std::vector<ModelKey>& ModelKeyTable() {
        }},
       {"llama_server_bin", PathKey(&ModelConfig::llama_server_bin)},
       {"ollama_model", StringKey(&ModelConfig::ollama_model)},
-      {"ollama_url",
+      {"ollama_url", HttpUrlKey(&ModelConfig::ollama_url)},
+      {"ollama_pull", BoolKey(&ModelConfig::ollama_pull)},
+      {"ollama_modelfile", PathKey(&ModelConfig::ollama_modelfile)},
+      {"remote_url", HttpUrlKey(&ModelConfig::remote_url)},
+      {"remote_model", StringKey(&ModelConfig::remote_model)},
+      {"remote_api_key_env",
        [](YamlReader& r, ModelDraft& d, const YAML::Node& v, const std::string& key) {
+         // The name of a variable, never the key: a config file is no place for a secret.
          auto s = r.String(v, key);
          if (!s) return;
-         if (s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0) {
-           r.Error(v, key, "expected an http:// or https:// URL, got \"" + *s + "\"");
-           return;
-         }
-         d.m.ollama_url = *s;
+         if (s->empty() || s->find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
+                               std::string::npos)
+           return r.Error(v, key, "expected the name of an environment variable (such as OPENAI_API_KEY), not the key itself");
+         d.m.remote_api_key_env = *s;
        }},
   };
   return kKeys;

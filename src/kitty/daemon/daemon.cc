@@ -25,7 +25,9 @@
 #include "kitty/process/oom_counts.h"
 #include "kitty/memory/load_probe.h"
 #include "kitty/memory/memory_probe.h"
+#include "kitty/backends/plan.h"
 #include "kitty/memory/memory_sampler.h"
+#include "kitty/ollama/supervisor.h"
 #include "kitty/process/daemon_lock.h"
 #include "kitty/process/orphans.h"
 #include "kitty/process/port_allocator.h"
@@ -125,6 +127,18 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
   env.fs = &fs;
   env.logs_dir = sc.logs_dir;
   env.oom_counts = ReadOomCounts;
+  // Launches see kittyd's environment, plus where kitty-agent is (unless $KITTY_AGENT says) and
+  // the `ollama` binary the agent runs for `ollama create` (ollama.bin).
+  env.plan_launch = [agent = opts.agent_path, ollama_bin = config.ollama.bin](const ModelConfig& m, int port) {
+    const EnvLookup process = ProcessEnv();
+    return PlanLaunchWithEnv(m, port, [&](const std::string& name) -> std::optional<std::string> {
+      auto v = process(name);
+      if (!v && name == "KITTY_AGENT" && !agent.empty()) return agent;
+      if (!v && name == "KITTY_OLLAMA_BIN") return ollama_bin;
+      return v;
+    });
+  };
+  if (!opts.agent_path.empty()) spdlog::debug("kitty-agent: {}", opts.agent_path);
 
   // The state file follows the workers; its writes (each an fsync) run in order on the pool.
   auto state_strand = blocking.make_strand();
@@ -160,6 +174,15 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
   Scheduler scheduler(env, config.memory, ledger, load, std::move(disk_dirs),
                       [&registry] { return registry->all_workers(); });
   env.admission = &scheduler;
+  // The Ollama daemon under watch (an `ollama:` section): its models fall back at once while
+  // it is down for good.
+  std::unique_ptr<OllamaSupervisor> ollama;
+  if (config.ollama.configured) {
+    ollama = std::make_unique<OllamaSupervisor>(config.ollama, env);
+    env.upstream_unavailable = [s = ollama.get()](const ModelConfig& m) -> std::optional<Error> {
+      return m.backend == Backend::kOllama ? s->unavailable() : std::nullopt;
+    };
+  }
   WorkerManager manager(config.models, env, sc.auto_ports);
   registry = &manager;
   MemorySampler sampler(
@@ -219,6 +242,7 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
     return nlohmann::json{{"config", next->path}, {"force", force}, {"models", models}, {"not_applied", unapplied}};
   };
   rc.reload = reload;
+  rc.ollama = ollama.get();
   web::Router router(rc);
 
   web::ServerOptions so;
@@ -269,10 +293,15 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
         manager.release_all(
             /*force=*/true,
             [&] {
-              spdlog::info("all workers stopped; exiting");
-              signals.cancel();
-              hup.cancel();
-              control.stop();
+              // The workers first (their agents unload from Ollama), then a daemon kittyd started.
+              auto leave = [&] {
+                spdlog::info("all workers stopped; exiting");
+                signals.cancel();
+                hup.cancel();
+                control.stop();
+              };
+              if (ollama) ollama->stop(leave);
+              else leave();
             },
             ErrorCode::kShuttingDown);
         signals.async_wait(on_signal);
@@ -286,6 +315,7 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
   };
   hup.async_wait(on_hup);
 
+  if (ollama) ollama->start();
   manager.preload();
   control.run();
   io.stop();

@@ -15,6 +15,9 @@ struct DaemonOptions {
   std::string version = "dev";
   /// Reads the config again for a reload (SIGHUP, POST /kitty/config/reload); null: no reload.
   std::function<Result<Config>()> reload_config;
+  /// kitty-agent, which runs for ollama and remote models: the one beside kittyd unless
+  /// $KITTY_AGENT names another (empty: PATH).
+  std::string agent_path;
 };
 
 /// Runs kittyd; returns the process exit code (0 after a clean shutdown).

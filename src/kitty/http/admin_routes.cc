@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "kitty/http/memory_routes.h"
+#include "kitty/http/ollama_admin_routes.h"
 #include "kitty/http/reply.h"
 #include "kitty/http/status_json.h"
 
@@ -134,6 +135,14 @@ net::awaitable<void> AdminRoutes::handle(Exchange& ex, const Target& t) {
   if (parts.size() == 3 && parts[1] == "config" && parts[2] == "reload") {
     if (method != http::verb::post) co_return not_allowed();
     co_return co_await reload(ex, IsTrue(t.params, "force") || BodyFlag(ex, "force"));
+  }
+  if (parts.size() == 2 && parts[1] == "ollama") {
+    if (method != http::verb::get) co_return not_allowed();
+    co_return co_await OllamaStatusRoute(ctx_, ex);
+  }
+  if (parts.size() == 3 && parts[1] == "ollama" && parts[2] == "restart") {
+    if (method != http::verb::post) co_return not_allowed();
+    co_return co_await OllamaRestartRoute(ctx_, ex);
   }
   if (parts.size() == 3 && parts[1] == "holds") {
     if (method != http::verb::delete_) co_return not_allowed();

@@ -39,11 +39,4 @@ bool FallsBack(ErrorCode code) {
   }
 }
 
-std::string WithModel(const std::string& body, const std::string& id) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  if (!j.is_object()) return body;
-  j["model"] = id;
-  return j.dump();
-}
-
 }  // namespace kitty::web

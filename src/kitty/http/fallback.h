@@ -24,8 +24,4 @@ bool FallbackAllowed(std::string_view body);
 /// model could not be started or could not fit; not a stop or a shutdown someone asked for.
 bool FallsBack(ErrorCode code);
 
-/// The JSON body with its "model" set to `id` (the model serving it), or the body unchanged
-/// when it is not a JSON object.
-std::string WithModel(const std::string& body, const std::string& id);
-
 }  // namespace kitty::web

@@ -87,4 +87,11 @@ Result<std::string> ReadModelField(std::string_view body) {
   return std::move(sax.model);
 }
 
+std::string WithModel(const std::string& body, const std::string& id) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (!j.is_object()) return body;
+  j["model"] = id;
+  return j.dump();
+}
+
 }  // namespace kitty::web

@@ -14,4 +14,8 @@ namespace kitty::web {
 /// string "model".
 Result<std::string> ReadModelField(std::string_view body);
 
+/// The JSON body with its "model" set to `id` (the model serving it, or the name an upstream
+/// knows it by), or the body unchanged when it is not a JSON object.
+std::string WithModel(const std::string& body, const std::string& id);
+
 }  // namespace kitty::web

@@ -108,14 +108,21 @@ net::awaitable<void> OllamaRoutes::infer(Exchange& ex, int call_int) {
   auto lease = co_await AcquireLease(ctx_.control, w);
   if (!lease) co_return ReplyOllamaError(ex, lease.error());
   co_await SetKeepAlive(ctx_.control, w, req->keep_alive);
-  ex.req.body() = req->openai_body;
-  ex.req.set(http::field::content_type, "application/json");
   const auto cfg = w->config_snapshot();
   ProxyOptions po;
   po.model_id = w->id();
   po.busy_timeout = std::chrono::milliseconds(static_cast<int64_t>(cfg->busy_timeout_seconds * 1000));
-  po.rewrite = OllamaAnswer(call, req->model, req->stream, started);
-  const std::string target = req->target;
+  std::string target = req->target;
+  if (cfg->backend == Backend::kOllama) {
+    // An Ollama backend speaks this API itself: the request goes through as it came (the
+    // proxy renames the model), without the keep_alive, which is kittyd's to apply.
+    target = std::string(ex.req.target());
+    ex.req.body() = WithoutKeepAlive(ex.req.body());
+  } else {
+    ex.req.body() = req->openai_body;
+    po.rewrite = OllamaAnswer(call, req->model, req->stream, started);
+  }
+  ex.req.set(http::field::content_type, "application/json");
   co_await ProxyToWorker(ex, lease.value(), target, po);
 }
 

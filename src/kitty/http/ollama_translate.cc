@@ -358,4 +358,11 @@ json OllamaLoadAnswer(OllamaCall call, const std::string& model, bool unload) {
   return j;
 }
 
+std::string WithoutKeepAlive(const std::string& body) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains("keep_alive")) return body;
+  j.erase("keep_alive");
+  return j.dump();
+}
+
 }  // namespace kitty::web

@@ -36,6 +36,10 @@ Result<OllamaRequest> TranslateOllama(OllamaCall call, const std::string& body);
 std::shared_ptr<BodyRewriter> OllamaAnswer(OllamaCall call, const std::string& model, bool stream,
                                            std::chrono::steady_clock::time_point started);
 
+/// An Ollama request body for an Ollama backend: as it came, without "keep_alive" (kittyd
+/// applies it to the worker, and its agent holds the model in Ollama).
+std::string WithoutKeepAlive(const std::string& body);
+
 /// Ollama's body of a load or unload without a prompt ({"done": true, "done_reason": "load"}).
 nlohmann::json OllamaLoadAnswer(OllamaCall call, const std::string& model, bool unload);
 

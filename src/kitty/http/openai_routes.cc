@@ -93,11 +93,7 @@ net::awaitable<void> OpenAiRoutes::forward(Exchange& ex, const Target& t) {
     const bool last = i + 1 == chain.size();
     const auto cfg = i == 0 ? primary : cand->config_snapshot();
     std::optional<Error> skip;
-    if (cfg->backend == Backend::kOllama) {
-      skip = MakeError("model '" + cand->id() + "' uses backend ollama, which kittyd does not serve yet; use "
-                       "llama_server or command",
-                       ErrorCode::kUnsupported);
-    } else if (!last) {
+    if (!last) {
       // Failed and waiting for its restart (or given up): do not make the request wait for a
       // start that the restart policy would not do yet; the next model serves it.
       auto why_not = [cand] { return cand->unavailable(); };

@@ -7,6 +7,7 @@
 
 #include "kitty/http/chunked.h"
 #include "kitty/http/errors.h"
+#include "kitty/http/model_field.h"
 #include "kitty/http/sweeper.h"
 #include "kitty/http/upstream_pool.h"
 
@@ -87,6 +88,14 @@ net::awaitable<void> WaitForCut(std::shared_ptr<ProxyState> st) {
   st->cut_wait = nullptr;
 }
 
+// `target` under the upstream's path prefix; a prefix ending in /v1 (an OpenAI-style base URL)
+// takes the target's own /v1 off first.
+std::string UpstreamTarget(const std::string& prefix, const std::string& target) {
+  if (prefix.empty()) return target;
+  if (prefix.ends_with("/v1") && target.starts_with("/v1/")) return prefix + target.substr(3);
+  return prefix + target;
+}
+
 std::string RequestHead(const Request& req, const std::string& target, const Endpoint& ep) {
   std::string head;
   head.reserve(256 + req.base().target().size());
@@ -98,6 +107,7 @@ std::string RequestHead(const Request& req, const std::string& target, const End
     head.append(f.name_string()).append(": ").append(f.value()).append("\r\n");
   }
   head.append("Host: ").append(ep.host).append(":").append(std::to_string(ep.port)).append("\r\n");
+  if (!ep.authorization.empty()) head.append("Authorization: ").append(ep.authorization).append("\r\n");
   head.append("Content-Length: ").append(std::to_string(req.body().size())).append("\r\n");
   head.append("\r\n");
   return head;
@@ -118,6 +128,8 @@ std::string ResponseHead(const http::response<http::empty_body>& up, unsigned ve
     // A HEAD answer keeps the length it describes (there is no body to frame).
     if (IsHopByHop(f.name()) && !(is_head && f.name() == http::field::content_length)) continue;
     if (content_type && f.name() == http::field::content_type) continue;
+    // An upstream kittyd (a remote model) names its own model; the client asked this one.
+    if (beast::iequals(f.name_string(), "X-Kitty-Served-By")) continue;
     head.append(f.name_string()).append(": ").append(f.value()).append("\r\n");
   }
   if (content_type) head.append("Content-Type: ").append(*content_type).append("\r\n");
@@ -208,7 +220,9 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string
   const Endpoint ep = lease.endpoint();
   auto executor = co_await net::this_coro::executor;
   UpstreamPool& pool = UpstreamPool::Of(executor);
-  const std::string up_head = RequestHead(ex.req, target, ep);
+  // An upstream the worker only stands for (Ollama, a remote) knows the model by its own name.
+  if (!ep.model.empty()) ex.req.body() = WithModel(ex.req.body(), ep.model);
+  const std::string up_head = RequestHead(ex.req, UpstreamTarget(ep.prefix, target), ep);
 
   auto st = std::make_shared<ProxyState>();
   lease.on_cut([st, executor](const Error& why) {

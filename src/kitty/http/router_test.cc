@@ -121,11 +121,17 @@ TEST_F(RouterTest, BadBodiesAndUnknownModels) {
   EXPECT_EQ(a.body["error"]["code"], "method_not_allowed");
 }
 
-TEST_F(RouterTest, OllamaModelsAreNotServedYet) {
+TEST_F(RouterTest, AnOllamaModelWhoseDaemonIsDownIs503AtOnce) {
+  t_.env.upstream_unavailable = [](const ModelConfig& m) -> std::optional<Error> {
+    if (m.backend != Backend::kOllama) return std::nullopt;
+    return MakeError("the Ollama daemon at http://127.0.0.1:11434 is down (connection refused)",
+                     ErrorCode::kWorkerStartFailed);
+  };
   auto a = call(http::verb::post, "/v1/chat/completions", R"({"model":"gpt"})");
-  EXPECT_EQ(a.status, 501);
-  EXPECT_EQ(a.body["error"]["code"], "unsupported");
-  EXPECT_EQ(a.body["error"]["type"], "not_implemented_error");
+  EXPECT_EQ(a.status, 503);
+  EXPECT_EQ(a.body["error"]["code"], "worker_start_failed");
+  EXPECT_NE(a.body["error"]["message"].get<std::string>().find("Ollama daemon"), std::string::npos);
+  EXPECT_EQ(t_.spawner.spawn_count(), 0);
 }
 
 TEST_F(RouterTest, AStartThatCannotExecIs503WithItsReason) {

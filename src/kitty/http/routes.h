@@ -16,6 +16,10 @@
 #include "kitty/manager/scheduler.h"
 #include "kitty/memory/memory_sampler.h"
 
+namespace kitty {
+class OllamaSupervisor;
+}
+
 namespace kitty::web {
 
 struct RouteContext {
@@ -36,6 +40,8 @@ struct RouteContext {
   /// Re-reads the config file and applies it (control thread): the answer of POST
   /// /kitty/config/reload, or the error that kept the old config. Null where unsupported.
   std::function<Result<nlohmann::json>(bool force)> reload;
+  /// The Ollama daemon's supervisor (control thread); null without an `ollama:` section.
+  OllamaSupervisor* ollama = nullptr;
   std::shared_ptr<std::atomic<bool>> shutting_down = std::make_shared<std::atomic<bool>>(false);
 };
 

@@ -106,6 +106,12 @@ void WriteWorker(JsonText& j, const WorkerSnapshot& s, const ModelConfig& c) {
   j.end_array();
   j.key("config_pending").boolean(i.config_pending);
   j.key("backend").str(BackendName(c.backend));
+  // What an agent says of the upstream (Ollama's size and expiry of the model, a remote's URL).
+  j.key("upstream");
+  if (auto u = nlohmann::json::parse(i.backend_status, nullptr, false); !i.backend_status.empty() && u.is_object())
+    j.json(u);
+  else
+    j.null();
   j.key("aliases").begin_array();
   for (const auto& a : c.aliases) j.str(a);
   if (!c.alias.empty()) j.str(c.alias);

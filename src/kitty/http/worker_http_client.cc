@@ -18,11 +18,11 @@ net::awaitable<WorkerHttpResult> Call(std::string method, std::string host, int 
     if (rec) co_return WorkerHttpResult{0, "cannot resolve " + host + ": " + rec.message()};
     boost::system::error_code cec;
     auto ep = co_await stream.async_connect(results, use_ec(cec));
-    if (cec) co_return WorkerHttpResult{0, cec.message()};
+    if (cec) co_return WorkerHttpResult{0, cec.message(), {}};
   } else {
     boost::system::error_code cec;
     co_await stream.async_connect(tcp::endpoint(addr, port), use_ec(cec));
-    if (cec) co_return WorkerHttpResult{0, cec.message()};
+    if (cec) co_return WorkerHttpResult{0, cec.message(), {}};
   }
   http::request<http::string_body> req{http::string_to_verb(method), path, 11};
   req.set(http::field::host, host + ":" + std::to_string(port));
@@ -36,15 +36,17 @@ net::awaitable<WorkerHttpResult> Call(std::string method, std::string host, int 
   boost::system::error_code wec;
   co_await http::async_write(stream, req, use_ec(wec));
   if (wec)
-    co_return WorkerHttpResult{0, wec == beast::error::timeout ? "timed out" : wec.message()};
+    co_return WorkerHttpResult{0, wec == beast::error::timeout ? "timed out" : wec.message(), {}};
   beast::flat_buffer buf;
-  http::response<http::string_body> res;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(64 * 1024);  // health answers are small; an agent's JSON is a few hundred bytes
   boost::system::error_code rec;
-  co_await http::async_read(stream, buf, res, use_ec(rec));
+  co_await http::async_read(stream, buf, parser, use_ec(rec));
   if (rec)
-    co_return WorkerHttpResult{0, rec == beast::error::timeout ? "timed out" : rec.message()};
+    co_return WorkerHttpResult{0, rec == beast::error::timeout ? "timed out" : rec.message(), {}};
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-  co_return WorkerHttpResult{static_cast<int>(res.result_int()), {}};
+  auto& res = parser.get();
+  co_return WorkerHttpResult{static_cast<int>(res.result_int()), {}, std::move(res.body())};
 }
 
 }  // namespace
@@ -53,7 +55,7 @@ void WorkerHttpClient::call(const std::string& method, const std::string& host, 
                             const std::string& path, Duration timeout, Callback cb) {
   net::co_spawn(io_, Call(method, host, port, path, timeout),
                 [cb = std::move(cb)](std::exception_ptr e, WorkerHttpResult r) {
-                  if (e) r = WorkerHttpResult{0, "internal error"};
+                  if (e) r = WorkerHttpResult{0, "internal error", {}};
                   cb(std::move(r));
                 });
 }

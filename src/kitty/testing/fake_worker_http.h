@@ -1,7 +1,9 @@
 // FakeWorkerHttp: scripted answers to the lifecycle's HTTP calls, for state-machine tests.
 #pragma once
 
+#include <algorithm>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,10 +30,17 @@ class FakeWorkerHttp : public WorkerHttp {
       r.error = "connection refused";
     } else {
       r.status = it->second;
+      if (auto b = bodies.find(port); b != bodies.end()) r.body = b->second;
     }
     if (r.status == kHang) {
       // No answer until the timeout passes.
-      hung_.push_back(clock_->start_timer(timeout, [cb] { cb(WorkerHttpResult{0, "timed out"}); }));
+      hung_.push_back(clock_->start_timer(timeout, [cb] { cb(WorkerHttpResult{0, "timed out", {}}); }));
+      return;
+    }
+    if (auto d = delays.find(port); d != delays.end() && d->second > Duration::zero()) {
+      // Answers, but only after a while (a slow, "unhealthy" server), unless that is past the timeout.
+      if (d->second >= timeout) r = WorkerHttpResult{0, "timed out", {}};
+      hung_.push_back(clock_->start_timer(std::min(d->second, timeout), [cb, r] { cb(r); }));
       return;
     }
     clock_->post([cb, r] { cb(r); });
@@ -40,6 +49,8 @@ class FakeWorkerHttp : public WorkerHttp {
   static constexpr int kHang = -1;
   /// port -> HTTP status every call to it answers (absent: connection refused).
   std::map<int, int> answers;
+  std::map<int, std::string> bodies;  // port -> the body of its answers
+  std::map<int, Duration> delays;     // port -> how long its answers take
   std::vector<Call> calls;
 
  private:

@@ -35,6 +35,9 @@ struct Endpoint {
   std::string host;
   int port = 0;
   int pid = 0;  // the worker process behind it: a restarted worker is a different endpoint
+  // Set when requests go to a server the worker process only stands for (an Ollama daemon, a
+  // remote server): the model name that server knows, its path prefix and Authorization value.
+  std::string model, prefix, authorization;
 };
 
 class ReadyGate;

@@ -172,7 +172,8 @@ WorkerInfo Worker::info() const {
   i.model_id = id_;
   i.state = state();
   i.pid = pid();
-  if (process_) i.port = endpoint_.port;
+  if (process_) i.port = probe_port_;
+  if (process_) i.backend_status = backend_status_;
   const ReadyGate::Stats g = gate_->stats();
   i.in_flight = g.in_flight;
   i.requests_total = g.requests_total;
@@ -218,6 +219,8 @@ Duration Worker::backoff() const {
 
 std::optional<Error> Worker::unavailable() const {
   owner_.check("Worker::unavailable");
+  if (env_.upstream_unavailable && phase_ != Phase::kReady)
+    if (auto e = env_.upstream_unavailable(config())) return e;
   if (phase_ != Phase::kFailed || !last_error_) return std::nullopt;
   const bool backing_off = consecutive_failures_ > 0 && env_.clock->now() < failed_at_ + backoff();
   if (!gave_up_ && restart_due_ == TimePoint{} && !backing_off) return std::nullopt;
@@ -296,6 +299,15 @@ void Worker::spawn() {
   ready_hint_ = false;
   log_->mark_run("--- kittyd: starting model '" + id_ + "' ---");
 
+  if (env_.upstream_unavailable) {
+    if (auto e = env_.upstream_unavailable(config())) {
+      // Not the model's fault, as with no room: no failure counted, no backoff after.
+      last_error_ = MakeError("model '" + id_ + "' cannot start: " + e->message, e->code);
+      phase_ = Phase::kStopped;
+      spdlog::warn("{}", last_error_->message);
+      return wake_waiters();
+    }
+  }
   auto port = pick_port_(config());
   if (!port) return fail_without_spawn(port.error());
   auto plan = env_.plan_launch ? env_.plan_launch(config(), *port) : PlanLaunch(config(), *port);
@@ -311,15 +323,20 @@ void Worker::spawn() {
   if (!proc) return fail_without_spawn(proc.error());
 
   process_ = std::move(proc.value());
+  probe_host_ = plan->host;
+  probe_port_ = plan->port;
   endpoint_ = Endpoint{plan->host, plan->port, process_->pid()};
+  if (const auto& up = plan->upstream)
+    endpoint_ = Endpoint{up->host, up->port, process_->pid(), up->model, up->prefix, up->authorization};
+  evicted_exit_code_ = plan->evicted_exit_code;
+  backend_status_.clear();
   health_path_ = plan->health_path;
   shutdown_path_ = plan->shutdown_path;
   spawned_at_ = env_.clock->now();
   ready_at_.reset();
   oom_at_spawn_ = env_.oom_counts ? env_.oom_counts() : OomCounts{};
   started_at_wall_ = env_.clock->wall_now();
-  spdlog::info("model '{}': started pid {} on {}:{}", id_, process_->pid(), endpoint_.host,
-               endpoint_.port);
+  spdlog::info("model '{}': started pid {} on {}:{}", id_, process_->pid(), probe_host_, probe_port_);
   if (env_.events)
     env_.events->publish({EventKind::kSpawned, id_, process_->pid(), spawned_at_, config().rung});
 
@@ -355,7 +372,7 @@ void Worker::probe() {
   ready_hint_ = false;
   std::weak_ptr<Worker> weak = weak_from_this();
   const uint64_t run = run_;
-  env_.worker_http->call("GET", endpoint_.host, endpoint_.port, health_path_, kProbeTimeout,
+  env_.worker_http->call("GET", probe_host_, probe_port_, health_path_, kProbeTimeout,
                          [weak, run](WorkerHttpResult r) {
                            if (auto w = weak.lock()) w->on_probe(run, std::move(r));
                          });
@@ -374,7 +391,10 @@ void Worker::on_probe(uint64_t run, WorkerHttpResult r) {
   if (run != run_ || phase_ != Phase::kStarting) return;
   probe_in_flight_ = false;
   if (process_->exited()) return;  // on_exit decides
-  if (r.status >= 200 && r.status < 300) return become_ready();
+  if (r.status >= 200 && r.status < 300) {
+    if (endpoint_.port != probe_port_) backend_status_ = std::move(r.body);
+    return become_ready();
+  }
   // 503 while loading, connection refused before the listener is up: keep waiting.
   last_probe_ = r.describe();
   if (ready_hint_) return probe();
@@ -394,7 +414,7 @@ void Worker::become_ready() {
   ready_at_ = env_.clock->now();
   load_seconds_ = ToSeconds(*ready_at_ - spawned_at_);
   spdlog::info("model '{}': ready in {:.3f}s (pid {}, port {})", id_, *load_seconds_,
-               process_->pid(), endpoint_.port);
+               process_->pid(), probe_port_);
   gate_->open(endpoint_);
   requests_at_ready_ = gate_->stats().requests_total;
   if (env_.events)
@@ -408,8 +428,8 @@ void Worker::become_ready() {
 void Worker::on_start_timeout(uint64_t run) {
   if (run != run_ || phase_ != Phase::kStarting) return;
   fail_start("did not become healthy within " + FormatSeconds(config().start_timeout_seconds) +
-                 " (last health probe of http://" + endpoint_.host + ":" +
-                 std::to_string(endpoint_.port) + health_path_ + ": " +
+                 " (last health probe of http://" + probe_host_ + ":" +
+                 std::to_string(probe_port_) + health_path_ + ": " +
                  (last_probe_.empty() ? "none answered" : last_probe_) + ")",
              ErrorCode::kStartTimeout, /*kill_group=*/true);
 }
@@ -432,7 +452,7 @@ bool Worker::lost_auto_port() const {
   if (config().port != 0 || port_retries_ >= kMaxPortRetries) return false;
   // The port is held now (a listener), or the worker said its bind failed: a port held by
   // a live connection of another process looks free to a probe but fails the bind (issue 8).
-  if (!env_.ports->check_free(endpoint_.host, endpoint_.port).ok()) return true;
+  if (!env_.ports->check_free(probe_host_, probe_port_).ok()) return true;
   for (const auto& line : log_->current_run(kErrorTailLines))
     if (SaysAddressInUse(line)) return true;
   return false;

@@ -107,6 +107,10 @@ struct WorkerInfo {
   /// idle_shutdown_seconds, counted from its last request; its whole period while requests run);
   /// null when it never idles out (pinned, pressure-only, held, or no timeout) or is not ready.
   std::optional<double> idles_out_in_seconds;
+  /// What an agent (backend ollama or remote) last said on its health path, as JSON text:
+  /// the model's size in Ollama, when Ollama expires it, the remote's reachability. Empty
+  /// for engines that serve themselves.
+  std::string backend_status;
 };
 
 /// Chooses the port of a start (the manager knows the other workers' ports).
@@ -298,6 +302,12 @@ class Worker : public std::enable_shared_from_this<Worker> {
   std::unique_ptr<Terminator> terminator_;
   Endpoint endpoint_;
   std::string health_path_, shutdown_path_;
+  // Where the process itself listens (health, shutdown): endpoint_ unless the plan sends
+  // requests elsewhere (LaunchPlan::upstream).
+  std::string probe_host_;
+  int probe_port_ = 0;
+  int evicted_exit_code_ = 0;   // LaunchPlan::evicted_exit_code of this run
+  std::string backend_status_;  // the last health answer's JSON of an agent (kitty-agent)
   std::optional<Error> last_error_;
   int consecutive_failures_ = 0;
   int port_retries_ = 0;  // starts retried because another process took the auto port

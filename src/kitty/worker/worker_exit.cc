@@ -48,6 +48,20 @@ void Worker::keep_exit(WorkerInfo::Exit e) {
 
 void Worker::on_exit(uint64_t run, ExitStatus status) {
   if (run != run_) return;
+  if (evicted_exit_code_ != 0 && status.code == evicted_exit_code_ && phase_ == Phase::kReady) {
+    // The upstream (Ollama's own keep_alive or scheduler) dropped the model: not a failure,
+    // and not "ready" any more. Kept as the last end, then stopped like an idle-out; the next
+    // request loads it again.
+    WorkerInfo::Exit e;
+    e.kind = "evicted";
+    e.message = "model '" + id_ + "': " + BackendName(config().backend) +
+                " unloaded it on its own (its keep_alive or its scheduler)";
+    e.code = status.code;
+    keep_exit(std::move(e));
+    gate_->cut(MakeError("model '" + id_ + "' was unloaded by " + BackendName(config().backend) + " while serving this request",
+                         ErrorCode::kWorkerCrashed));
+    return stop_group(Phase::kStopping, /*kill_at_once=*/true);
+  }
   // Whether this run proved the model can run, read before the crash cuts the leases.
   run_proven_ = (phase_ == Phase::kReady || phase_ == Phase::kDraining) && proven();
   // Ends kittyd did not cause are classified and kept; its own stops are not failures.
@@ -63,7 +77,7 @@ void Worker::on_exit(uint64_t run, ExitStatus status) {
         ++port_retries_;
         spdlog::warn("model '{}': port {} was taken by another process during start; retrying "
                      "on another port",
-                     id_, endpoint_.port);
+                     id_, probe_port_);
         return stop_group(Phase::kRetryingPort, /*kill_at_once=*/true);
       }
       return fail_start(status.describe() + " while starting", ErrorCode::kWorkerExited,

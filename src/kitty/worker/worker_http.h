@@ -13,6 +13,7 @@ namespace kitty {
 struct WorkerHttpResult {
   int status = 0;     // HTTP status; 0 when no response came (error says why)
   std::string error;  // "connection refused", "timed out", ...
+  std::string body;   // the answer's body (a health probe's JSON), at most 64 KiB
   std::string describe() const {
     return status ? "HTTP " + std::to_string(status) : (error.empty() ? "no response" : error);
   }

@@ -30,7 +30,7 @@ void Worker::schedule_liveness() {
   liveness_timer_ = env_.clock->start_timer(FromSeconds(config().liveness_interval_seconds), [this, run] {
     if (run != run_ || phase_ != Phase::kReady) return;
     std::weak_ptr<Worker> weak = weak_from_this();
-    env_.worker_http->call("GET", endpoint_.host, endpoint_.port, health_path_, kLivenessTimeout,
+    env_.worker_http->call("GET", probe_host_, probe_port_, health_path_, kLivenessTimeout,
                            [weak, run](WorkerHttpResult r) {
                              if (auto w = weak.lock()) w->on_liveness(run, std::move(r));
                            });
@@ -44,6 +44,7 @@ void Worker::on_liveness(uint64_t run, WorkerHttpResult r) {
       g.in_flight > 0 && env_.clock->now() - g.last_progress < FromSeconds(config().liveness_interval_seconds);
   if (r.status >= 200 && r.status < 300) {
     liveness_failures_ = 0;
+    if (endpoint_.port != probe_port_) backend_status_ = std::move(r.body);
   } else if (!progressing) {
     ++liveness_failures_;
     spdlog::warn("model '{}': health probe failed ({}), {} of {} in a row", id_, r.describe(),

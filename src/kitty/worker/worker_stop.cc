@@ -24,7 +24,7 @@ void Worker::stop_group(Phase phase, bool kill_at_once) {
   if (!terminator_) {
     if (env_.events)
       env_.events->publish({EventKind::kStopping, id_, process_->pid(), env_.clock->now(), config().rung});
-    StopSpec spec{label(), endpoint_.host, endpoint_.port, shutdown_path_,
+    StopSpec spec{label(), probe_host_, probe_port_, shutdown_path_,
                   FromSeconds(config().stop_timeout_seconds)};
     terminator_ = std::make_unique<Terminator>(*env_.clock, *env_.worker_http, *process_, spec,
                                                [this, run] { on_group_gone(run); });
