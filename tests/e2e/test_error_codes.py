@@ -155,7 +155,6 @@ def errd(kittyd_bin, fake_bin, tmp_path_factory, foreign_listener):
                     "model_path": str(not_gguf)},
         "fixedport": fake_model(f, "fixedport", port=foreign_listener.getsockname()[1]),
         "neverhealthy": fake_model(f, "neverhealthy", "--never-healthy", start_timeout_seconds=1),
-        "ollama": {"backend": "ollama", "ollama_model": "llama3"},
     }
     d = Kittyd(kittyd_bin, tmp, models, server={"max_body_bytes": "1MiB"})
     yield d
@@ -339,14 +338,6 @@ def test_unsupported_transfer_encoding(errd):
             b"Transfer-Encoding: gzip, chunked\r\n\r\n")
     r = raw_request(errd.port, head + chunked)
     check_error(r.status, r.body, "unsupported", cls=Unsupported)
-
-
-@triggers("unsupported")
-def test_unsupported_ollama_backend(http, kitty):
-    check_response(http.post("/v1/completions", json=completion("ollama")), "unsupported",
-                   cls=Unsupported)
-    check_raised(client_error(lambda: kitty.complete("ollama", "x")), "unsupported",
-                 cls=Unsupported)
 
 
 # --- 502 ------------------------------------------------------------------------------------------

@@ -207,6 +207,12 @@ net::awaitable<void> OllamaRoutes::models(Exchange& ex, bool running_only) {
       if (mem) m["size"] = mem->host_bytes() + (mem->gpu_available ? mem->gpu_bytes : 0);
       else m["size"] = r.snap.footprint.expected_bytes.value_or(0);
       m["size_vram"] = mem && mem->gpu_available ? mem->gpu_bytes : 0;
+      // A model inside Ollama: Ollama's own figures (its agent's process holds next to nothing).
+      if (auto up = nlohmann::json::parse(r.snap.info.backend_status, nullptr, false);
+          up.is_object() && up.contains("size_bytes")) {
+        m["size"] = up.value("size_bytes", 0);
+        m["size_vram"] = up.value("size_vram_bytes", 0);
+      }
       // When it idles out if nothing comes: far in the future when it never does.
       WallTime expires = now + std::chrono::hours(24 * 365 * 100);
       if (const auto left = r.snap.info.idles_out_in_seconds)
