@@ -74,6 +74,11 @@ class Ollama {
 };
 
 // What GET /health answers while the model is loaded: Ollama's own figures for it.
+// What GET /health answers while the agent starts: the phase it is in.
+std::string PhaseBody(const Options& o, const char* phase) {
+  return json{{"status", phase}, {"backend", "ollama"}, {"ollama_url", o.url.text}, {"ollama_model", o.model}}.dump();
+}
+
 std::string ReadyBody(const Options& o, const json& ps) {
   json b = {{"status", "ok"},
             {"backend", "ollama"},
@@ -121,7 +126,7 @@ Status CreateFromModelfile(const Options& o) {
   return {};
 }
 
-Status EnsurePresent(const Ollama& api, const Options& o) {
+Status EnsurePresent(const Ollama& api, const Options& o, HealthServer& health) {
   auto tags = api.Get("/api/tags");
   if (!tags) return tags.error();
   std::string have;
@@ -130,8 +135,12 @@ Status EnsurePresent(const Ollama& api, const Options& o) {
     if (SameModel(name, o.model)) return {};
     have += (have.empty() ? "" : ", ") + name;
   }
-  if (!o.modelfile.empty()) return CreateFromModelfile(o);
+  if (!o.modelfile.empty()) {
+    health.Set(503, PhaseBody(o, "creating"));
+    return CreateFromModelfile(o);
+  }
   if (o.pull) {
+    health.Set(503, PhaseBody(o, "pulling"));
     Say("pulling '%s' into Ollama", o.model.c_str());
     auto r = api.Post("/api/pull", {{"model", o.model}, {"stream", false}}, /*slow=*/true);
     if (!r) return r.error();
@@ -170,9 +179,11 @@ int RunOllama(const Options& o, HealthServer& health) {
     Say("error: %s", e.message.c_str());
     return kExitStartFailed;
   };
+  health.Set(503, PhaseBody(o, "waiting_for_ollama"));
   if (auto st = WaitForDaemon(api, o); !st.ok()) return fail(st.error());
-  if (auto st = EnsurePresent(api, o); !st.ok()) return fail(st.error());
+  if (auto st = EnsurePresent(api, o, health); !st.ok()) return fail(st.error());
   if (g_stop) return 0;
+  health.Set(503, PhaseBody(o, "loading"));
 
   Say("loading '%s' (keep_alive %s, renewed while kittyd keeps it)", o.model.c_str(), KeepAlive(o.lease_seconds).c_str());
   const auto t0 = Clock::now();

@@ -193,6 +193,30 @@ TEST_F(SchedulerTest, AWaitPastWaitSecondsIsNoRoomNamingWhoHoldsTheMemory) {
   EXPECT_EQ(t_.spawner.spawn_count(), 2);
 }
 
+TEST_F(SchedulerTest, AFixedBudgetCountsWhatOllamaHoldsForAModelNotItsAgent) {
+  // The agent's own process holds a few MiB; Ollama's runner holds the model (size_bytes).
+  t_.env.plan_launch = [](const ModelConfig& m, int port) -> Result<LaunchPlan> {
+    LaunchPlan p;
+    p.spawn.argv = {"kitty-agent"};
+    p.host = "127.0.0.1";
+    p.port = port;
+    p.health_path = "/health";
+    if (m.backend == Backend::kOllama) p.upstream = LaunchPlan::Upstream{"127.0.0.1", 11434, "big", "", ""};
+    return p;
+  };
+  t_.http.bodies[7001] = R"({"status":"ok","backend":"ollama","size_bytes":734003200})";  // 700 MiB
+  policies_["o"] = [](ModelConfig& m) { m.backend = Backend::kOllama; };
+  make({"o", "b"}, 100 * MiB);
+  memory_.expected["b"] = 400 * MiB;
+  ready("o");
+  memory_.measured[w("o")->pid()] = 5 * MiB;
+  memory_.sampled = t_.clock.now();
+  t_.clock.advance(1s);
+  ready("b");  // 700 + 400 > 1024: the idle Ollama model makes room
+  EXPECT_EQ(state("o"), WorkerState::kStopped);
+  EXPECT_EQ(state("b"), WorkerState::kReady);
+}
+
 TEST_F(SchedulerTest, AHeldModelIsNotEvicted) {
   make({"a", "b", "c"});
   ready("a");

@@ -391,10 +391,10 @@ void Worker::on_probe(uint64_t run, WorkerHttpResult r) {
   if (run != run_ || phase_ != Phase::kStarting) return;
   probe_in_flight_ = false;
   if (process_->exited()) return;  // on_exit decides
-  if (r.status >= 200 && r.status < 300) {
-    if (endpoint_.port != probe_port_) backend_status_ = std::move(r.body);
-    return become_ready();
-  }
+  // An agent says what it is doing while it starts (waiting for Ollama, creating, pulling,
+  // loading): status shows it.
+  if (endpoint_.port != probe_port_ && !r.body.empty()) backend_status_ = std::move(r.body);
+  if (r.status >= 200 && r.status < 300) return become_ready();
   // 503 while loading, connection refused before the listener is up: keep waiting.
   last_probe_ = r.describe();
   if (ready_hint_) return probe();
