@@ -28,6 +28,11 @@ std::string PsTable(const json& workers_body) {
       {"HOLDS", true},    {"LAST ERROR"},
   };
   std::vector<std::vector<std::string>> rows;
+  // A model inside Ollama: what Ollama holds for it (its agent's process holds next to nothing).
+  auto held_mib = [](const json& w) -> std::optional<double> {
+    if (auto up = Number(Field(w, "upstream"), "size_bytes")) return *up / (1024.0 * 1024.0);
+    return Number(w, "rss_mb");
+  };
   for (const json& w : Array(workers_body, "workers")) {
     const std::string status = Text(w, "status");
     const size_t holds = Array(w, "holds").size();
@@ -38,7 +43,8 @@ std::string PsTable(const json& workers_body) {
         status,
         Integer(w, "pid"),
         Integer(w, "port"),
-        FormatMiB(Number(w, "rss_mb")),
+        // A model inside Ollama: what Ollama holds for it (its agent's process holds next to nothing).
+        FormatMiB(held_mib(w)),
         running ? FormatDuration(Number(w, "idle_seconds")) : "-",
         Integer(w, "in_flight"),
         Integer(w, "requests_total"),

@@ -162,6 +162,8 @@ constexpr size_t kModelHardMin = 8;   // and to this when hiding columns was not
 
 // The bytes a worker holds now: memory.rss_bytes (+ gpu_bytes), or the older rss_mb.
 std::optional<uint64_t> HeldBytes(const json& w) {
+  // A model inside Ollama: what Ollama reports it holds.
+  if (auto up = Unsigned(Field(w, "upstream"), "size_bytes")) return up;
   const json& mem = Field(w, "memory");
   std::optional<uint64_t> rss = Unsigned(mem, "rss_bytes");
   if (!rss) {
@@ -202,6 +204,7 @@ std::vector<std::string> Row(const json& w, bool& any_runtime) {
   std::optional<uint64_t> rss = Unsigned(mem, "rss_bytes");
   std::string rss_text = FormatBytes(rss);
   if (!rss) rss_text = FormatMiB(Number(w, "rss_mb"));  // a kittyd from before issue 9
+  if (auto up = Unsigned(Field(w, "upstream"), "size_bytes")) rss_text = FormatBytes(up) + " (ollama)";
 
   std::string expected = FormatBytes(Unsigned(mem, "expected_bytes"));
   const std::string basis = Text(mem, "basis", "");
