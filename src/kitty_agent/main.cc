@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
     else return Usage(("unknown option " + a).c_str());
   }
   if (url.empty() || o.model.empty() || o.port <= 0) return Usage("--url, --model and --port are required");
-  auto base = kitty::ctl::ParseBaseUrl(url);
+  auto base = kitty::ParseHttpUrl(url);
   if (!base) return Usage(base.error().message.c_str());
   o.url = *base;
   if (const char* k = std::getenv("KITTY_REMOTE_API_KEY")) o.api_key = k;

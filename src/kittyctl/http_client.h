@@ -9,20 +9,16 @@
 #include <cstdint>
 #include <string>
 
+#include "kitty/base/http_url.h"
 #include "kitty/base/result.h"
 
 namespace kitty::ctl {
 
-/// A parsed `http://host[:port][/prefix]` base URL. Only plain http: kittyd listens on loopback.
-struct BaseUrl {
-  std::string host;
-  uint16_t port = 80;
-  std::string prefix;  // without a trailing '/', "" for none; prepended to every request path
-  std::string text;    // the URL as given, for messages
-};
+/// kittyd's base URL (`http://host[:port][/prefix]`; a bare host:port is taken as http).
+using BaseUrl = HttpUrl;
 
 /// Parses a base URL. Errors (code kBadUrl) say what is wrong: another scheme, a bad port.
-Result<BaseUrl> ParseBaseUrl(const std::string& url);
+inline Result<BaseUrl> ParseBaseUrl(const std::string& url) { return ParseHttpUrl(url, /*bare_ok=*/true); }
 
 struct HttpResponse {
   int status = 0;

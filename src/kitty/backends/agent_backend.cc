@@ -1,11 +1,11 @@
 // Backends ollama and remote: kittyd runs kitty-agent (src/kitty_agent/agent.h) for the model,
 // which loads it upstream and answers health for it, while requests go straight to the upstream
 // (LaunchPlan::upstream), with the model name that upstream knows and, for a remote, its key.
-#include <charconv>
 #include <string>
 #include <vector>
 
 #include "kitty/backends/executable.h"
+#include "kitty/base/http_url.h"
 #include "kitty/backends/plan.h"
 
 namespace kitty {
@@ -20,38 +20,6 @@ constexpr int kAgentEvictedExit = 3;
 constexpr const char* kOllamaLease = "300s";
 
 }  // namespace
-
-Result<HttpUrl> ParseHttpUrl(const std::string& url) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.rfind(kScheme, 0) != 0) return MakeError("'" + url + "' is not an http:// URL", ErrorCode::kLaunchInvalid);
-  std::string_view rest = std::string_view(url).substr(kScheme.size());
-  HttpUrl u;
-  const size_t slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  if (slash != std::string_view::npos) {
-    std::string_view p = rest.substr(slash);
-    while (!p.empty() && p.back() == '/') p.remove_suffix(1);
-    u.prefix = std::string(p);
-  }
-  std::string_view host = authority, port;
-  if (!authority.empty() && authority.front() == '[') {
-    const size_t close = authority.find(']');
-    if (close == std::string_view::npos) return MakeError("'" + url + "': unterminated '['", ErrorCode::kLaunchInvalid);
-    host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size() && authority[close + 1] == ':') port = authority.substr(close + 2);
-  } else if (const size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-  }
-  if (host.empty()) return MakeError("'" + url + "' has no host", ErrorCode::kLaunchInvalid);
-  u.host = std::string(host);
-  if (!port.empty()) {
-    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), u.port);
-    if (ec != std::errc() || end != port.data() + port.size() || u.port < 1 || u.port > 65535)
-      return MakeError("'" + url + "': port '" + std::string(port) + "' is not 1-65535", ErrorCode::kLaunchInvalid);
-  }
-  return u;
-}
 
 Result<std::string> FindAgent(const EnvLookup& env) {
   std::vector<std::string> looked;

@@ -12,6 +12,7 @@
 #include <map>
 
 #include "kitty/backends/plan.h"
+#include "kitty/base/http_url.h"
 
 namespace kitty {
 namespace {

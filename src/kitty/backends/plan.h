@@ -11,14 +11,6 @@
 
 namespace kitty {
 
-/// An http:// URL taken apart (the Ollama daemon's, a remote server's).
-struct HttpUrl {
-  std::string host;
-  int port = 80;
-  std::string prefix;  // the path, without a trailing '/'; "" for none
-};
-Result<HttpUrl> ParseHttpUrl(const std::string& url);
-
 /// kitty-agent: $KITTY_AGENT (kittyd sets it to the one beside itself), else PATH.
 Result<std::string> FindAgent(const EnvLookup& env);
 

@@ -1,5 +1,7 @@
 #include "kitty/config/ollama_section.h"
 
+#include "kitty/base/http_url.h"
+
 namespace kitty {
 
 const std::vector<std::string_view>& OllamaKeys() {
@@ -13,7 +15,7 @@ std::string CheckHttpUrl(const std::string& url) {
   if (url.rfind("https://", 0) == 0)
     return "https:// is not supported yet (kittyd speaks plain HTTP to upstreams); put a TLS-terminating "
            "proxy on loopback, got \"" + url + "\"";
-  if (url.rfind("http://", 0) != 0 || url.size() <= 7) return "expected an http:// URL, got \"" + url + "\"";
+  if (auto u = ParseHttpUrl(url); !u) return u.error().message;
   return {};
 }
 

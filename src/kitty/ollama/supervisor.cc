@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "kitty/backends/plan.h"
+#include "kitty/base/http_url.h"
 
 namespace kitty {
 namespace {
