@@ -9,18 +9,16 @@
   fallback, a second kittyd as a `remote` model; `scripts/restart_ollama.sh` brings it back.
 """
 
-import json
 import os
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from kitty_e2e import Kittyd, fake_model
-from kitty_testkit import REPO, free_port, pid_alive, real_engine, real_ollama, require_binary, wait_until
+from kitty_testkit import REPO, ollama_kittyd_config, pid_alive, require_binary, require_real_ollama, wait_until
 
 pytestmark = pytest.mark.real_model
 
@@ -31,32 +29,19 @@ MSG = [{"role": "user", "content": "Say hello."}]
 
 @pytest.fixture(scope="module")
 def box(tmp_path_factory):
-    ollama = real_ollama()
-    if isinstance(ollama, str):
-        pytest.skip(ollama)
-    eng = real_engine()
-    if isinstance(eng, str):
-        pytest.skip(eng)
+    ollama, gguf = require_real_ollama()
     tmp = tmp_path_factory.mktemp("ollama")
-    modelfile = tmp / "Modelfile"
-    modelfile.write_text(f"FROM {eng[1]}\nPARAMETER num_predict 16\n")
     kittyd = require_binary("KITTYD", "build/kittyd")
     fake = require_binary("FAKE_ENGINE", "build/fake_engine")
     far = Kittyd(kittyd, tmp / "far", {"tiny": fake_model(fake, "tiny")}, server={"api_keys": [KEY]}, admin_key=KEY)
     os.environ["KITTY_TEST_REMOTE_KEY"] = KEY
-    oport = free_port()
-    ourl = f"http://127.0.0.1:{oport}"
-    near = Kittyd(kittyd, tmp / "near", {
-        MODEL: {"backend": "ollama", "ollama_model": "smollm2", "ollama_url": ourl,
-                "ollama_modelfile": str(modelfile), "start_timeout_seconds": 120,
-                "idle_shutdown_seconds": 600, "fallback": ["cloud"]},
-        "cloud": {"backend": "remote", "remote_url": far.url, "remote_model": "tiny",
-                  "remote_api_key_env": "KITTY_TEST_REMOTE_KEY"},
-    }, sections={"ollama": {
-        "url": ourl, "manage": True, "bin": str(ollama),
-        "env": {"HOME": str(tmp / "ohome"), "OLLAMA_MODELS": str(tmp / "omodels")},
-        "health_interval_seconds": 1, "unhealthy_seconds": 1, "down_seconds": 3,
-        "max_restarts_per_hour": 3, "start_timeout_seconds": 60}})
+    models, sections, ourl = ollama_kittyd_config(
+        tmp, ollama, gguf, MODEL, idle_shutdown_seconds=600, fallback=["cloud"],
+        ollama={"health_interval_seconds": 1, "unhealthy_seconds": 1, "down_seconds": 3,
+                "max_restarts_per_hour": 3, "start_timeout_seconds": 60})
+    models["cloud"] = {"backend": "remote", "remote_url": far.url, "remote_model": "tiny",
+                       "remote_api_key_env": "KITTY_TEST_REMOTE_KEY"}
+    near = Kittyd(kittyd, tmp / "near", models, sections=sections)
     yield {"near": near, "far": far, "ollama_url": ourl, "tmp": tmp}
     pids = [p for p in [ollama_status(near).get("pid")] if p]
     near.stop(check=True)

@@ -3,7 +3,6 @@ second kittyd with an API key. The key comes from an environment variable named 
 is sent upstream, never shown in status or logs; a remote that is down makes the model fail, and
 its requests go to the fallback chain like any model's."""
 
-import os
 import signal
 
 from kitty_e2e import fake_model

@@ -400,6 +400,33 @@ def real_ollama() -> Path | str:
     return p if p.is_file() else f"ollama not found at {p} (KITTY_OLLAMA)"
 
 
+def require_real_ollama() -> tuple[Path, Path]:
+    """(ollama, SmolLM2 GGUF) for the real-Ollama tests, or skips the test saying what is missing."""
+    ollama, eng = real_ollama(), real_engine()
+    if isinstance(ollama, str):
+        pytest.skip(ollama)
+    if isinstance(eng, str):
+        pytest.skip(eng)
+    return ollama, eng[1]
+
+
+def ollama_kittyd_config(tmp: Path, ollama_bin: Path, gguf: Path, model_id: str,
+                         **model_keys: Any) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """(models, sections, ollama_url) for a kittyd that starts its own `ollama serve` (HOME and
+    OLLAMA_MODELS under `tmp`) and serves `gguf` from inside it as `model_id` (backend ollama,
+    Ollama name `smollm2`, created from a Modelfile by kittyd). `model_keys` and `ollama` (a dict
+    in model_keys) add to the model and to the ollama section."""
+    modelfile = tmp / "Modelfile"
+    modelfile.write_text(f"FROM {gguf}\n")
+    url = f"http://127.0.0.1:{free_port()}"
+    section = {"url": url, "manage": True, "bin": str(ollama_bin),
+               "env": {"HOME": str(tmp / "ohome"), "OLLAMA_MODELS": str(tmp / "omodels")}}
+    section.update(model_keys.pop("ollama", {}))
+    model = {"backend": "ollama", "ollama_model": "smollm2", "ollama_url": url,
+             "ollama_modelfile": str(modelfile), "start_timeout_seconds": 180, **model_keys}
+    return {model_id: model}, {"ollama": section}, url
+
+
 # --- the error contract ---------------------------------------------------------------------------
 # docs/API.md's error tables are the contract between kittyd and its clients; the unit tests of the
 # client's mapping and the end-to-end error tests both read them from the file, so that a code added

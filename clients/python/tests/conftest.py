@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
 
 import pytest
-from kitty_testkit import Kittyd, free_port, real_engine, real_ollama, require_binary
+from kitty_testkit import Kittyd, ollama_kittyd_config, real_engine, require_binary, require_real_ollama
 
 from kitty_client import AsyncKittyClient, KittyClient
 
@@ -98,19 +98,9 @@ def ollama_kittyd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kittyd]:
     """A kittyd that starts a real `ollama serve` (scripts/install_ollama.sh) and serves the real
     SmolLM2 from inside it as `smol-ollama` (backend ollama, imported from a Modelfile). Its
     Ollama URL is in `d.ollama_url`."""
-    ollama = real_ollama()
-    if isinstance(ollama, str):
-        pytest.skip(ollama)
-    eng = real_engine()
-    if isinstance(eng, str):
-        pytest.skip(eng)
+    ollama, gguf = require_real_ollama()
     tmp = tmp_path_factory.mktemp("kittyd-ollama")
-    (tmp / "Modelfile").write_text(f"FROM {eng[1]}\n")
-    ourl = f"http://127.0.0.1:{free_port()}"
-    models = {"smol-ollama": {"backend": "ollama", "ollama_model": "smollm2", "ollama_url": ourl,
-                              "ollama_modelfile": str(tmp / "Modelfile"), "start_timeout_seconds": 180}}
-    sections = {"ollama": {"url": ourl, "manage": True, "bin": str(ollama),
-                           "env": {"HOME": str(tmp / "home"), "OLLAMA_MODELS": str(tmp / "models")}}}
+    models, sections, ourl = ollama_kittyd_config(tmp, ollama, gguf, "smol-ollama")
     d = Kittyd(require_binary("KITTYD", "build/kittyd"), tmp, models, sections=sections)
     d.ollama_url = ourl  # type: ignore[attr-defined]
     yield d

@@ -12,7 +12,6 @@
 #include <map>
 
 #include "kitty/backends/plan.h"
-#include "kitty/base/http_url.h"
 
 namespace kitty {
 namespace {
@@ -246,17 +245,6 @@ TEST(AgentBackendTest, RemoteKeyTravelsInTheEnvironmentNeverInArgv) {
   auto no_agent = PlanLaunchWithEnv(m, 41001, MapEnv({{"PATH", "/nonexistent"}, {"CLOUD_KEY", "k"}}));
   ASSERT_FALSE(no_agent.ok());
   EXPECT_THAT(no_agent.error().message, HasSubstr("kitty-agent (which kittyd runs for ollama and remote models) was not found"));
-}
-
-TEST(AgentBackendTest, ParseHttpUrl) {
-  auto u = ParseHttpUrl("http://[::1]:8080/base/");
-  ASSERT_TRUE(u.ok());
-  EXPECT_EQ(u->host, "::1");
-  EXPECT_EQ(u->port, 8080);
-  EXPECT_EQ(u->prefix, "/base");
-  EXPECT_FALSE(ParseHttpUrl("https://x").ok());
-  EXPECT_FALSE(ParseHttpUrl("http://x:99999").ok());
-  EXPECT_FALSE(ParseHttpUrl("http://:80").ok());
 }
 
 }  // namespace

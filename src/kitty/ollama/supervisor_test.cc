@@ -35,6 +35,15 @@ class SupervisorTest : public ::testing::Test {
   }
   void Down() { t.http.answers.erase(kPort); }
   OllamaSupervisor::Health health(const OllamaSupervisor& s) { return s.info().health; }
+  // No daemon answers, so the managed supervisor starts its own, which then answers.
+  void StartOwn(OllamaSupervisor& s) {
+    Down();
+    s.start();
+    t.clock.run_pending();
+    Up();
+    t.clock.advance(300ms);
+    ASSERT_EQ(health(s), OllamaSupervisor::Health::kHealthy);
+  }
 
   TestEnv t;
 };
@@ -96,13 +105,8 @@ TEST_F(SupervisorTest, StartsAnAbsentDaemonWhenManaged) {
 }
 
 TEST_F(SupervisorTest, RestartsItsOwnDaemonThatDiesAndGivesUpAfterTheHourlyLimit) {
-  Down();
   OllamaSupervisor s(Managed(), t.env);
-  s.start();
-  t.clock.run_pending();
-  Up();
-  t.clock.advance(300ms);
-  ASSERT_EQ(health(s), OllamaSupervisor::Health::kHealthy);
+  StartOwn(s);
 
   for (int n = 1; n <= 3; ++n) {
     // SIGKILL from outside: the exit is noticed at once and it is started again.
@@ -140,12 +144,8 @@ TEST_F(SupervisorTest, RestartsItsOwnDaemonThatDiesAndGivesUpAfterTheHourlyLimit
 }
 
 TEST_F(SupervisorTest, AFrozenDaemonIsKilledAndStartedAgain) {
-  Down();
   OllamaSupervisor s(Managed(), t.env);
-  s.start();
-  t.clock.run_pending();
-  Up();
-  t.clock.advance(300ms);
+  StartOwn(s);
   const int first = t.spawner.last().pid;
   t.spawner.proc(first).ignore_sigterm = true;  // SIGSTOPped: only SIGKILL ends it
   t.http.delays[kPort] = 60s;
@@ -195,12 +195,8 @@ TEST_F(SupervisorTest, StartCommandRunsWhenConfigured) {
 }
 
 TEST_F(SupervisorTest, StopEndsItsOwnDaemon) {
-  Down();
   OllamaSupervisor s(Managed(), t.env);
-  s.start();
-  t.clock.run_pending();
-  Up();
-  t.clock.advance(300ms);
+  StartOwn(s);
   const int pid = t.spawner.last().pid;
   bool stopped = false;
   s.stop([&] { stopped = true; });

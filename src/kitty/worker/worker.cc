@@ -328,6 +328,7 @@ void Worker::spawn() {
   endpoint_ = Endpoint{plan->host, plan->port, process_->pid()};
   if (const auto& up = plan->upstream)
     endpoint_ = Endpoint{up->host, up->port, process_->pid(), up->model, up->prefix, up->authorization};
+  agent_ = plan->upstream.has_value();
   evicted_exit_code_ = plan->evicted_exit_code;
   backend_status_.clear();
   health_path_ = plan->health_path;
@@ -393,7 +394,7 @@ void Worker::on_probe(uint64_t run, WorkerHttpResult r) {
   if (process_->exited()) return;  // on_exit decides
   // An agent says what it is doing while it starts (waiting for Ollama, creating, pulling,
   // loading): status shows it.
-  if (endpoint_.port != probe_port_ && !r.body.empty()) backend_status_ = std::move(r.body);
+  if (agent_ && !r.body.empty()) backend_status_ = std::move(r.body);
   if (r.status >= 200 && r.status < 300) return become_ready();
   // 503 while loading, connection refused before the listener is up: keep waiting.
   last_probe_ = r.describe();

@@ -306,6 +306,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   // requests elsewhere (LaunchPlan::upstream).
   std::string probe_host_;
   int probe_port_ = 0;
+  bool agent_ = false;          // this run's process stands for an upstream (LaunchPlan::upstream)
   int evicted_exit_code_ = 0;   // LaunchPlan::evicted_exit_code of this run
   std::string backend_status_;  // the last health answer's JSON of an agent (kitty-agent)
   std::optional<Error> last_error_;

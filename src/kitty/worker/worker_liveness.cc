@@ -44,7 +44,7 @@ void Worker::on_liveness(uint64_t run, WorkerHttpResult r) {
       g.in_flight > 0 && env_.clock->now() - g.last_progress < FromSeconds(config().liveness_interval_seconds);
   if (r.status >= 200 && r.status < 300) {
     liveness_failures_ = 0;
-    if (endpoint_.port != probe_port_) backend_status_ = std::move(r.body);
+    if (agent_) backend_status_ = std::move(r.body);
   } else if (!progressing) {
     ++liveness_failures_;
     spdlog::warn("model '{}': health probe failed ({}), {} of {} in a row", id_, r.describe(),
