@@ -27,6 +27,7 @@
 #include "kitty/memory/memory_probe.h"
 #include "kitty/backends/plan.h"
 #include "kitty/memory/memory_sampler.h"
+#include "kitty/metrics/request_metrics.h"
 #include "kitty/ollama/supervisor.h"
 #include "kitty/process/daemon_lock.h"
 #include "kitty/process/orphans.h"
@@ -243,6 +244,14 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
   };
   rc.reload = reload;
   rc.ollama = ollama.get();
+  // Load durations for /metrics, as each worker becomes ready (its own figure of spawn → ready).
+  RequestMetrics metrics;
+  rc.metrics = &metrics;
+  auto load_sub = events.subscribe([&manager, &metrics](const WorkerEvent& e) {
+    if (e.kind != EventKind::kReady) return;
+    if (auto w = manager.find(e.model_id))
+      if (auto s = w->info().load_seconds) metrics.load(w->id(), *s);
+  });
   web::Router router(rc);
 
   web::ServerOptions so;

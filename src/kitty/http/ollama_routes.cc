@@ -105,6 +105,7 @@ net::awaitable<void> OllamaRoutes::infer(Exchange& ex, int call_int) {
     }
     co_return Reply(ex, 200, OllamaLoadAnswer(call, w->id(), unload));
   }
+  ex.model = w->id();
   auto lease = co_await AcquireLease(ctx_.control, w);
   if (!lease) co_return ReplyOllamaError(ex, lease.error());
   co_await SetKeepAlive(ctx_.control, w, req->keep_alive);

@@ -108,6 +108,7 @@ net::awaitable<void> OpenAiRoutes::forward(Exchange& ex, const Target& t) {
                      first_error ? first_error->message : "");
         ex.req.body() = WithModel(ex.req.body(), cand->id());
       }
+      ex.model = cand->id();
       ProxyOptions po;
       po.model_id = cand->id();
       po.busy_timeout = std::chrono::milliseconds(static_cast<int64_t>(cfg->busy_timeout_seconds * 1000));
@@ -120,6 +121,7 @@ net::awaitable<void> OpenAiRoutes::forward(Exchange& ex, const Target& t) {
     break;
   }
   // Nobody could serve it: the error of the model asked for, with what its fallbacks said.
+  ex.model = w->id();
   Error e = *first_error;
   e.message += tried;
   nlohmann::json extra = nullptr;

@@ -88,6 +88,15 @@ net::awaitable<void> WaitForCut(std::shared_ptr<ProxyState> st) {
   st->cut_wait = nullptr;
 }
 
+// SSE events in a piece of the worker's body, counted by their "data:" lines (llama-server and
+// the OpenAI API send one per event); an event cut between two reads is counted where its
+// "data:" is.
+uint64_t CountSseEvents(std::string_view piece) {
+  uint64_t n = piece.starts_with("data:") ? 1 : 0;
+  for (size_t at = piece.find("\ndata:"); at != std::string_view::npos; at = piece.find("\ndata:", at + 6)) ++n;
+  return n;
+}
+
 // `target` under the upstream's path prefix; a prefix ending in /v1 (an OpenAI-style base URL)
 // takes the target's own /v1 off first.
 std::string UpstreamTarget(const std::string& prefix, const std::string& target) {
@@ -346,6 +355,8 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string
   const auto& up_res = parser->get();
   const unsigned version = ex.req.version() == 10 ? 10 : 11;
   const int status = up_res.result_int();
+  ex.proxied_status = status;
+  ex.first_byte = std::chrono::steady_clock::now();
   const bool is_head = ex.req.method() == http::verb::head;
   const bool is_sse = up_res[http::field::content_type].starts_with("text/event-stream");
   Framing in;
@@ -410,6 +421,7 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string
       }
     }
     if (!piece.empty()) {
+      if (is_sse) ex.sse_events += CountSseEvents(piece);
       switch (in) {
         case Framing::kNone:
           break;

@@ -1,13 +1,28 @@
 #include "kitty/http/router.h"
 
 #include "kitty/http/auth.h"
+#include "kitty/http/metrics_route.h"
 #include "kitty/http/reply.h"
+#include "kitty/metrics/request_metrics.h"
 
 namespace kitty::web {
 
 Router::Router(RouteContext ctx) : ctx_(std::move(ctx)), openai_(ctx_), ollama_(ctx_), admin_(ctx_) {}
 
 net::awaitable<void> Router::handle(Exchange& ex) {
+  const auto began = std::chrono::steady_clock::now();
+  co_await route(ex);
+  // Requests that reached a model are counted for /metrics: the status the client got (the
+  // proxy's, or kittyd's own answer), the time to the worker's first byte, SSE events.
+  if (ctx_.metrics && !ex.model.empty()) {
+    const int status = ex.response ? static_cast<int>(ex.response->result_int()) : ex.proxied_status;
+    std::optional<double> ttfb;
+    if (ex.first_byte) ttfb = std::chrono::duration<double>(*ex.first_byte - began).count();
+    ctx_.metrics->request(ex.model, status, ttfb, ex.sse_events);
+  }
+}
+
+net::awaitable<void> Router::route(Exchange& ex) {
   auto target = ParseTarget(ex.req.target());
   if (!target) co_return ReplyError(ex, target.error());
   const Target& t = *target;
@@ -29,6 +44,15 @@ net::awaitable<void> Router::handle(Exchange& ex) {
       co_return ReplyError(ex, MakeError("missing or invalid API key (send 'Authorization: Bearer <key>')",
                                          ErrorCode::kInvalidApiKey));
     co_return co_await ollama_.handle(ex, t);
+  }
+  if (t.path == "/metrics") {  // Prometheus scrapes it with the admin key as its bearer token
+    const auto& keys = ctx_.server.admin_keys.empty() ? ctx_.server.api_keys : ctx_.server.admin_keys;
+    if (!Authorized(keys, auth))
+      co_return ReplyError(ex, MakeError("missing or invalid admin key (send 'Authorization: Bearer <key>')",
+                                         ErrorCode::kInvalidApiKey));
+    if (ex.req.method() != http::verb::get && ex.req.method() != http::verb::head)
+      co_return ReplyError(ex, MakeError("use GET /metrics", ErrorCode::kMethodNotAllowed));
+    co_return co_await MetricsRoute(ctx_, ex);
   }
   if (t.path.starts_with("/kitty/")) {
     const auto& keys = ctx_.server.admin_keys.empty() ? ctx_.server.api_keys : ctx_.server.admin_keys;

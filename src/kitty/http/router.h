@@ -21,6 +21,8 @@ class Router {
   const RouteContext& context() const { return ctx_; }
 
  private:
+  net::awaitable<void> route(Exchange& ex);
+
   RouteContext ctx_;
   OpenAiRoutes openai_;
   OllamaRoutes ollama_;

@@ -18,6 +18,7 @@
 
 namespace kitty {
 class OllamaSupervisor;
+class RequestMetrics;
 }
 
 namespace kitty::web {
@@ -40,6 +41,8 @@ struct RouteContext {
   /// Re-reads the config file and applies it (control thread): the answer of POST
   /// /kitty/config/reload, or the error that kept the old config. Null where unsupported.
   std::function<Result<nlohmann::json>(bool force)> reload;
+  /// What the gateway counts per model for GET /metrics (any thread); null: not counted.
+  RequestMetrics* metrics = nullptr;
   /// The Ollama daemon's supervisor (control thread); null without an `ollama:` section.
   OllamaSupervisor* ollama = nullptr;
   std::shared_ptr<std::atomic<bool>> shutting_down = std::make_shared<std::atomic<bool>>(false);

@@ -32,6 +32,12 @@ struct Exchange {
   bool keep_alive = true;
   bool response_started = false;
   std::optional<Response> response;
+  // For /metrics: the model that served the request (set by the routes once it is known), the
+  // status the proxy relayed, when the worker's answer began, and the SSE events relayed.
+  std::string model;
+  int proxied_status = 0;
+  std::optional<std::chrono::steady_clock::time_point> first_byte;
+  uint64_t sse_events = 0;
 
   void respond(Response res) { response = std::move(res); }
 };

@@ -216,7 +216,7 @@ void Scheduler::pump() {
         spdlog::info("model '{}' needs {}: stopping {} to make room", w->id(),
                      need ? FormatBytes(*need) : std::string("an unknown amount"),
                      fmt::join(plan.evict, ", "));
-        evict(plan.evict, w->id(), [this] { pump(); });
+        evict(plan.evict, "room", w->id(), [this] { pump(); });
         return;
       case sched::StartPlan::Kind::kWait:
         if (env_.clock->now() - p.since < FromSeconds(config_.wait_seconds)) return;  // tick retries
@@ -235,7 +235,7 @@ void Scheduler::pump() {
   }
 }
 
-void Scheduler::evict(const std::vector<std::string>& ids, const std::string& displacer,
+void Scheduler::evict(const std::vector<std::string>& ids, const std::string& reason, const std::string& displacer,
                       std::function<void()> then) {
   Eviction e;
   e.then = std::move(then);
@@ -254,6 +254,7 @@ void Scheduler::evict(const std::vector<std::string>& ids, const std::string& di
                         ToSeconds(env_.clock->now() - *view.last_used) < IdlePeriod(v->config());
     if (!displacer.empty() && (v->config().preload || recent) && restore_.size() < kRestoreQueueMax)
       restore_.push_back({id, displacer});
+    ++evictions_[{id, reason}];
     victims.push_back(std::move(v));
   }
   e.left = victims.size();
@@ -391,7 +392,7 @@ void Scheduler::make_headroom(uint64_t bytes, std::function<void(Result<Headroom
   }
   spdlog::info("headroom of {} asked for: stopping {}", FormatBytes(bytes), fmt::join(r.evicted, ", "));
   std::weak_ptr<Scheduler*> weak = self_;
-  evict(r.evicted, /*displacer=*/"", [weak, r, done = std::move(done)]() mutable {
+  evict(r.evicted, "headroom", /*displacer=*/"", [weak, r, done = std::move(done)]() mutable {
     auto s = weak.lock();
     if (s && *s)
       if (auto sys = (*s)->memory_.system()) r.available_bytes = sys->available_bytes;
@@ -419,6 +420,7 @@ Scheduler::Status Scheduler::status() const {
   for (const auto& d : restore_) st.restore_queue.push_back(d.victim);
   for (const auto& p : queue_)
     if (auto w = p.worker.lock()) st.waiting.push_back(w->id());
+  st.evictions = evictions_;
   return st;
 }
 

@@ -24,6 +24,7 @@
 
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,6 +67,9 @@ class Scheduler : public StartAdmission {
     } pressure;
     std::vector<std::string> restore_queue;
     std::vector<std::string> waiting;      // models whose start waits for room
+    /// Since kittyd started: models stopped by the scheduler, by (model, reason): "room" (for
+    /// another model's start), "pressure", "headroom".
+    std::map<std::pair<std::string, std::string>, uint64_t> evictions;
   };
 
   /// `disk_dirs`: where the pressure monitor checks the free space (the state and logs dirs).
@@ -116,7 +120,7 @@ class Scheduler : public StartAdmission {
   sched::Room room(const std::vector<sched::Holder>& hs) const;
   void stop_victims(const std::vector<std::shared_ptr<Worker>>& victims);
   void pump();
-  void evict(const std::vector<std::string>& ids, const std::string& displacer,
+  void evict(const std::vector<std::string>& ids, const std::string& reason, const std::string& displacer,
              std::function<void()> then);
   void await_recovery();
   void recovered();
@@ -139,6 +143,7 @@ class Scheduler : public StartAdmission {
   ThreadOwner owner_;
   std::deque<Pending> queue_;
   std::optional<Eviction> evicting_;
+  std::map<std::pair<std::string, std::string>, uint64_t> evictions_;  // Status::evictions
   std::deque<Displaced> restore_;
   sched::PressureMonitor pressure_;
   bool load_reading_ = false;             // a LoadProbe::read is in flight

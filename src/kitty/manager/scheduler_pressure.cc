@@ -86,7 +86,7 @@ void Scheduler::relieve_pressure() {
   }
   if (ids.empty()) return;
   spdlog::warn("{} pressure: stopping {}", why, fmt::join(ids, ", "));
-  evict(ids, /*displacer=*/"", [this, pressure_eviction] {
+  evict(ids, "pressure", /*displacer=*/"", [this, pressure_eviction] {
     if (pressure_eviction) pressure_relieved_at_ = env_.clock->now();
   });
 }

@@ -174,6 +174,8 @@ WorkerInfo Worker::info() const {
   i.pid = pid();
   if (process_) i.port = probe_port_;
   if (process_) i.backend_status = backend_status_;
+  i.restarts_total = restarts_total_;
+  i.idle_stops = idle_stops_;
   const ReadyGate::Stats g = gate_->stats();
   i.in_flight = g.in_flight;
   i.requests_total = g.requests_total;

@@ -101,6 +101,8 @@ struct WorkerInfo {
   } downgrade;
   /// A reloaded config waits for the worker to stop (restart when idle).
   bool config_pending = false;
+  /// Since kittyd started: restarts the restart policy made, and stops for idleness.
+  uint64_t restarts_total = 0, idle_stops = 0;
   /// A per-request keep-alive in force for this run (set_keep_alive), or null.
   std::optional<double> keep_alive_seconds;
   /// While ready: seconds until it idles out if no request comes (its keep-alive or
@@ -348,6 +350,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   std::unique_ptr<Timer> restart_timer_;
   TimePoint restart_due_{};
   int restarts_ = 0;                // failed runs in a row since the last one that proved itself
+  uint64_t restarts_total_ = 0, idle_stops_ = 0;  // WorkerInfo's
   bool gave_up_ = false;
   uint64_t requests_at_ready_ = 0;  // the gate's requests_total when this run became ready
   bool run_proven_ = false;  // this run answered a request or stayed ready a while before it ended

@@ -88,6 +88,7 @@ void Worker::update_idle_timer() {
     if (g.in_flight > 0 || env_.clock->now() < due || !gate_->close_if_idle())
       return update_idle_timer();
     spdlog::info("model '{}': idle for {}s{}, stopping", id_, *idle, keep_alive_ ? " (its keep-alive)" : "");
+    ++idle_stops_;
     begin_stop();
   });
 }

@@ -58,7 +58,10 @@ void Worker::after_unasked_end() {
   // One restart queued at most: a new timer replaces the old one.
   restart_timer_ = env_.clock->start_timer(delay, [this] {
     restart_due_ = {};
-    if (phase_ == Phase::kFailed || phase_ == Phase::kStopped) start();
+    if (phase_ == Phase::kFailed || phase_ == Phase::kStopped) {
+      ++restarts_total_;
+      start();
+    }
   });
 }
 

@@ -1,0 +1,53 @@
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <sstream>
+#include <string>
+
+#include "kitty/metrics/process_self.h"
+#include "kitty/process/proc_file.h"
+
+namespace kitty {
+
+ProcessSelf ReadProcessSelf() {
+  ProcessSelf p;
+  rusage ru{};
+  if (getrusage(RUSAGE_SELF, &ru) == 0)
+    p.cpu_seconds = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  const auto page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  if (auto statm = ReadProcFile("/proc/self/statm")) {
+    std::istringstream in(*statm);
+    uint64_t size = 0, resident = 0;
+    if (in >> size >> resident) {
+      p.virtual_bytes = size * page;
+      p.resident_bytes = resident * page;
+    }
+  }
+  if (DIR* d = opendir("/proc/self/fd")) {
+    uint64_t n = 0;
+    while (dirent* e = readdir(d))
+      if (e->d_name[0] != '.') ++n;
+    closedir(d);
+    p.open_fds = n > 0 ? n - 1 : 0;  // less the directory stream's own descriptor
+  }
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) p.max_fds = rl.rlim_cur;
+  // Start time: field 22 of /proc/self/stat (ticks since boot) plus btime of /proc/stat.
+  auto stat = ReadProcFile("/proc/self/stat");
+  auto sys = ReadProcFile("/proc/stat");
+  if (stat && sys) {
+    const size_t close = stat->rfind(')');
+    std::istringstream rest(close == std::string::npos ? "" : stat->substr(close + 2));
+    std::string field;
+    double ticks = -1;
+    for (int i = 3; i <= 22 && rest >> field; ++i)
+      if (i == 22) ticks = std::strtod(field.c_str(), nullptr) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    const size_t at = sys->find("\nbtime ");
+    if (ticks >= 0 && at != std::string::npos)
+      p.start_time_seconds = std::strtod(sys->c_str() + at + 7, nullptr) + ticks;
+  }
+  return p;
+}
+
+}  // namespace kitty
