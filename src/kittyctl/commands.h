@@ -70,6 +70,9 @@ int RunPs(const Context& ctx, bool json);
 int RunEnsure(const Context& ctx, const std::string& model_id, bool reset, bool json);
 /// POST /kitty/config/reload: one line per model ("qwen: restart_when_idle").
 int RunReload(const Context& ctx, bool force, bool json);
+/// GET /kitty/events: the lifecycle events kittyd still holds, one line each (time, kind, model,
+/// reason, message), of one model or all; `follow` keeps printing new ones until Ctrl-C.
+int RunEvents(const Context& ctx, const std::string& model, bool follow, bool json);
 /// GET /kitty/ollama ("status") or POST /kitty/ollama/restart ("restart"): the Ollama daemon
 /// kittyd watches. Exit 1 when it is down.
 int RunOllama(const Context& ctx, const std::string& op, bool json);

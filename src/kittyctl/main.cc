@@ -2,7 +2,7 @@
 //
 //   kittyctl [--url URL] [--api-key KEY] [--timeout S] <command> ...
 //   ps [--json] | ensure ID [--reset] | release ID [--force] | release-all [--force]
-//   reload [--force] | ollama status|restart
+//   reload [--force] | ollama status|restart | events [-f] [MODEL]
 //   logs ID [-n N] [-f] | models [--json] | health
 //   top [--interval S] [--once] [--json] | pin ID | unpin ID | priority ID N | headroom BYTES
 //
@@ -64,6 +64,13 @@ int Main(int argc, char** argv) {
       "reload", "re-read kittyd's config file and apply it; prints what happened to each model");
   reload->add_flag("--force", force, "restart changed models now, cutting their requests in flight");
   reload->add_flag("--json", json, "print kittyd's JSON unchanged");
+
+  auto* events = app.add_subcommand("events", "kittyd's lifecycle events (start, ready, evicted, crash, ...)");
+  std::string events_model;
+  bool events_follow = false;
+  events->add_option("MODEL", events_model, "only this model's events");
+  events->add_flag("-f,--follow", events_follow, "keep printing new events until Ctrl-C");
+  events->add_flag("--json", json, "print each event's JSON");
 
   auto* ollama = app.add_subcommand("ollama", "the Ollama daemon kittyd watches (its `ollama:` section)");
   std::string ollama_op = "status";
@@ -153,6 +160,7 @@ int Main(int argc, char** argv) {
   if (ensure->parsed()) return RunEnsure(ctx, model_id, reset, json);
   if (reload->parsed()) return RunReload(ctx, force, json);
   if (ollama->parsed()) return RunOllama(ctx, ollama_op, json);
+  if (events->parsed()) return RunEvents(ctx, events_model, events_follow, json);
   if (release->parsed()) return RunRelease(ctx, model_id, force, json);
   if (release_all->parsed()) return RunReleaseAll(ctx, force, json);
   if (logs->parsed()) return RunLogs(ctx, model_id, lines, follow);

@@ -20,4 +20,10 @@ std::string FormatBytes(uint64_t bytes) {
   return buf;
 }
 
+std::string FormatSeconds(double seconds) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, seconds == static_cast<long long>(seconds) ? "%.0fs" : "%.1fs", seconds);
+  return buf;
+}
+
 }  // namespace kitty

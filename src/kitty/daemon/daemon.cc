@@ -26,6 +26,7 @@
 #include "kitty/memory/load_probe.h"
 #include "kitty/memory/memory_probe.h"
 #include "kitty/backends/plan.h"
+#include "kitty/events/journal.h"
 #include "kitty/memory/memory_sampler.h"
 #include "kitty/metrics/request_metrics.h"
 #include "kitty/ollama/supervisor.h"
@@ -238,6 +239,9 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
     const auto unapplied = UnappliedChanges(running, *next);
     for (const auto& k : unapplied) spdlog::warn("config reload: {} changed; it applies at kittyd's next start", k);
     running.models = next->models;
+    WorkerEvent reloaded{EventKind::kConfigReloaded, "", 0, clock.now()};
+    for (const auto& [id, what] : outcome) reloaded.message += (reloaded.message.empty() ? "" : ", ") + id + ": " + what;
+    events.publish(reloaded);
     nlohmann::json models = nlohmann::json::object();
     for (const auto& [id, what] : outcome) models[id] = what;
     return nlohmann::json{{"config", next->path}, {"force", force}, {"models", models}, {"not_applied", unapplied}};
@@ -247,6 +251,8 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
   // Load durations for /metrics, as each worker becomes ready (its own figure of spawn → ready).
   RequestMetrics metrics;
   rc.metrics = &metrics;
+  EventJournal journal(events, clock);
+  rc.journal = &journal;
   auto load_sub = events.subscribe([&manager, &metrics](const WorkerEvent& e) {
     if (e.kind != EventKind::kReady) return;
     if (auto w = manager.find(e.model_id))

@@ -9,7 +9,16 @@ const char* EventKindName(EventKind k) {
     case EventKind::kSpawned: return "spawned";
     case EventKind::kReady: return "ready";
     case EventKind::kStopping: return "stopping";
-    case EventKind::kGone: return "gone";
+    case EventKind::kGone: return "stopped";
+    case EventKind::kStarting: return "starting";
+    case EventKind::kFailed: return "failed";
+    case EventKind::kExited: return "exited";
+    case EventKind::kEvicted: return "evicted";
+    case EventKind::kRestartScheduled: return "restart_scheduled";
+    case EventKind::kHoldTaken: return "hold_taken";
+    case EventKind::kHoldEnded: return "hold_ended";
+    case EventKind::kPressure: return "pressure";
+    case EventKind::kConfigReloaded: return "config_reloaded";
   }
   return "unknown";
 }

@@ -20,7 +20,17 @@ enum class EventKind {
   kSpawned,  // a worker's process group exists (pid = pgid)
   kReady,    // it answers health
   kStopping, // its stop began (shutdown request or signal next): figures from now on shrink
-  kGone,     // its process group is gone (every member reaped)
+  kGone,     // its process group is gone (every member reaped): the worker is stopped
+  // Issue 12's lifecycle events, for status, metrics and GET /kitty/events:
+  kStarting,           // a start was asked for (it may wait for room first)
+  kFailed,             // a start failed, or kittyd gave up restarting (message: why)
+  kExited,             // an end kittyd did not ask for (reason: its class, message: what)
+  kEvicted,            // kittyd stops it (reason: idle, room, pressure, headroom)
+  kRestartScheduled,   // the restart policy starts it again (message: when and which attempt)
+  kHoldTaken,          // a hold keeps it (reason: the hold's owner)
+  kHoldEnded,          // a hold was dropped or expired (reason: dropped, expired)
+  kPressure,           // a pressure alert or its end (model empty; reason: its kind)
+  kConfigReloaded,     // the config was reloaded (model empty; message: what changed)
 };
 const char* EventKindName(EventKind k);
 
@@ -30,6 +40,8 @@ struct WorkerEvent {
   int pid = 0;
   TimePoint at{};
   int rung = 0;  // the downgrade rung the worker runs at (its learned footprint is per rung)
+  std::string reason;   // a short word: an exit's class, an eviction's reason, ...
+  std::string message;  // the sentence a person reads
 };
 
 class EventBus {

@@ -16,7 +16,7 @@ TEST(EventBusTest, EverySubscriberSeesEveryEventInOrder) {
   bus.publish({EventKind::kSpawned, "m1", 10});
   bus.publish({EventKind::kGone, "m2", 11});
   EXPECT_EQ(a, (std::vector<std::string>{"m1", "m2"}));
-  EXPECT_EQ(b, (std::vector<std::string>{"spawned", "gone"}));
+  EXPECT_EQ(b, (std::vector<std::string>{"spawned", "stopped"}));
 }
 
 TEST(EventBusTest, ASubscriptionEndsWhenDestroyed) {

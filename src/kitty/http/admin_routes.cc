@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "kitty/http/events_route.h"
 #include "kitty/http/memory_routes.h"
 #include "kitty/http/ollama_admin_routes.h"
 #include "kitty/http/reply.h"
@@ -135,6 +136,10 @@ net::awaitable<void> AdminRoutes::handle(Exchange& ex, const Target& t) {
   if (parts.size() == 3 && parts[1] == "config" && parts[2] == "reload") {
     if (method != http::verb::post) co_return not_allowed();
     co_return co_await reload(ex, IsTrue(t.params, "force") || BodyFlag(ex, "force"));
+  }
+  if (parts.size() == 2 && parts[1] == "events") {
+    if (method != http::verb::get) co_return not_allowed();
+    co_return co_await EventsRoute(ctx_, ex, t);
   }
   if (parts.size() == 2 && parts[1] == "ollama") {
     if (method != http::verb::get) co_return not_allowed();

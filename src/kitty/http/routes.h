@@ -17,6 +17,7 @@
 #include "kitty/memory/memory_sampler.h"
 
 namespace kitty {
+class EventJournal;
 class OllamaSupervisor;
 class RequestMetrics;
 }
@@ -41,6 +42,8 @@ struct RouteContext {
   /// Re-reads the config file and applies it (control thread): the answer of POST
   /// /kitty/config/reload, or the error that kept the old config. Null where unsupported.
   std::function<Result<nlohmann::json>(bool force)> reload;
+  /// The numbered, replayable lifecycle events (GET /kitty/events; any thread); null: none.
+  EventJournal* journal = nullptr;
   /// What the gateway counts per model for GET /metrics (any thread); null: not counted.
   RequestMetrics* metrics = nullptr;
   /// The Ollama daemon's supervisor (control thread); null without an `ollama:` section.

@@ -255,6 +255,12 @@ void Scheduler::evict(const std::vector<std::string>& ids, const std::string& re
     if (!displacer.empty() && (v->config().preload || recent) && restore_.size() < kRestoreQueueMax)
       restore_.push_back({id, displacer});
     ++evictions_[{id, reason}];
+    if (env_.events) {
+      WorkerEvent ev{EventKind::kEvicted, id, v->pid(), env_.clock->now(), v->config().rung};
+      ev.reason = reason;
+      ev.message = displacer.empty() ? "stopped by kittyd (" + reason + ")" : "stopped to make room for '" + displacer + "'";
+      env_.events->publish(ev);
+    }
     victims.push_back(std::move(v));
   }
   e.left = victims.size();

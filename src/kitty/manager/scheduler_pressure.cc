@@ -51,8 +51,15 @@ void Scheduler::on_pressure_sample(const LoadReading& load) {
   for (const DirFree& d : load.disks) sample.disks.push_back({d.path, d.free_bytes});
   const size_t added = pressure_.update(sample);
   const auto& events = pressure_.events();
-  for (size_t i = events.size() - std::min(added, events.size()); i < events.size(); ++i)
+  for (size_t i = events.size() - std::min(added, events.size()); i < events.size(); ++i) {
     spdlog::warn("{} pressure: {}", events[i].kind, events[i].message);
+    if (env_.events) {
+      WorkerEvent e{EventKind::kPressure, "", 0, env_.clock->now()};
+      e.reason = events[i].kind;
+      e.message = events[i].message;
+      env_.events->publish(e);
+    }
+  }
   if (!evicting_ && !stopped_) relieve_pressure();
 }
 

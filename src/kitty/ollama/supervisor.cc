@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kitty/base/bytes.h"
 #include "kitty/base/http_url.h"
 
 namespace kitty {
@@ -14,12 +15,6 @@ constexpr Duration kHour = std::chrono::hours(1);
 constexpr Duration kAnswerPoll = std::chrono::milliseconds(250);
 constexpr Duration kAnswerTimeout = std::chrono::seconds(2);
 constexpr Duration kStopTimeout = std::chrono::seconds(5);
-
-std::string Seconds(double s) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.2fs", s);
-  return b;
-}
 
 }  // namespace
 
@@ -52,7 +47,7 @@ void OllamaSupervisor::start() {
     health_ = Health::kDown;
     return;
   }
-  spdlog::info("watching {} (health every {}, manage: {})", where(), Seconds(config_.health_interval_seconds),
+  spdlog::info("watching {} (health every {}, manage: {})", where(), FormatSeconds(config_.health_interval_seconds),
                config_.manage ? "yes" : "no");
   check();
 }
@@ -69,7 +64,7 @@ void OllamaSupervisor::check() {
   // Still no answer after unhealthy_seconds: unhealthy already, before the verdict.
   check_timer_ = env_.clock->start_timer(FromSeconds(config_.unhealthy_seconds), [this] {
     if (check_in_flight_ && health_ != Health::kDown)
-      set_health(Health::kUnhealthy, "no answer to /api/version for " + Seconds(config_.unhealthy_seconds));
+      set_health(Health::kUnhealthy, "no answer to /api/version for " + FormatSeconds(config_.unhealthy_seconds));
   });
   std::weak_ptr<OllamaSupervisor*> weak = self_;
   env_.worker_http->call("GET", host_, port_, "/api/version", FromSeconds(config_.down_seconds),
@@ -93,9 +88,9 @@ void OllamaSupervisor::on_check(TimePoint began, WorkerHttpResult r) {
       gave_up_ = false;
       set_health(Health::kHealthy, "");
     } else if (took < config_.down_seconds) {
-      set_health(Health::kUnhealthy, "/api/version took " + Seconds(took));
+      set_health(Health::kUnhealthy, "/api/version took " + FormatSeconds(took));
     } else {
-      return on_down("/api/version took " + Seconds(took));
+      return on_down("/api/version took " + FormatSeconds(took));
     }
     return schedule_check(FromSeconds(config_.health_interval_seconds));
   }
@@ -213,7 +208,7 @@ void OllamaSupervisor::await_answer(TimePoint deadline) {
       return s.finish_restart({});
     }
     if (s.env_.clock->now() >= deadline)
-      return s.finish_restart(MakeError(s.where() + " did not answer within " + Seconds(s.config_.start_timeout_seconds) +
+      return s.finish_restart(MakeError(s.where() + " did not answer within " + FormatSeconds(s.config_.start_timeout_seconds) +
                                             " of its start (last: " + r.describe() + ")",
                                         ErrorCode::kStartTimeout));
     s.answer_timer_ = s.env_.clock->start_timer(kAnswerPoll, [weak, deadline] {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "kitty/base/bytes.h"
 #include "kitty/events/bus.h"
 #include "kitty/worker/start_admission.h"
 #include "kitty/process/port_allocator.h"
@@ -48,12 +49,6 @@ bool SaysAddressInUse(const std::string& line) {
                         "couldn't bind", "could not bind", "failed to bind"})
     if (l.find(p) != std::string::npos) return true;
   return false;
-}
-
-std::string FormatSeconds(double s) {
-  char buf[32];
-  snprintf(buf, sizeof buf, s == static_cast<long long>(s) ? "%.0fs" : "%.1fs", s);
-  return buf;
 }
 
 }  // namespace
@@ -267,8 +262,17 @@ void Worker::ensure(ReadyCallback cb, bool reset) {
 
 // ---- start ----------------------------------------------------------------------------
 
+void Worker::publish(EventKind kind, std::string reason, std::string message) const {
+  if (!env_.events) return;
+  WorkerEvent e{kind, id_, process_ ? process_->pid() : 0, env_.clock->now(), config().rung};
+  e.reason = std::move(reason);
+  e.message = std::move(message);
+  env_.events->publish(e);
+}
+
 void Worker::start() {
   ++run_;
+  publish(EventKind::kStarting);
   if (env_.admission) {
     // The scheduler decides first: the model may need room made (others stopped) or may not
     // fit at all. Requests keep waiting meanwhile; the public state is "starting".
@@ -359,6 +363,7 @@ void Worker::fail_without_spawn(const Error& e) {
   failed_at_ = env_.clock->now();
   phase_ = Phase::kFailed;
   spdlog::error("{}", last_error_->message);
+  publish(EventKind::kFailed, "start_failure", last_error_->message);
   wake_waiters();
 }
 
@@ -446,6 +451,7 @@ void Worker::fail_start(std::string reason, ErrorCode code, bool kill_group) {
   ++consecutive_failures_;
   failed_at_ = env_.clock->now();
   spdlog::error("{}", last_error_->message);
+  publish(EventKind::kFailed, "start_failure", last_error_->message);
   // Callers learn at once; the process group is cleaned up behind them.
   fail_waiters(*last_error_);
   stop_group(Phase::kAbortingStart, kill_group);

@@ -45,6 +45,7 @@
 #include "kitty/base/result.h"
 #include "kitty/base/thread_owner.h"
 #include "kitty/config/config.h"
+#include "kitty/events/bus.h"
 #include "kitty/process/exit_class.h"
 #include "kitty/process/log_tail.h"
 #include "kitty/process/spawner.h"
@@ -267,6 +268,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   void fail_waiters(const Error& e);
   void serve_waiter(Waiter& w);
   void arm_hold(const std::string& id, HoldEntry& h);
+  /// Ends a hold ("dropped" or "expired"); false when it is unknown.
+  bool end_hold(const std::string& id, const char* why);
   void on_gate_drained();
   void update_idle_timer();
   /// How long after its last request this run idles out: the keep-alive, else the config's
@@ -275,6 +278,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   std::string log_tail_text() const;
   Duration backoff() const;
   std::string label() const { return "model '" + id_ + "'"; }
+  /// An event of this worker on the bus (pid and rung of the current run).
+  void publish(EventKind kind, std::string reason = {}, std::string message = {}) const;
 
   /// Makes `c` the config in effect.
   void set_config(ModelConfig c);

@@ -43,6 +43,7 @@ void Worker::keep_exit(WorkerInfo::Exit e) {
   e.log_tail = log_->current_run(kErrorTailLines);
   ++exits_[e.kind];
   spdlog::warn("{} [{}]", e.message, e.kind);
+  publish(EventKind::kExited, e.kind, e.message);
   last_exit_ = std::move(e);
 }
 

@@ -3,6 +3,7 @@
 
 #include <random>
 
+#include "kitty/base/bytes.h"
 #include "kitty/worker/worker.h"
 
 namespace kitty {
@@ -89,6 +90,7 @@ void Worker::update_idle_timer() {
       return update_idle_timer();
     spdlog::info("model '{}': idle for {}s{}, stopping", id_, *idle, keep_alive_ ? " (its keep-alive)" : "");
     ++idle_stops_;
+    publish(EventKind::kEvicted, "idle", "idle for " + FormatSeconds(*idle));
     begin_stop();
   });
 }
@@ -115,6 +117,7 @@ std::string Worker::add_hold(double lease_seconds, std::string owner) {
   h.owner = std::move(owner);
   h.lease_seconds = lease_seconds;
   arm_hold(id, h);
+  publish(EventKind::kHoldTaken, h.owner, "hold " + id + " for " + FormatSeconds(lease_seconds));
   holds_.emplace(id, std::move(h));
   idle_timer_.reset();
   return id;
@@ -137,14 +140,19 @@ void Worker::arm_hold(const std::string& id, HoldEntry& h) {
   h.expires = env_.clock->now() + FromSeconds(h.lease_seconds);
   h.timer = env_.clock->start_timer(FromSeconds(h.lease_seconds), [this, id] {
     spdlog::info("model '{}': hold {} expired (lease not renewed)", id_, id);
-    drop_hold(id);
+    end_hold(id, "expired");
   });
 }
 
 bool Worker::drop_hold(const std::string& hold_id) {
   owner_.check("Worker::drop_hold");
+  return end_hold(hold_id, "dropped");
+}
+
+bool Worker::end_hold(const std::string& hold_id, const char* why) {
   auto it = holds_.find(hold_id);
   if (it == holds_.end()) return false;
+  publish(EventKind::kHoldEnded, why, "hold " + hold_id + " " + why);
   // Safe even when the hold's own timer is the caller: clocks move a callback out of the
   // timer before running it.
   holds_.erase(it);

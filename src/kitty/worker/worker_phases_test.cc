@@ -104,7 +104,7 @@ TEST_F(WorkerPhasesTest, ReleaseDuringAFailedStartsCleanupEndsStopped) {
   EXPECT_EQ(w->state(), WorkerState::kStopped);
 }
 
-TEST_F(WorkerPhasesTest, EventsTellSpawnReadyStoppingAndGone) {
+TEST_F(WorkerPhasesTest, EventsTellStartingSpawnReadyStoppingAndStopped) {
   std::vector<std::string> seen;
   auto sub = t_.events.subscribe([&](const WorkerEvent& e) {
     seen.push_back(std::string(EventKindName(e.kind)) + ":" + std::to_string(e.pid));
@@ -115,7 +115,7 @@ TEST_F(WorkerPhasesTest, EventsTellSpawnReadyStoppingAndGone) {
   w->release(false, nullptr);
   t_.clock.run_pending();
   const std::string p = std::to_string(pid);
-  EXPECT_EQ(seen, (std::vector<std::string>{"spawned:" + p, "ready:" + p, "stopping:" + p, "gone:" + p}));
+  EXPECT_EQ(seen, (std::vector<std::string>{"starting:0", "spawned:" + p, "ready:" + p, "stopping:" + p, "stopped:" + p}));
 }
 
 }  // namespace

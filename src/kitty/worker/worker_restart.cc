@@ -7,6 +7,7 @@
 // a release cancels it. Other models restart on their next request, as before.
 #include <spdlog/spdlog.h>
 
+#include "kitty/base/bytes.h"
 #include "kitty/worker/worker.h"
 
 namespace kitty {
@@ -55,6 +56,9 @@ void Worker::after_unasked_end() {
   restart_due_ = env_.clock->now() + delay;
   spdlog::warn("model '{}': restarting it in {:.0f}s (attempt {} of {}, restart: {})", id_,
                ToSeconds(delay), restarts_, config().max_restarts, RestartName(policy));
+  publish(EventKind::kRestartScheduled, RestartName(policy),
+          "restart in " + FormatSeconds(ToSeconds(delay)) + " (attempt " + std::to_string(restarts_) + " of " +
+              std::to_string(config().max_restarts) + ")");
   // One restart queued at most: a new timer replaces the old one.
   restart_timer_ = env_.clock->start_timer(delay, [this] {
     restart_due_ = {};
