@@ -6,6 +6,7 @@
 #include "kitty/metrics/process_self.h"
 #include "kitty/metrics/prom_text.h"
 #include "kitty/metrics/request_metrics.h"
+#include "kitty/worker/upstream_status.h"
 
 namespace kitty::web {
 namespace {
@@ -21,12 +22,6 @@ struct Collected {
   std::vector<Row> rows;
   std::optional<Scheduler::Status> scheduler;
 };
-
-std::optional<uint64_t> UpstreamBytes(const WorkerInfo& i) {
-  auto j = nlohmann::json::parse(i.backend_status, nullptr, false);
-  if (!j.is_object() || !j.contains("size_bytes") || !j["size_bytes"].is_number_unsigned()) return std::nullopt;
-  return j["size_bytes"].get<uint64_t>();
-}
 
 void Models(PromText& p, const std::vector<Row>& rows) {
   auto per_model = [&](const char* name, const char* type, const char* help, auto value) {
@@ -50,7 +45,7 @@ void Models(PromText& p, const std::vector<Row>& rows) {
   per_model("kitty_model_gpu_bytes", "gauge", "GPU memory of the worker's process group, where the driver reports it.",
             [](const Row& r) { return r.snap.memory && r.snap.memory->gpu_available ? Opt(r.snap.memory->gpu_bytes) : Opt(); });
   per_model("kitty_model_upstream_bytes", "gauge", "What the upstream holds for the model (Ollama's size), for models kittyd does not run itself.",
-            [](const Row& r) { auto b = UpstreamBytes(r.snap.info); return b ? Opt(*b) : Opt(); });
+            [](const Row& r) { auto u = UpstreamMemoryOf(r.snap.info); return u ? Opt(u->size_bytes) : Opt(); });
   per_model("kitty_model_expected_bytes", "gauge", "The footprint a start of the model is planned with.",
             [](const Row& r) { return r.snap.footprint.expected_bytes ? Opt(*r.snap.footprint.expected_bytes) : Opt(); });
   per_model("kitty_model_learned_bytes", "gauge", "The footprint learned from earlier runs (their measured peak).",

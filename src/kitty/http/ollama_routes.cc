@@ -10,6 +10,7 @@
 #include "kitty/http/proxy.h"
 #include "kitty/http/reply.h"
 #include "kitty/http/status_json.h"
+#include "kitty/worker/upstream_status.h"
 
 namespace kitty::web {
 namespace {
@@ -209,10 +210,9 @@ net::awaitable<void> OllamaRoutes::models(Exchange& ex, bool running_only) {
       else m["size"] = r.snap.footprint.expected_bytes.value_or(0);
       m["size_vram"] = mem && mem->gpu_available ? mem->gpu_bytes : 0;
       // A model inside Ollama: Ollama's own figures (its agent's process holds next to nothing).
-      if (auto up = nlohmann::json::parse(r.snap.info.backend_status, nullptr, false);
-          up.is_object() && up.contains("size_bytes")) {
-        m["size"] = up.value("size_bytes", 0);
-        m["size_vram"] = up.value("size_vram_bytes", 0);
+      if (auto up = UpstreamMemoryOf(r.snap.info)) {
+        m["size"] = up->size_bytes;
+        m["size_vram"] = up->size_vram_bytes;
       }
       // When it idles out if nothing comes: far in the future when it never does.
       WallTime expires = now + std::chrono::hours(24 * 365 * 100);

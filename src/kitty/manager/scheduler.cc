@@ -5,9 +5,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 
 #include "kitty/base/bytes.h"
+#include "kitty/worker/upstream_status.h"
 
 namespace kitty {
 namespace {
@@ -66,17 +66,6 @@ std::shared_ptr<Worker> Scheduler::find(const std::string& id) const {
   return nullptr;
 }
 
-namespace {
-
-// What an agent last reported its model holds upstream (size_bytes of the status JSON).
-std::optional<uint64_t> UpstreamBytes(const Worker& w) {
-  auto j = nlohmann::json::parse(w.info().backend_status, nullptr, false);
-  if (!j.is_object() || !j.contains("size_bytes") || !j["size_bytes"].is_number_unsigned()) return std::nullopt;
-  return j["size_bytes"].get<uint64_t>();
-}
-
-}  // namespace
-
 std::optional<uint64_t> Scheduler::expected_bytes(const Worker& w) const {
   return memory_.expected_bytes(w.config());
 }
@@ -114,7 +103,7 @@ std::vector<sched::Holder> Scheduler::holders(const Worker* except) const {
     // fixed budget counts what Ollama reports for it. (An auto budget needs nothing more: the
     // machine's available memory already shows the runner's.)
     if (config_.budget.kind != MemoryBudget::Kind::kAuto && w->config().backend == Backend::kOllama && v.pid)
-      if (auto up = UpstreamBytes(*w)) measured = std::max(measured.value_or(0), *up);
+      if (auto up = UpstreamMemoryOf(w->info())) measured = std::max(measured.value_or(0), up->size_bytes);
     // A worker is planned with what it is expected to grow to until a sample taken after it
     // became ready shows what it holds; from then on with that.
     if (measured && settled(v))

@@ -216,7 +216,9 @@ Duration Worker::backoff() const {
 
 std::optional<Error> Worker::unavailable() const {
   owner_.check("Worker::unavailable");
-  if (env_.upstream_unavailable && phase_ != Phase::kReady)
+  // Also while ready: its agent notices a dead upstream only after a while, and a request sent
+  // to it meanwhile would fail instead of going to a fallback.
+  if (env_.upstream_unavailable)
     if (auto e = env_.upstream_unavailable(config())) return e;
   if (phase_ != Phase::kFailed || !last_error_) return std::nullopt;
   const bool backing_off = consecutive_failures_ > 0 && env_.clock->now() < failed_at_ + backoff();

@@ -77,6 +77,11 @@ TEST_F(WorkerAgentTest, AnUpstreamThatIsDownFailsTheStartAtOnceWithoutABackoff) 
   EXPECT_FALSE(w->unavailable());
   make_ready(*w);  // no backoff to wait out
   EXPECT_EQ(w->state(), WorkerState::kReady);
+  // Down again while ready: unavailable at once (its requests go to the fallbacks), before its
+  // agent notices.
+  down = true;
+  ASSERT_TRUE(w->unavailable());
+  EXPECT_EQ(w->state(), WorkerState::kReady);
 }
 
 }  // namespace

@@ -1,0 +1,18 @@
+#include "kitty/worker/upstream_status.h"
+
+#include <nlohmann/json.hpp>
+
+namespace kitty {
+
+std::optional<UpstreamMemory> UpstreamMemoryOf(const WorkerInfo& info) {
+  if (info.backend_status.empty()) return std::nullopt;
+  auto j = nlohmann::json::parse(info.backend_status, nullptr, false);
+  if (!j.is_object() || !j.contains("size_bytes") || !j["size_bytes"].is_number_unsigned()) return std::nullopt;
+  UpstreamMemory m;
+  m.size_bytes = j["size_bytes"].get<uint64_t>();
+  if (j.contains("size_vram_bytes") && j["size_vram_bytes"].is_number_unsigned())
+    m.size_vram_bytes = j["size_vram_bytes"].get<uint64_t>();
+  return m;
+}
+
+}  // namespace kitty
