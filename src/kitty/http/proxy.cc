@@ -8,6 +8,7 @@
 #include "kitty/http/chunked.h"
 #include "kitty/http/errors.h"
 #include "kitty/http/model_field.h"
+#include "kitty/http/proxy_text.h"
 #include "kitty/http/sweeper.h"
 #include "kitty/http/upstream_pool.h"
 
@@ -86,23 +87,6 @@ net::awaitable<void> WaitForCut(std::shared_ptr<ProxyState> st) {
   boost::system::error_code ec;
   co_await t.async_wait(use_ec(ec));
   st->cut_wait = nullptr;
-}
-
-// SSE events in a piece of the worker's body, counted by their "data:" lines (llama-server and
-// the OpenAI API send one per event); an event cut between two reads is counted where its
-// "data:" is.
-uint64_t CountSseEvents(std::string_view piece) {
-  uint64_t n = piece.starts_with("data:") ? 1 : 0;
-  for (size_t at = piece.find("\ndata:"); at != std::string_view::npos; at = piece.find("\ndata:", at + 6)) ++n;
-  return n;
-}
-
-// `target` under the upstream's path prefix; a prefix ending in /v1 (an OpenAI-style base URL)
-// takes the target's own /v1 off first.
-std::string UpstreamTarget(const std::string& prefix, const std::string& target) {
-  if (prefix.empty()) return target;
-  if (prefix.ends_with("/v1") && target.starts_with("/v1/")) return prefix + target.substr(3);
-  return prefix + target;
 }
 
 std::string RequestHead(const Request& req, const std::string& target, const Endpoint& ep) {

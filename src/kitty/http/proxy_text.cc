@@ -1,0 +1,17 @@
+#include "kitty/http/proxy_text.h"
+
+namespace kitty::web {
+
+std::string UpstreamTarget(const std::string& prefix, const std::string& target) {
+  if (prefix.empty()) return target;
+  if (prefix.ends_with("/v1") && target.starts_with("/v1/")) return prefix + target.substr(3);
+  return prefix + target;
+}
+
+uint64_t CountSseEvents(std::string_view piece) {
+  uint64_t n = piece.starts_with("data:") ? 1 : 0;
+  for (size_t at = piece.find("\ndata:"); at != std::string_view::npos; at = piece.find("\ndata:", at + 6)) ++n;
+  return n;
+}
+
+}  // namespace kitty::web
