@@ -1,6 +1,6 @@
-// kittyd's own process figures for /metrics (Prometheus' standard process_* names). Implemented
-// per platform: process_self_linux.cc (/proc/self), process_self_darwin.cc (proc_pidinfo,
-// getrusage).
+// kittyd's own process figures for /metrics (Prometheus' standard process_* names): CPU time and
+// the fd limit through POSIX (process_self.cc), the rest per platform: process_self_linux.cc
+// (/proc/self), process_self_darwin.cc (proc_pidinfo).
 #pragma once
 
 #include <cstdint>
@@ -18,5 +18,9 @@ struct ProcessSelf {
 };
 
 ProcessSelf ReadProcessSelf();
+
+/// The figures only the platform can read (resident and virtual size, open fds, start time);
+/// ReadProcessSelf (POSIX, process_self.cc) fills the rest.
+void ReadProcessSelfPlatform(ProcessSelf& p);
 
 }  // namespace kitty

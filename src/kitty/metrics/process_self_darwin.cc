@@ -1,16 +1,11 @@
 #include <libproc.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "kitty/metrics/process_self.h"
 
 namespace kitty {
 
-ProcessSelf ReadProcessSelf() {
-  ProcessSelf p;
-  rusage ru{};
-  if (getrusage(RUSAGE_SELF, &ru) == 0)
-    p.cpu_seconds = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+void ReadProcessSelfPlatform(ProcessSelf& p) {
   proc_taskinfo ti{};
   if (proc_pidinfo(getpid(), PROC_PIDTASKINFO, 0, &ti, sizeof ti) == static_cast<int>(sizeof ti)) {
     p.resident_bytes = ti.pti_resident_size;
@@ -18,12 +13,9 @@ ProcessSelf ReadProcessSelf() {
   }
   const int bytes = proc_pidinfo(getpid(), PROC_PIDLISTFDS, 0, nullptr, 0);
   if (bytes > 0) p.open_fds = static_cast<uint64_t>(bytes) / sizeof(proc_fdinfo);
-  rlimit rl{};
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) p.max_fds = rl.rlim_cur;
   proc_bsdinfo bi{};
   if (proc_pidinfo(getpid(), PROC_PIDTBSDINFO, 0, &bi, sizeof bi) == static_cast<int>(sizeof bi))
     p.start_time_seconds = bi.pbi_start_tvsec + bi.pbi_start_tvusec / 1e6;
-  return p;
 }
 
 }  // namespace kitty

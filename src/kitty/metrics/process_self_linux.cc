@@ -1,5 +1,4 @@
 #include <dirent.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <sstream>
@@ -10,11 +9,7 @@
 
 namespace kitty {
 
-ProcessSelf ReadProcessSelf() {
-  ProcessSelf p;
-  rusage ru{};
-  if (getrusage(RUSAGE_SELF, &ru) == 0)
-    p.cpu_seconds = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+void ReadProcessSelfPlatform(ProcessSelf& p) {
   const auto page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   if (auto statm = ReadProcFile("/proc/self/statm")) {
     std::istringstream in(*statm);
@@ -31,8 +26,6 @@ ProcessSelf ReadProcessSelf() {
     closedir(d);
     p.open_fds = n > 0 ? n - 1 : 0;  // less the directory stream's own descriptor
   }
-  rlimit rl{};
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) p.max_fds = rl.rlim_cur;
   // Start time: field 22 of /proc/self/stat (ticks since boot) plus btime of /proc/stat.
   auto stat = ReadProcFile("/proc/self/stat");
   auto sys = ReadProcFile("/proc/stat");
@@ -47,7 +40,6 @@ ProcessSelf ReadProcessSelf() {
     if (ticks >= 0 && at != std::string::npos)
       p.start_time_seconds = std::strtod(sys->c_str() + at + 7, nullptr) + ticks;
   }
-  return p;
 }
 
 }  // namespace kitty
