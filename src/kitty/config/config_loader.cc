@@ -291,14 +291,14 @@ void Loader::CheckModel(const ModelDraft& d) {
         r_.Error(line, path + ".command",
                  "required for backend command (an argv list such as [my-server, --port, \"${PORT}\"])");
       else if (d.command_is_string && !m.shell)
-        r_.Error(d.key_lines.count("command") ? d.key_lines.at("command") : line, path + ".command",
+        r_.Error(d.line_of("command"), path + ".command",
                  "a command given as one string needs shell: true; otherwise give a list of arguments");
       break;
     case Backend::kOllama:
       if (m.ollama_model.empty())
         r_.Error(line, path + ".ollama_model", "required for backend ollama (the model's name in Ollama)");
       if (!m.ollama_modelfile.empty() && m.ollama_pull)
-        r_.Error(d.key_lines.count("ollama_pull") ? d.key_lines.at("ollama_pull") : line, path + ".ollama_pull",
+        r_.Error(d.line_of("ollama_pull"), path + ".ollama_pull",
                  "set either ollama_pull or ollama_modelfile, not both");
       break;
     case Backend::kRemote:
@@ -312,7 +312,7 @@ void Loader::CheckModel(const ModelDraft& d) {
   // request. (A percentage or auto budget depends on the machine: kittyd checks at start.)
   const MemoryBudget& budget = config_.memory.budget;
   if (m.memory_bytes && budget.kind == MemoryBudget::Kind::kBytes && *m.memory_bytes > budget.bytes)
-    r_.Error(d.key_lines.count("memory") ? d.key_lines.at("memory") : line, path + ".memory",
+    r_.Error(d.line_of("memory"), path + ".memory",
              FormatBytes(*m.memory_bytes) + " can never fit memory.budget " + FormatBytes(budget.bytes));
 }
 
@@ -321,12 +321,12 @@ void Loader::CheckCrossModel() {
   std::map<int, const ModelDraft*> by_port;
   for (const auto& d : drafts_) {
     if (d.m.port == 0 || d.m.backend == Backend::kOllama) continue;
-    int line = d.key_lines.count("port") ? d.key_lines.at("port") : d.m.mark.line;
+    int line = d.line_of("port");
     std::string key = "models." + d.m.id + ".port";
     auto [it, fresh] = by_port.emplace(d.m.port, &d);
     if (!fresh) {
       const ModelDraft* other = it->second;
-      int other_line = other->key_lines.count("port") ? other->key_lines.at("port") : other->m.mark.line;
+      int other_line = other->line_of("port");
       r_.Error(line, key,
                "port " + std::to_string(d.m.port) + " is also used by model '" + other->m.id + "' (" +
                    r_.Where(other_line) + ")");
@@ -355,7 +355,7 @@ void Loader::CheckCrossModel() {
       if (fresh || it->second.d == &d) continue;
       const ModelDraft* other = it->second.d;
       std::string key_name = d.key_lines.count("aliases") ? "aliases" : "alias";
-      int line = d.key_lines.count(key_name) ? d.key_lines.at(key_name) : d.m.mark.line;
+      int line = d.line_of(key_name);
       std::string what = it->second.is_id ? "the id of model '" + other->m.id + "'"
                                           : "an alias of model '" + other->m.id + "'";
       int other_line = other->m.mark.line;
@@ -377,7 +377,7 @@ void Loader::CheckFallbacks() {
   for (const auto& d : drafts_)
     for (const auto& a : d.m.aliases) id_of.emplace(a, d.m.id);
   for (auto& d : drafts_) {
-    const int line = d.key_lines.count("fallback") ? d.key_lines.at("fallback") : d.m.mark.line;
+    const int line = d.line_of("fallback");
     const std::string key = "models." + d.m.id + ".fallback";
     for (auto& f : d.m.fallback) {
       auto it = id_of.find(f);

@@ -21,6 +21,11 @@ struct ModelDraft {
   ModelConfig m;
   std::map<std::string, int> key_lines;  // key → line it was set on (model or defaults)
   bool command_is_string = false;
+  /// The line `key` was set on, else the model entry's: where an error about it points.
+  int line_of(const std::string& key) const {
+    auto it = key_lines.find(key);
+    return it != key_lines.end() ? it->second : m.mark.line;
+  }
 };
 
 using ModelKeyFn = std::function<void(YamlReader&, ModelDraft&, const YAML::Node&, const std::string&)>;

@@ -80,9 +80,7 @@ void OllamaSupervisor::on_check(TimePoint began, WorkerHttpResult r) {
   last_check_ = env_.clock->wall_now();
   const double took = ToSeconds(env_.clock->now() - began);
   if (r.status == 200) {
-    latency_ = took;
-    auto j = nlohmann::json::parse(r.body, nullptr, false);
-    if (j.is_object() && j.contains("version") && j["version"].is_string()) version_ = j["version"];
+    note_answer(began, r);
     if (took < config_.unhealthy_seconds) {
       if (gave_up_) spdlog::info("{} answers again", where());
       gave_up_ = false;
@@ -95,6 +93,12 @@ void OllamaSupervisor::on_check(TimePoint began, WorkerHttpResult r) {
     return schedule_check(FromSeconds(config_.health_interval_seconds));
   }
   on_down("/api/version: " + r.describe());
+}
+
+void OllamaSupervisor::note_answer(TimePoint began, const WorkerHttpResult& r) {
+  latency_ = ToSeconds(env_.clock->now() - began);
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  if (j.is_object() && j.contains("version") && j["version"].is_string()) version_ = j["version"];
 }
 
 void OllamaSupervisor::set_health(Health h, std::string why) {
@@ -202,9 +206,7 @@ void OllamaSupervisor::await_answer(TimePoint deadline) {
     OllamaSupervisor& s = **p;
     if (!s.restarting_) return;
     if (r.status == 200) {
-      s.latency_ = ToSeconds(s.env_.clock->now() - began);
-      auto j = nlohmann::json::parse(r.body, nullptr, false);
-      if (j.is_object() && j.contains("version") && j["version"].is_string()) s.version_ = j["version"];
+      s.note_answer(began, r);
       return s.finish_restart({});
     }
     if (s.env_.clock->now() >= deadline)

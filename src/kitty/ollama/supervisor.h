@@ -74,6 +74,8 @@ class OllamaSupervisor {
   void schedule_check(Duration after);
   void check();
   void on_check(TimePoint began, WorkerHttpResult r);
+  /// /api/version answered (sent at `began`): its latency and the version it names.
+  void note_answer(TimePoint began, const WorkerHttpResult& r);
   void set_health(Health h, std::string why);
   /// Down: restart when allowed, else give up.
   void on_down(const std::string& why);

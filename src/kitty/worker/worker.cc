@@ -346,8 +346,7 @@ void Worker::spawn() {
   oom_at_spawn_ = env_.oom_counts ? env_.oom_counts() : OomCounts{};
   started_at_wall_ = env_.clock->wall_now();
   spdlog::info("model '{}': started pid {} on {}:{}", id_, process_->pid(), probe_host_, probe_port_);
-  if (env_.events)
-    env_.events->publish({EventKind::kSpawned, id_, process_->pid(), spawned_at_, config().rung});
+  publish(EventKind::kSpawned);
 
   log_->set_line_observer([weak, run](const std::string& line) {
     if (auto w = weak.lock()) w->on_output_line(run, line);
@@ -427,8 +426,7 @@ void Worker::become_ready() {
                process_->pid(), probe_port_);
   gate_->open(endpoint_);
   requests_at_ready_ = gate_->stats().requests_total;
-  if (env_.events)
-    env_.events->publish({EventKind::kReady, id_, process_->pid(), env_.clock->now(), config().rung});
+  publish(EventKind::kReady);
   wake_waiters();
   update_idle_timer();
   liveness_failures_ = 0;

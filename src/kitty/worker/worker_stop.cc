@@ -22,8 +22,7 @@ void Worker::stop_group(Phase phase, bool kill_at_once) {
     return;
   }
   if (!terminator_) {
-    if (env_.events)
-      env_.events->publish({EventKind::kStopping, id_, process_->pid(), env_.clock->now(), config().rung});
+    publish(EventKind::kStopping);
     StopSpec spec{label(), probe_host_, probe_port_, shutdown_path_,
                   FromSeconds(config().stop_timeout_seconds)};
     terminator_ = std::make_unique<Terminator>(*env_.clock, *env_.worker_http, *process_, spec,
