@@ -221,6 +221,7 @@ int RunDaemon(const Config& config, const DaemonOptions& opts) {
   rc.clock = &clock;
   rc.server = sc;
   rc.version = opts.version;
+  if (const char* ui = std::getenv("KITTY_UI_DIR")) rc.ui_dir = ui;
   rc.model_info = [&model_info](const ModelConfig& m) { return model_info.get(m); };
   // A reload re-reads the file and applies its models (control thread). What it cannot apply
   // (server:, memory:) is named in the answer; an invalid file changes nothing.

@@ -2,7 +2,9 @@
 
 #include "kitty/http/auth.h"
 #include "kitty/http/metrics_route.h"
+#include "kitty/http/ui_route.h"
 #include "kitty/http/reply.h"
+#include "kitty/http/request_log.h"
 #include "kitty/metrics/request_metrics.h"
 
 namespace kitty::web {
@@ -11,15 +13,28 @@ Router::Router(RouteContext ctx) : ctx_(std::move(ctx)), openai_(ctx_), ollama_(
 
 net::awaitable<void> Router::handle(Exchange& ex) {
   const auto began = std::chrono::steady_clock::now();
+  ex.request_id = RequestIdOf(ex.req);
   co_await route(ex);
-  // Requests that reached a model are counted for /metrics: the status the client got (the
-  // proxy's, or kittyd's own answer), the time to the worker's first byte, SSE events.
-  if (ctx_.metrics && !ex.model.empty()) {
-    const int status = ex.response ? static_cast<int>(ex.response->result_int()) : ex.proxied_status;
-    std::optional<double> ttfb;
-    if (ex.first_byte) ttfb = std::chrono::duration<double>(*ex.first_byte - began).count();
-    ctx_.metrics->request(ex.model, status, ttfb, ex.sse_events);
-  }
+  if (ex.response) ex.response->set("X-Request-Id", ex.request_id);  // the proxy sends its own
+  if (ex.model.empty()) co_return;
+  // Requests that reached a model are counted for /metrics and logged: the status the client
+  // got (the proxy's, or kittyd's own answer), the time to the worker's first byte, SSE events.
+  const int status = ex.response ? static_cast<int>(ex.response->result_int()) : ex.proxied_status;
+  std::optional<double> ttfb;
+  if (ex.first_byte) ttfb = std::chrono::duration<double>(*ex.first_byte - began).count();
+  if (ctx_.metrics) ctx_.metrics->request(ex.model, status, ttfb, ex.sse_events);
+  RequestRecord r;
+  r.id = ex.request_id;
+  r.method = std::string_view(ex.req.method_string().data(), ex.req.method_string().size());
+  const std::string_view target(ex.req.target().data(), ex.req.target().size());
+  r.path = target.substr(0, target.find('?'));  // a query may carry what is not ours to log
+  r.model = ex.model;
+  r.status = status;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+  r.first_byte_seconds = ttfb;
+  r.request_bytes = ex.req.body().size();
+  r.response_bytes = ex.response ? ex.response->body().size() : ex.response_bytes;
+  LogRequest(r);
 }
 
 net::awaitable<void> Router::route(Exchange& ex) {
@@ -53,6 +68,10 @@ net::awaitable<void> Router::route(Exchange& ex) {
     if (ex.req.method() != http::verb::get && ex.req.method() != http::verb::head)
       co_return ReplyError(ex, MakeError("use GET /metrics", ErrorCode::kMethodNotAllowed));
     co_return co_await MetricsRoute(ctx_, ex);
+  }
+  if (IsUiPath(t.path)) {  // a static page: what it shows comes through the keyed API
+    ServeUi(ex, t.path, ctx_.ui_dir);
+    co_return;
   }
   if (t.path.starts_with("/kitty/")) {
     const auto& keys = ctx_.server.admin_keys.empty() ? ctx_.server.api_keys : ctx_.server.admin_keys;

@@ -48,6 +48,9 @@ struct RouteContext {
   RequestMetrics* metrics = nullptr;
   /// The Ollama daemon's supervisor (control thread); null without an `ollama:` section.
   OllamaSupervisor* ollama = nullptr;
+  /// Serve the dashboard's files from this directory instead of the copy in the binary
+  /// (KITTY_UI_DIR: for work on the page); empty: the embedded files.
+  std::string ui_dir;
   std::shared_ptr<std::atomic<bool>> shutting_down = std::make_shared<std::atomic<bool>>(false);
 };
 
