@@ -65,6 +65,7 @@ def daemon(tmp_path_factory):
         "models": {
             "smol": {**common, "model_path": model, "ctx": 2048, "idle_shutdown_seconds": 600},
             "smol_1k": {**common, "model_path": model, "ctx": 1024, "idle_shutdown_seconds": 600},
+            "smol_progress": {**common, "model_path": model, "ctx": 768, "idle_shutdown_seconds": 600},
             "truncated": {**common, "model_path": str(broken), "ctx": 512},
             "not_gguf": {**common, "model_path": str(not_gguf)},
         },
@@ -255,3 +256,65 @@ def test_ollama_clients_use_the_real_model_through_kittyd(daemon):
     shown = client.show("smol")
     assert shown.details.family == "llama" and shown.details.quantization_level, shown.details
     assert "smol" in [m.model for m in client.ps().models]
+
+
+def _events(url: str, model: str) -> list[dict]:
+    r = httpx.get(f"{url}/kitty/events", params={"model": model, "follow": "false"}, timeout=10)
+    assert r.status_code == 200
+    return [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith("data: ")]
+
+
+def test_load_progress_of_the_real_engine(daemon):
+    """llama-server's own load lines move the start's phase: `loading` events with fractions that
+    only grow, and `: loading N% (phase)` comments before the first token of a streamed request
+    that asked for them (X-Kitty-Progress) and had to wait for the start."""
+    httpx.post(f"{daemon}/kitty/workers/smol_progress/release", timeout=60).raise_for_status()
+    before = {e["id"] for e in _events(daemon, "smol_progress")}
+    lines = []
+    with httpx.stream("POST", f"{daemon}/v1/chat/completions", timeout=180,
+                      headers={"X-Kitty-Progress": "1"},
+                      json={"model": "smol_progress", "max_tokens": 8, "stream": True,
+                            "messages": [{"role": "user", "content": "Hi"}]}) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+        assert r.headers["x-request-id"]
+        lines = [line for line in r.iter_lines() if line]
+    first_data = next(i for i, line in enumerate(lines) if line.startswith("data: "))
+    comments = [line for line in lines[:first_data] if line.startswith(": loading")]
+    assert comments, lines[:10]
+    assert any("%" in c for c in comments), comments  # the engine told a phase, so a fraction
+    assert lines[-1] == "data: [DONE]"
+    assert not any(line.startswith(":") for line in lines[first_data:]), "comments only before the answer"
+
+    loading = [e for e in _events(daemon, "smol_progress") if e["id"] not in before and e["kind"] == "loading"]
+    phases = [e["reason"] for e in loading]
+    assert "loading_model" in phases and phases[-1] == "loaded", phases
+    fractions = [e["fraction"] for e in loading]
+    assert fractions == sorted(fractions) and 0 < fractions[0] and fractions[-1] < 1, fractions
+    kinds = [e["kind"] for e in _events(daemon, "smol_progress") if e["id"] not in before]
+    assert kinds.index("spawned") < kinds.index("loading") and kinds[-1] == "ready", kinds
+
+    # The official OpenAI client ignores the comments; the second load has the first to go by.
+    from openai import OpenAI
+    httpx.post(f"{daemon}/kitty/workers/smol_progress/release", timeout=60).raise_for_status()
+    client = OpenAI(base_url=f"{daemon}/v1", api_key="none", timeout=180)
+    stream = client.chat.completions.create(
+        model="smol_progress", max_tokens=8, stream=True, extra_headers={"X-Kitty-Progress": "1"},
+        messages=[{"role": "user", "content": "Hi"}])
+    text = "".join((c.choices[0].delta.content or "") for c in stream if c.choices)
+    assert text.strip()
+    w = _worker(daemon, "smol_progress")
+    assert w["status"] == "ready" and w["progress"] is None and w["load_seconds"] > 0, w
+
+
+def test_a_failed_start_after_progress_ends_the_stream_with_an_error_event(daemon):
+    """The answer began with progress comments, so a start that fails ends it with an SSE error
+    event, which the OpenAI client raises."""
+    from openai import APIError, OpenAI
+    client = OpenAI(base_url=f"{daemon}/v1", api_key="none", timeout=120, max_retries=0)
+    with pytest.raises(APIError) as info:
+        for _ in client.chat.completions.create(
+                model="truncated", max_tokens=4, stream=True, extra_headers={"X-Kitty-Progress": "1"},
+                messages=[{"role": "user", "content": "Hi"}]):
+            pass
+    assert "truncated" in str(info.value), info.value

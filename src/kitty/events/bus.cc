@@ -19,6 +19,7 @@ const char* EventKindName(EventKind k) {
     case EventKind::kHoldEnded: return "hold_ended";
     case EventKind::kPressure: return "pressure";
     case EventKind::kConfigReloaded: return "config_reloaded";
+    case EventKind::kLoading: return "loading";
   }
   return "unknown";
 }

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "kitty/base/clock.h"
@@ -31,6 +32,7 @@ enum class EventKind {
   kHoldEnded,          // a hold was dropped or expired (reason: dropped, expired)
   kPressure,           // a pressure alert or its end (model empty; reason: its kind)
   kConfigReloaded,     // the config was reloaded (model empty; message: what changed)
+  kLoading,            // a start reached a later phase (reason: the phase; fraction: how far)
 };
 const char* EventKindName(EventKind k);
 
@@ -42,6 +44,7 @@ struct WorkerEvent {
   int rung = 0;  // the downgrade rung the worker runs at (its learned footprint is per rung)
   std::string reason;   // a short word: an exit's class, an eviction's reason, ...
   std::string message;  // the sentence a person reads
+  std::optional<double> fraction;  // kLoading: 0..1 where known
 };
 
 class EventBus {

@@ -1,5 +1,6 @@
 #include "kitty/events/journal.h"
 
+#include <cmath>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -65,6 +66,7 @@ std::string EventJournal::Format(uint64_t id, const WorkerEvent& e, WallTime at)
   if (e.rung) j["rung"] = e.rung;
   if (!e.reason.empty()) j["reason"] = e.reason;
   if (!e.message.empty()) j["message"] = e.message;
+  if (e.fraction) j["fraction"] = std::round(*e.fraction * 1000) / 1000;
   return "id: " + std::to_string(id) + "\nevent: " + EventKindName(e.kind) + "\ndata: " +
          j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
 }

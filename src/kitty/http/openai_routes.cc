@@ -8,6 +8,7 @@
 #include "kitty/config/value_parse.h"
 #include "kitty/http/fallback.h"
 #include "kitty/http/model_field.h"
+#include "kitty/http/progress_stream.h"
 #include "kitty/http/proxy.h"
 #include "kitty/http/reply.h"
 
@@ -86,6 +87,9 @@ net::awaitable<void> OpenAiRoutes::forward(Exchange& ex, const Target& t) {
   const auto primary = w->config_snapshot();
   std::vector<std::shared_ptr<Worker>> chain = {w};
   if (!primary->fallback.empty() && FallbackAllowed(ex.req.body())) chain = FallbackChain(*ctx_.manager, w);
+  // X-Kitty-Progress: a streamed request that waits for a start sees the load as comments.
+  const bool show_progress = ProgressStream::Wanted(ex);
+  ProgressStream progress(ex, w->id());
   std::optional<Error> first_error;
   std::string tried;  // "; fallback 'b': why" for each fallback that could not serve either
   for (size_t i = 0; i < chain.size(); ++i) {
@@ -100,7 +104,13 @@ net::awaitable<void> OpenAiRoutes::forward(Exchange& ex, const Target& t) {
       skip = co_await RunOn(ctx_.control, why_not);
     }
     Result<Lease> lease = skip ? *skip : MakeError("", ErrorCode::kInternal);
-    if (!skip) lease = co_await AcquireLease(ctx_.control, cand);
+    if (!skip && show_progress) lease = co_await AcquireShowingProgress(ctx_.control, cand, progress);
+    else if (!skip) lease = co_await AcquireLease(ctx_.control, cand);
+    if (progress.client_gone()) {
+      ex.model = cand->id();
+      ex.keep_alive = false;
+      co_return;
+    }
     if (lease) {
       co_await SetKeepAlive(ctx_.control, cand, keep_alive);
       if (i > 0) {
@@ -112,6 +122,10 @@ net::awaitable<void> OpenAiRoutes::forward(Exchange& ex, const Target& t) {
       ProxyOptions po;
       po.model_id = cand->id();
       po.busy_timeout = std::chrono::milliseconds(static_cast<int64_t>(cfg->busy_timeout_seconds * 1000));
+      if (progress.started()) {
+        po.head_sent = true;
+        po.rewrite = progress.relay();
+      }
       co_return co_await ProxyToWorker(ex, lease.value(), t.forward(), po);
     }
     const Error& e = lease.error();
@@ -132,6 +146,7 @@ net::awaitable<void> OpenAiRoutes::forward(Exchange& ex, const Target& t) {
   } else if (e.code == ErrorCode::kNoRoom) {
     extra = {{"model_id", w->id()}};
   }
+  if (progress.started()) co_return co_await EndStreamWithError(ex, e, extra);
   co_return ReplyError(ex, e, extra);
 }
 

@@ -8,6 +8,7 @@
 #include "kitty/http/chunked.h"
 #include "kitty/http/errors.h"
 #include "kitty/http/model_field.h"
+#include "kitty/http/progress_stream.h"
 #include "kitty/http/proxy_text.h"
 #include "kitty/http/sweeper.h"
 #include "kitty/http/upstream_pool.h"
@@ -89,7 +90,8 @@ net::awaitable<void> WaitForCut(std::shared_ptr<ProxyState> st) {
   st->cut_wait = nullptr;
 }
 
-std::string RequestHead(const Request& req, const std::string& target, const Endpoint& ep) {
+std::string RequestHead(const Request& req, const std::string& target, const Endpoint& ep,
+                        const std::string& request_id) {
   std::string head;
   head.reserve(256 + req.base().target().size());
   head.append(req.method_string()).append(" ").append(target).append(" HTTP/1.1\r\n");
@@ -97,8 +99,10 @@ std::string RequestHead(const Request& req, const std::string& target, const End
     const auto name = f.name();
     if (IsHopByHop(name) || name == http::field::host || name == http::field::authorization)
       continue;
+    if (beast::iequals(f.name_string(), "X-Request-Id")) continue;  // ours follows
     head.append(f.name_string()).append(": ").append(f.value()).append("\r\n");
   }
+  if (!request_id.empty()) head.append("X-Request-Id: ").append(request_id).append("\r\n");
   head.append("Host: ").append(ep.host).append(":").append(std::to_string(ep.port)).append("\r\n");
   if (!ep.authorization.empty()) head.append("Authorization: ").append(ep.authorization).append("\r\n");
   head.append("Content-Length: ").append(std::to_string(req.body().size())).append("\r\n");
@@ -110,7 +114,8 @@ enum class Framing { kNone, kLength, kChunked, kClose };
 
 std::string ResponseHead(const http::response<http::empty_body>& up, unsigned version,
                          Framing out, uint64_t length, bool keep_alive, bool is_head,
-                         const std::string& served_by, const std::string* content_type) {
+                         const std::string& served_by, const std::string* content_type,
+                         const std::string& request_id) {
   std::string head;
   head.reserve(512);
   head.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
@@ -123,6 +128,7 @@ std::string ResponseHead(const http::response<http::empty_body>& up, unsigned ve
     if (content_type && f.name() == http::field::content_type) continue;
     // An upstream kittyd (a remote model) names its own model; the client asked this one.
     if (beast::iequals(f.name_string(), "X-Kitty-Served-By")) continue;
+    if (beast::iequals(f.name_string(), "X-Request-Id")) continue;  // ours, below
     head.append(f.name_string()).append(": ").append(f.value()).append("\r\n");
   }
   if (content_type) head.append("Content-Type: ").append(*content_type).append("\r\n");
@@ -130,6 +136,7 @@ std::string ResponseHead(const http::response<http::empty_body>& up, unsigned ve
     head.append("Content-Length: ").append(std::to_string(length)).append("\r\n");
   if (out == Framing::kChunked) head.append("Transfer-Encoding: chunked\r\n");
   head.append("X-Kitty-Served-By: ").append(served_by).append("\r\n");
+  if (!request_id.empty()) head.append("X-Request-Id: ").append(request_id).append("\r\n");
   if (version == 10 && keep_alive) head.append("Connection: keep-alive\r\n");
   if (version != 10 && !keep_alive) head.append("Connection: close\r\n");
   head.append("\r\n");
@@ -215,7 +222,7 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string
   UpstreamPool& pool = UpstreamPool::Of(executor);
   // An upstream the worker only stands for (Ollama, a remote) knows the model by its own name.
   if (!ep.model.empty()) ex.req.body() = WithModel(ex.req.body(), ep.model);
-  const std::string up_head = RequestHead(ex.req, UpstreamTarget(ep.prefix, target), ep);
+  const std::string up_head = RequestHead(ex.req, UpstreamTarget(ep.prefix, target), ep, ex.request_id);
 
   auto st = std::make_shared<ProxyState>();
   lease.on_cut([st, executor](const Error& why) {
@@ -290,9 +297,9 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string
           ex.keep_alive = false;
           co_return;
         }
-        co_return ex.respond(MakeErrorResponse(fail("cannot connect to worker on port " +
-                                                    std::to_string(ep.port) + ": " + cec.message()),
-                                               ex.req.version(), ex.keep_alive));
+        const Error e = fail("cannot connect to worker on port " + std::to_string(ep.port) + ": " + cec.message());
+        if (opts.head_sent) co_return co_await EndStreamWithError(ex, e);
+        co_return ex.respond(MakeErrorResponse(e, ex.req.version(), ex.keep_alive));
       }
       up = std::make_unique<tcp::socket>(connecting.release_socket());
       up->set_option(tcp::no_delay(true), aec);
@@ -327,9 +334,10 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string
   }
   if (ec || st->cut) {
     co_await WaitForCut(st);
-    co_return ex.respond(MakeErrorResponse(fail("worker closed the connection before answering (" +
-                                                (ec ? ec.message() : std::string("cut")) + ")"),
-                                           ex.req.version(), ex.keep_alive));
+    const Error e = fail("worker closed the connection before answering (" +
+                         (ec ? ec.message() : std::string("cut")) + ")");
+    if (opts.head_sent) co_return co_await EndStreamWithError(ex, e);
+    co_return ex.respond(MakeErrorResponse(e, ex.req.version(), ex.keep_alive));
   }
 
   if (busy) busy->set(opts.busy_timeout);
@@ -366,7 +374,9 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string
   if (out == Framing::kClose) ex.keep_alive = false;
 
   ClientWriter writer(client, out == Framing::kChunked);
-  writer.head(ResponseHead(up_res, version, out, left, ex.keep_alive, is_head, model_id, rw ? &rw_type : nullptr));
+  if (!opts.head_sent)
+    writer.head(ResponseHead(up_res, version, out, left, ex.keep_alive, is_head, model_id, rw ? &rw_type : nullptr,
+                             ex.request_id));
   ex.response_started = true;
 
   // 3. The body, piece by piece: first what came with the header, then each read.
@@ -385,11 +395,13 @@ net::awaitable<void> ProxyToWorker(Exchange& ex, Lease& lease, const std::string
     else writer.data(d);
   };
   std::string_view piece(static_cast<const char*>(up_buf.data().data()), up_buf.size());
+  ex.response_bytes += piece.size();
   for (bool first = true;; first = false) {
     if (!first && !body_done) {
       boost::system::error_code rec;
       const size_t n = co_await up->async_read_some(net::buffer(buf.get(), kRelayBuffer), use_ec(rec));
       piece = std::string_view(buf.get(), n);
+      ex.response_bytes += n;
       if (n > 0) {
         if (busy) busy->set(opts.busy_timeout);
         lease.progress();

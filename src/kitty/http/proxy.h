@@ -40,6 +40,10 @@ struct ProxyOptions {
   /// answered 502 worker_hung (or ends with that SSE error event) and the lease reports it.
   std::chrono::milliseconds busy_timeout{0};
   std::shared_ptr<BodyRewriter> rewrite;  // null: the answer is relayed as it comes
+  /// The answer began before the worker was ready (X-Kitty-Progress: progress_stream.h): no
+  /// head is sent, `rewrite` frames the worker's answer into the stream, and a failure before
+  /// the worker answers ends the stream with an SSE error event.
+  bool head_sent = false;
 };
 
 /// Forwards ex.req to the worker behind `lease` at `target` (already normalised) and streams

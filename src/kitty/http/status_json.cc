@@ -68,6 +68,18 @@ void WriteWorker(JsonText& j, const WorkerSnapshot& s, const ModelConfig& c) {
   j.key("requests_total").integer(i.requests_total);
   j.key("started_at"), OptTime(j, i.started_at);
   j.key("load_seconds"), OptNum(j, i.load_seconds);
+  j.key("progress");
+  if (i.progress) {
+    const auto& p = *i.progress;
+    j.begin_object();
+    j.key("phase").str(p.phase);
+    j.key("fraction"), OptNum(j, p.fraction);
+    j.key("elapsed_seconds").num(Round3(p.elapsed_seconds));
+    j.key("expected_seconds"), OptNum(j, p.expected_seconds);
+    j.end_object();
+  } else {
+    j.null();
+  }
   j.key("last_error");
   i.last_error ? j.str(*i.last_error) : j.null();
   j.key("last_exit");

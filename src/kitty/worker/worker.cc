@@ -179,6 +179,7 @@ WorkerInfo Worker::info() const {
   if (phase_ == Phase::kReady && g.in_flight == 0)
     i.idle_seconds = ToSeconds(env_.clock->now() - g.last_end);
   i.load_seconds = load_seconds_;
+  i.progress = progress();
   if (last_error_) i.last_error = last_error_->message;
   i.last_exit = last_exit_;
   i.exits = exits_;
@@ -264,16 +265,21 @@ void Worker::ensure(ReadyCallback cb, bool reset) {
 
 // ---- start ----------------------------------------------------------------------------
 
-void Worker::publish(EventKind kind, std::string reason, std::string message) const {
+void Worker::publish(EventKind kind, std::string reason, std::string message,
+                     std::optional<double> fraction) const {
   if (!env_.events) return;
-  WorkerEvent e{kind, id_, process_ ? process_->pid() : 0, env_.clock->now(), config().rung};
+  // A start is asked for before there is a process: process_ may still be the last run's.
+  const int pid = process_ && kind != EventKind::kStarting ? process_->pid() : 0;
+  WorkerEvent e{kind, id_, pid, env_.clock->now(), config().rung};
   e.reason = std::move(reason);
   e.message = std::move(message);
+  e.fraction = fraction;
   env_.events->publish(e);
 }
 
 void Worker::start() {
   ++run_;
+  start_asked_at_ = env_.clock->now();
   publish(EventKind::kStarting);
   if (env_.admission) {
     // The scheduler decides first: the model may need room made (others stopped) or may not
@@ -303,6 +309,7 @@ void Worker::spawn() {
   phase_ = Phase::kStarting;
   last_probe_.clear();
   load_seconds_.reset();
+  load_progress_ = LoadProgress{};  // a new process: its own output says how far it is
   probe_in_flight_ = false;
   ready_hint_ = false;
   log_->mark_run("--- kittyd: starting model '" + id_ + "' ---");
@@ -387,8 +394,30 @@ void Worker::probe() {
                          });
 }
 
+std::optional<WorkerInfo::Progress> Worker::progress() const {
+  owner_.check("Worker::progress");
+  const bool admitting = phase_ == Phase::kAdmitting;
+  if (!admitting && phase_ != Phase::kStarting && phase_ != Phase::kRetryingPort) return std::nullopt;
+  WorkerInfo::Progress p;
+  const TimePoint now = env_.clock->now();
+  p.elapsed_seconds = ToSeconds(now - start_asked_at_);
+  p.expected_seconds = last_load_seconds_;
+  if (admitting) {
+    p.phase = "waiting_for_room";
+    return p;
+  }
+  p.phase = load_progress_.phase();
+  p.fraction = load_progress_.fraction(ToSeconds(now - spawned_at_), last_load_seconds_);
+  return p;
+}
+
 void Worker::on_output_line(uint64_t run, const std::string& line) {
-  if (run != run_ || phase_ != Phase::kStarting || !LooksReady(line)) return;
+  if (run != run_ || phase_ != Phase::kStarting) return;
+  if (load_progress_.feed(line)) {
+    const auto f = load_progress_.fraction(ToSeconds(env_.clock->now() - spawned_at_), last_load_seconds_);
+    publish(EventKind::kLoading, load_progress_.phase(), {}, f);
+  }
+  if (!LooksReady(line)) return;
   if (probe_in_flight_) {
     ready_hint_ = true;  // probe again as soon as this one answers
     return;
@@ -422,6 +451,7 @@ void Worker::become_ready() {
   log_->set_line_observer(nullptr);
   ready_at_ = env_.clock->now();
   load_seconds_ = ToSeconds(*ready_at_ - spawned_at_);
+  last_load_seconds_ = load_seconds_;
   spdlog::info("model '{}': ready in {:.3f}s (pid {}, port {})", id_, *load_seconds_,
                process_->pid(), probe_port_);
   gate_->open(endpoint_);

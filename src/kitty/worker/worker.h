@@ -50,6 +50,7 @@
 #include "kitty/process/log_tail.h"
 #include "kitty/process/spawner.h"
 #include "kitty/process/terminator.h"
+#include "kitty/worker/load_progress.h"
 #include "kitty/worker/ready_gate.h"
 #include "kitty/worker/worker_http.h"
 
@@ -69,6 +70,16 @@ struct WorkerInfo {
   std::optional<WallTime> last_used, started_at;
   std::optional<double> idle_seconds;  // since the last request ended; only while ready
   std::optional<double> load_seconds;  // spawn → healthy, of the current/last run
+  /// While it starts: the phase ("waiting_for_room", "starting", then the engine's phases:
+  /// load_progress.h), how far (null where nothing tells), the seconds since the start was
+  /// asked, and what the last load took (null before one).
+  struct Progress {
+    std::string phase;
+    std::optional<double> fraction;
+    double elapsed_seconds = 0;
+    std::optional<double> expected_seconds;
+  };
+  std::optional<Progress> progress;
   std::optional<std::string> last_error;
   struct Hold {
     std::string id, owner;
@@ -164,6 +175,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   WorkerState state() const;
   WorkerInfo info() const;
   std::shared_ptr<LogTail> log() const { return log_; }
+  /// How far the start is (WorkerInfo::progress), nullopt when it is not starting.
+  std::optional<WorkerInfo::Progress> progress() const;
   /// The pid of the running worker's process group, 0 when there is none.
   int pid() const;
   SchedView sched_view() const;
@@ -279,7 +292,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   Duration backoff() const;
   std::string label() const { return "model '" + id_ + "'"; }
   /// An event of this worker on the bus (pid and rung of the current run).
-  void publish(EventKind kind, std::string reason = {}, std::string message = {}) const;
+  void publish(EventKind kind, std::string reason = {}, std::string message = {},
+               std::optional<double> fraction = std::nullopt) const;
 
   /// Makes `c` the config in effect.
   void set_config(ModelConfig c);
@@ -329,6 +343,9 @@ class Worker : public std::enable_shared_from_this<Worker> {
   TimePoint spawned_at_{};
   std::optional<WallTime> started_at_wall_;
   std::optional<double> load_seconds_;
+  std::optional<double> last_load_seconds_;  // of the last run that became ready: the expected load
+  LoadProgress load_progress_;               // this run's, from the engine's output
+  TimePoint start_asked_at_{};               // this start's start() (before room was made)
   std::optional<TimePoint> ready_at_;  // this run's; reset at each spawn
   OomCounts oom_at_spawn_;             // the OOM-kill counters when this run was spawned
   std::optional<WorkerInfo::Exit> last_exit_;
