@@ -9,6 +9,7 @@
 #include "kitty/config/config_loader.h"
 #include "kitty/config/default_config.h"
 #include "kitty/daemon/daemon.h"
+#include "kitty/daemon/log_format.h"
 
 #ifndef KITTY_VERSION
 #define KITTY_VERSION "0.1.0"
@@ -16,19 +17,22 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"kittyd: runs each local LLM in its own worker process, on demand"};
-  std::string config_path, listen, log_level = "info";
+  std::string config_path, listen, log_level = "info", log_format = "text";
   bool check = false, print_default = false;
   app.add_option("-c,--config", config_path, "kitty.yaml to load (default: the embedded config)");
   app.add_option("--listen", listen, "override server.listen, e.g. 127.0.0.1:7700");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  app.add_option("--log-format", log_format,
+                 "text, or json: one JSON object per line, request lines with their fields as keys")
+      ->check(CLI::IsMember({"text", "json"}));
   app.add_flag("--check", check, "validate the config and exit");
   app.add_flag("--print-default-config", print_default, "print the embedded config and exit");
   app.set_version_flag("--version", KITTY_VERSION);
   CLI11_PARSE(app, argc, argv);
 
   spdlog::set_level(spdlog::level::from_str(log_level));
-  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  kitty::SetLogFormat(kitty::ParseLogFormat(log_format).value());
   signal(SIGPIPE, SIG_IGN);
 
   if (print_default) {

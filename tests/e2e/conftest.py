@@ -47,11 +47,11 @@ class Kittyd(kitty_testkit.Kittyd):
     they see (for the teardown check). `admin_key` is sent on the admin calls."""
 
     def __init__(self, kittyd, workdir, models, server=None, state_dir=None, admin_key=None,
-                 wait=True, memory=None, sections=None):
+                 wait=True, memory=None, sections=None, args=None):
         self.admin_key = admin_key
         self.client = None  # the URL is known once the base class has picked the port
         super().__init__(kittyd, workdir, models, server=server, state_dir=state_dir, wait=wait,
-                         memory=memory, sections=sections)
+                         memory=memory, sections=sections, args=args)
         self.client = httpx.Client(base_url=self.url, timeout=30)
 
     # --- HTTP ---

@@ -256,7 +256,8 @@ class Kittyd:
     """One kittyd process with a JSON (= YAML) config written under `workdir`.
 
     `server` adds or overrides keys of the config's `server` section; `memory`, when given, is
-    the config's `memory` section; `sections` adds other top-level sections. Several daemons may share a
+    the config's `memory` section; `sections` adds other top-level sections; `args` are more
+    command-line arguments. Several daemons may share a
     workdir: the second writes kitty1.yaml and kittyd1.log. With `wait`, the constructor returns
     once GET /health answers 200 and fails the test if kittyd exits first.
 
@@ -267,7 +268,7 @@ class Kittyd:
     def __init__(self, kittyd: Path, workdir: Path, models: dict[str, Any],
                  server: dict[str, Any] | None = None, state_dir: Path | None = None,
                  wait: bool = True, memory: dict[str, Any] | None = None,
-                 sections: dict[str, Any] | None = None) -> None:
+                 sections: dict[str, Any] | None = None, args: list[str] | None = None) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -294,7 +295,7 @@ class Kittyd:
         self._log = open(self.log_path, "wb")
         # Its own session: a Ctrl-C meant for pytest does not reach kittyd, whose shutdown is what
         # the tests check.
-        self.proc = subprocess.Popen([str(kittyd), "--config", str(self.config_path)],
+        self.proc = subprocess.Popen([str(kittyd), "--config", str(self.config_path), *(args or [])],
                                      stdout=self._log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, cwd=self.workdir,
                                      start_new_session=True)

@@ -38,6 +38,10 @@ struct Exchange {
   int proxied_status = 0;
   std::optional<std::chrono::steady_clock::time_point> first_byte;
   uint64_t sse_events = 0;
+  // For the request log: the request's id (X-Request-Id, sent back to the client and on to the
+  // worker) and the bytes of the worker's answer relayed.
+  std::string request_id;
+  uint64_t response_bytes = 0;
 
   void respond(Response res) { response = std::move(res); }
 };
