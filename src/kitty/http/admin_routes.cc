@@ -126,6 +126,14 @@ net::awaitable<void> AdminRoutes::handle(Exchange& ex, const Target& t) {
       if (method != http::verb::post) co_return not_allowed();
       co_return co_await set_policy(ex, w, op);
     }
+    if (op == "restart") {  // the dashboard's button: a release, then a start
+      if (method != http::verb::post) co_return not_allowed();
+      const bool force = IsTrue(t.params, "force");
+      spdlog::info("model '{}': restart requested{}", w->id(), force ? " (force)" : "");
+      auto release_it = [w, force](std::function<void()> done) { w->release(force, std::move(done)); };
+      co_await UntilDone(ctx_.control, release_it);
+      co_return co_await ensure(ex, w, false);
+    }
     if (op == "ensure" || op == "release" || op == "hold") {
       if (method != http::verb::post) co_return not_allowed();
       if (op == "ensure") co_return co_await ensure(ex, w, IsTrue(t.params, "reset") || BodyFlag(ex, "reset"));
