@@ -40,6 +40,8 @@ uint64_t PrintEvents(const std::string& body, uint64_t last, bool as_json) {
     std::cout << field("time") << "  " << field("kind") << "  " << field("model");
     if (e.contains("reason")) std::cout << "  " << field("reason");
     if (e.contains("message")) std::cout << "  " << field("message");
+    if (e.contains("fraction") && e["fraction"].is_number())
+      std::cout << "  " << static_cast<int>(e["fraction"].get<double>() * 100) << "%";
     std::cout << "\n";
   }
   std::cout << std::flush;

@@ -34,10 +34,15 @@ std::string PsTable(const json& workers_body) {
     return Number(w, "rss_mb");
   };
   for (const json& w : Array(workers_body, "workers")) {
-    const std::string status = Text(w, "status");
+    std::string status = Text(w, "status");
+    // A start shows how far it is: "starting 42%" (or its phase where nothing says how far).
+    if (const json& p = Field(w, "progress"); p.is_object()) {
+      if (auto f = Number(p, "fraction")) status += " " + std::to_string(static_cast<int>(*f * 100)) + "%";
+      else if (Text(p, "phase") != "starting") status += " (" + Text(p, "phase") + ")";
+    }
     const size_t holds = Array(w, "holds").size();
     // Idle time means something only for a running worker; a stopped one has no idle timer.
-    const bool running = status == "ready";
+    const bool running = Text(w, "status") == "ready";
     rows.push_back({
         Text(w, "model_id", "?"),
         status,

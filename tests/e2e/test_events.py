@@ -146,3 +146,18 @@ def test_kittyctl_events(start_kittyd, fake_bin):
         p.terminate()
         p.wait(5)
     assert p.returncode == 0
+
+
+def test_restart_is_a_release_then_a_start(start_kittyd, fake_bin):
+    d = start_kittyd({"a": fake_model(fake_bin, "a")})
+    first = d.ensure("a")
+    last = events(d, model="a")[-1]["id"]
+    r = d.client.post("/kitty/workers/a/restart")
+    assert r.status_code == 200, r.text
+    w = r.json()
+    assert w["status"] == "ready" and w["pid"] != first["pid"]
+    d.seen_pids.add(w["pid"])
+    kinds = [e["kind"] for e in events(d, model="a", last_event_id=last)]
+    assert kinds == ["stopping", "stopped", "starting", "spawned", "ready"], kinds
+    assert d.client.post("/kitty/workers/nope/restart").status_code == 404
+    assert d.client.get("/kitty/workers/a/restart").status_code == 405
