@@ -101,6 +101,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--ready-timeout", type=float, help="seconds to wait for held connections to set up (30; quick 15)")
     ap.add_argument("--kittyd-nofile", default="1024",
                     help="soft fd limit kittyd starts with: a number or 'inherit' (default 1024)")
+    ap.add_argument("--kittyd-log-level", default="warn",
+                    help="kittyd's --log-level (default warn; info adds the request log's line per request)")
     ap.add_argument("--server-opt", action="append", default=[], metavar="KEY=VALUE",
                     help="extra server: config key (e.g. header_timeout_seconds=3, max_connections=4096); "
                          "repeatable. Off by default: today's kittyd refuses unknown keys")
@@ -134,6 +136,7 @@ def main(argv: list[str]) -> int:
     res: dict = {
         "label": a.label, "argv": argv,
         "settings": {"mode": "quick" if a.quick else "full", "kittyd_nofile": a.kittyd_nofile,
+                     "kittyd_log_level": a.kittyd_log_level,
                      "server_opts": a.server_opts,
                      "options": {k: v for k, v in vars(a).items() if k not in ("only",)}},
         "machine": machine_info(),
@@ -149,7 +152,8 @@ def main(argv: list[str]) -> int:
     restarts = 0
 
     def start_kittyd() -> Kittyd:
-        d = Kittyd(kittyd_bin, fake, tmp, a.kittyd_nofile_value, a.server_opts, a.cold_load_ms, tag=str(restarts))
+        d = Kittyd(kittyd_bin, fake, tmp, a.kittyd_nofile_value, a.server_opts, a.cold_load_ms, tag=str(restarts),
+                  log_level=a.kittyd_log_level)
         log(f"kittyd up on 127.0.0.1:{d.port} (pid {d.pid}, fd limit {fd_limits(d.pid)})")
         return d
 

@@ -59,7 +59,8 @@ def render(res: dict, rows: list[Row]) -> str:
         f"{load0} at start, {load1} at end" + (" — **measured under load**" if m.get("loaded") else ""),
         f"- using CPU when the run began (1 s sample): {top}",
         f"- kittyd started with soft fd limit {nofile}; server options "
-        f"{res['settings']['server_opts'] or 'none (kittyd defaults)'}; mode {res['settings']['mode']}",
+        f"{res['settings']['server_opts'] or 'none (kittyd defaults)'}; mode {res['settings']['mode']}; "
+        f"log level {res['settings'].get('kittyd_log_level', 'warn')}",
         f"- {m['time_utc']}, {res['elapsed_s']:.0f} s, `bench/run.sh {' '.join(res['argv'])}`".rstrip(),
         "",
         "| metric | target | measured | met? |",

@@ -59,6 +59,10 @@ def test_admin_and_error_answers_carry_an_id_too(start_kittyd, fake_bin):
     r = d.client.post("/v1/completions", json={"model": "nope", "prompt": "x"})
     assert r.status_code == 404 and r.headers["x-request-id"]
     assert d.client.get("/kitty/system/workers").headers["x-request-id"]
+    # A gateway request that found no model is logged too (admin calls are not).
+    rec = wait_until(lambda: next((x for x in request_records(d) if x["request_id"] == r.headers["x-request-id"]), None), 5)
+    assert rec["model"] is None and rec["status"] == 404
+    assert all(x["path"].startswith("/v1/") for x in request_records(d))
 
 
 def test_bodies_are_logged_only_when_asked(start_kittyd, fake_bin):

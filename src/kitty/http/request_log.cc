@@ -45,7 +45,7 @@ void LogRequest(const RequestRecord& r) {
     j["request_id"] = r.id;
     j["method"] = r.method;
     j["path"] = r.path;
-    j["model"] = r.model;
+    j["model"] = r.model.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.model);
     j["status"] = r.status;
     j["duration_seconds"] = std::round(r.seconds * 1e6) / 1e6;
     j["first_byte_seconds"] = r.first_byte_seconds ? nlohmann::ordered_json(std::round(*r.first_byte_seconds * 1e6) / 1e6)
@@ -55,10 +55,11 @@ void LogRequest(const RequestRecord& r) {
     log.info("{}", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     return;
   }
+  const std::string model = r.model.empty() ? "-" : "'" + std::string(r.model) + "'";
   if (r.status == 0)
-    log.info("request {} {} {} '{}': client left after {:.3f}s", r.id, r.method, r.path, r.model, r.seconds);
+    log.info("request {} {} {} {}: client left after {:.3f}s", r.id, r.method, r.path, model, r.seconds);
   else
-    log.info("request {} {} {} '{}': {} in {:.3f}s, {} B in, {} B out", r.id, r.method, r.path, r.model, r.status,
+    log.info("request {} {} {} {}: {} in {:.3f}s, {} B in, {} B out", r.id, r.method, r.path, model, r.status,
              r.seconds, r.request_bytes, r.response_bytes);
 }
 

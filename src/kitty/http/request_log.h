@@ -1,5 +1,5 @@
-// The request log: one line per request that reached a model (the gateway's inference routes,
-// Ollama's API), with its id, model, status, duration and bytes; never the prompt or the answer
+// The request log: one line per request to the gateway (OpenAI's routes, Ollama's API; "model"
+// null when none was found), with its id, model, status, duration and bytes; never the prompt or the answer
 // (server.log_bodies logs request bodies, separately). The id is the client's X-Request-Id when
 // it sent a usable one, else kittyd's own; the client gets it back as X-Request-Id, and the
 // worker gets it too, so its log can be matched with ours.

@@ -16,13 +16,14 @@ net::awaitable<void> Router::handle(Exchange& ex) {
   ex.request_id = RequestIdOf(ex.req);
   co_await route(ex);
   if (ex.response) ex.response->set("X-Request-Id", ex.request_id);  // the proxy sends its own
-  if (ex.model.empty()) co_return;
-  // Requests that reached a model are counted for /metrics and logged: the status the client
-  // got (the proxy's, or kittyd's own answer), the time to the worker's first byte, SSE events.
+  if (ex.model.empty() && !ex.inference) co_return;
+  // Requests that reached a model are counted for /metrics (an unknown model's are not: its
+  // name is the client's), and every gateway request is logged: the status the client got
+  // (the proxy's, or kittyd's own answer), the time to the worker's first byte, SSE events.
   const int status = ex.response ? static_cast<int>(ex.response->result_int()) : ex.proxied_status;
   std::optional<double> ttfb;
   if (ex.first_byte) ttfb = std::chrono::duration<double>(*ex.first_byte - began).count();
-  if (ctx_.metrics) ctx_.metrics->request(ex.model, status, ttfb, ex.sse_events);
+  if (ctx_.metrics && !ex.model.empty()) ctx_.metrics->request(ex.model, status, ttfb, ex.sse_events);
   RequestRecord r;
   r.id = ex.request_id;
   r.method = std::string_view(ex.req.method_string().data(), ex.req.method_string().size());
@@ -49,12 +50,14 @@ net::awaitable<void> Router::route(Exchange& ex) {
     co_return co_await admin_.health(ex);
   }
   if (openai_.owns(t)) {
+    ex.inference = true;
     if (!Authorized(ctx_.server.api_keys, auth))
       co_return ReplyError(ex, MakeError("missing or invalid API key (send 'Authorization: Bearer <key>')",
                                          ErrorCode::kInvalidApiKey));
     co_return co_await openai_.handle(ex, t);
   }
   if (ollama_.owns(t)) {
+    ex.inference = true;
     if (!Authorized(ctx_.server.api_keys, auth))
       co_return ReplyError(ex, MakeError("missing or invalid API key (send 'Authorization: Bearer <key>')",
                                          ErrorCode::kInvalidApiKey));

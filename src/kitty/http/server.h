@@ -42,6 +42,7 @@ struct Exchange {
   // worker) and the bytes of the worker's answer relayed.
   std::string request_id;
   uint64_t response_bytes = 0;
+  bool inference = false;  // a gateway route (OpenAI's, Ollama's): logged even without a model
 
   void respond(Response res) { response = std::move(res); }
 };
