@@ -62,7 +62,9 @@ bool ProgressStream::Wanted(const Exchange& ex) {
   if (v != "1" && v != "true" && v != "yes") return false;
   if (ex.req.version() != 11) return false;  // comments need a chunked answer
   const auto body = nlohmann::json::parse(ex.req.body(), nullptr, false);
-  return body.is_object() && body.value("stream", false) == true;
+  if (!body.is_object()) return false;
+  const auto s = body.find("stream");
+  return s != body.end() && s->is_boolean() && s->get<bool>();
 }
 
 std::string ProgressStream::Text(const std::optional<WorkerInfo::Progress>& p) {

@@ -15,4 +15,13 @@ std::optional<UpstreamMemory> UpstreamMemoryOf(const WorkerInfo& info) {
   return m;
 }
 
+std::optional<std::string> UpstreamPhaseOf(const std::string& backend_status) {
+  if (backend_status.empty()) return std::nullopt;
+  auto j = nlohmann::json::parse(backend_status, nullptr, false);
+  if (!j.is_object() || !j.contains("status") || !j["status"].is_string()) return std::nullopt;
+  auto phase = j["status"].get<std::string>();
+  if (phase == "ok" || phase.empty()) return std::nullopt;
+  return phase;
+}
+
 }  // namespace kitty

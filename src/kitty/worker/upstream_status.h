@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "kitty/worker/worker.h"
 
@@ -16,5 +17,9 @@ struct UpstreamMemory {
 
 /// Ollama's figures for the model, when its agent reported them; nullopt otherwise.
 std::optional<UpstreamMemory> UpstreamMemoryOf(const WorkerInfo& info);
+
+/// What an agent says it is doing while it starts ("waiting_for_ollama", "creating", "pulling",
+/// "loading"), from its health answer; nullopt when it says nothing of the kind.
+std::optional<std::string> UpstreamPhaseOf(const std::string& backend_status);
 
 }  // namespace kitty

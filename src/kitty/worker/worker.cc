@@ -394,23 +394,6 @@ void Worker::probe() {
                          });
 }
 
-std::optional<WorkerInfo::Progress> Worker::progress() const {
-  owner_.check("Worker::progress");
-  const bool admitting = phase_ == Phase::kAdmitting;
-  if (!admitting && phase_ != Phase::kStarting && phase_ != Phase::kRetryingPort) return std::nullopt;
-  WorkerInfo::Progress p;
-  const TimePoint now = env_.clock->now();
-  p.elapsed_seconds = ToSeconds(now - start_asked_at_);
-  p.expected_seconds = last_load_seconds_;
-  if (admitting) {
-    p.phase = "waiting_for_room";
-    return p;
-  }
-  p.phase = load_progress_.phase();
-  p.fraction = load_progress_.fraction(ToSeconds(now - spawned_at_), last_load_seconds_);
-  return p;
-}
-
 void Worker::on_output_line(uint64_t run, const std::string& line) {
   if (run != run_ || phase_ != Phase::kStarting) return;
   if (load_progress_.feed(line)) {
