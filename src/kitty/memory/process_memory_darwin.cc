@@ -2,11 +2,7 @@
 // proc_pid_rusage; the machine from Mach's VM statistics and sysctl. No PSS on macOS: the
 // figure to plan with is phys_footprint, which on Apple silicon includes the Metal buffers a
 // model's weights live in (RSS does not count them).
-#include <libproc.h>
 #include <mach/mach.h>
-#include <sys/proc.h>
-#include <sys/proc_info.h>
-#include <sys/resource.h>
 #include <sys/sysctl.h>
 #include <sys/types.h>
 
@@ -16,39 +12,12 @@
 #include <string>
 
 #include "kitty/memory/process_memory.h"
+#include "kitty/process/darwin_proc.h"
 
 namespace kitty {
 namespace {
 
 constexpr uint64_t kMiB = 1024 * 1024;
-
-// Pids whose process group is `pgid`. proc_listpids answers in bytes; asked with no buffer it
-// says how many bytes the list needs now, so a few more slots cover members forked meanwhile.
-Result<std::vector<int>> GroupMembers(int pgid) {
-  int bytes = proc_listpids(PROC_PGRP_ONLY, static_cast<uint32_t>(pgid), nullptr, 0);
-  if (bytes < 0)
-    return MakeError(std::string("proc_listpids: ") + strerror(errno), ErrorCode::kIoError);
-  std::vector<pid_t> pids(static_cast<size_t>(bytes) / sizeof(pid_t) + 16);
-  bytes = proc_listpids(PROC_PGRP_ONLY, static_cast<uint32_t>(pgid), pids.data(),
-                        static_cast<int>(pids.size() * sizeof(pid_t)));
-  if (bytes < 0)
-    return MakeError(std::string("proc_listpids: ") + strerror(errno), ErrorCode::kIoError);
-  pids.resize(static_cast<size_t>(bytes) / sizeof(pid_t));
-  std::vector<int> out;
-  for (pid_t p : pids)
-    if (p > 0) out.push_back(p);
-  return out;
-}
-
-// A zombie keeps its group and answers proc_pid_rusage, but holds no memory and is no longer
-// a member that counts (as on Linux, where 'Z' is skipped).
-bool Live(int pid) {
-  proc_bsdinfo info{};
-  if (proc_pidinfo(pid, PROC_PIDTBSDINFO, 0, &info, PROC_PIDTBSDINFO_SIZE) !=
-      static_cast<int>(PROC_PIDTBSDINFO_SIZE))
-    return false;  // gone
-  return info.pbi_status != SZOMB;
-}
 
 template <class T>
 bool Sysctl(const char* name, T* value) {
@@ -77,27 +46,22 @@ bool SysctlInteger(const char* name, uint64_t* value) {
 
 // One proc_listpids per group rather than one pass over every process: the kernel filters by
 // group, so a few workers cost a few calls instead of a proc_pidinfo per process on the Mac.
+// The sum itself is darwin::GroupMemory's (tested on Linux with a fake of the calls).
 Result<std::map<int, GroupMemory>> ReadGroupsMemory(const std::vector<int>& pgids) {
+  auto api = darwin::MakeProcApi();
   std::map<int, GroupMemory> out;
   for (int pgid : pgids) {
     if (out.count(pgid)) continue;
-    auto members = GroupMembers(pgid);
-    if (!members.ok()) return members.error();
+    auto figures = darwin::GroupMemory(*api, pgid);
+    if (!figures.ok()) return figures.error();
+    if (figures->pids.empty()) continue;
     GroupMemory mem;
     mem.footprint_available = true;
-    for (int pid : *members) {
-      if (!Live(pid)) continue;
-      // V4 (macOS 10.12) has both figures and is understood by every macOS kittyd supports;
-      // RUSAGE_INFO_CURRENT is the SDK's newest and fails with EINVAL on an older kernel.
-      rusage_info_v4 ri{};
-      if (proc_pid_rusage(pid, RUSAGE_INFO_V4, reinterpret_cast<rusage_info_t*>(&ri)) != 0)
-        continue;  // exited during the scan, or not ours to read
-      mem.rss_bytes += ri.ri_resident_size;
-      mem.footprint_bytes += ri.ri_phys_footprint;
-      mem.pids.push_back(pid);
-    }
+    mem.rss_bytes = figures->resident_bytes;
+    mem.footprint_bytes = figures->footprint_bytes;
+    mem.pids = std::move(figures->pids);
     mem.process_count = static_cast<int>(mem.pids.size());
-    if (mem.process_count > 0) out.emplace(pgid, std::move(mem));
+    out.emplace(pgid, std::move(mem));
   }
   return out;
 }
