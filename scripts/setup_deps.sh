@@ -5,7 +5,8 @@ PKGS=(build-essential cmake ninja-build ccache pkg-config
       libboost-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
       libgtest-dev libgmock-dev libbenchmark-dev curl procps
       prometheus  # for promtool: the tests check /metrics with `promtool check metrics`
-      chromium chromium-driver)  # the dashboard's browser tests (Selenium drives headless Chromium)
+      chromium chromium-driver  # the dashboard's browser tests
+      systemd)  # systemd-analyze verify: the tests check kittyctl's service unit with it  # the dashboard's browser tests (Selenium drives headless Chromium)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,6 +5,7 @@
 //   reload [--force] | ollama status|restart | events [-f] [MODEL]
 //   logs ID [-n N] [-f] | models [--json] | health
 //   top [--interval S] [--once] [--json] | pin ID | unpin ID | priority ID N | headroom BYTES
+//   service install|uninstall|status|print [--kittyd PATH] [--config PATH] [--no-start]
 //
 // Exit codes: 0 ok, 1 kittyd answered with an error (or a model failed, for health), 2 kittyd
 // unreachable, 64 bad command line.
@@ -16,6 +17,7 @@
 #include <string>
 
 #include "kittyctl/commands.h"
+#include "kittyctl/service.h"
 
 namespace {
 
@@ -132,6 +134,18 @@ int Main(int argc, char** argv) {
       ->required();
   headroom->add_flag("--json", json, "print kittyd's JSON unchanged");
 
+  ServiceOptions service_options;
+  auto* service = app.add_subcommand(
+      "service", "run kittyd as a user service: a systemd user unit (Linux), a launchd agent (macOS)");
+  service->add_option("OP", service_options.op, "install, uninstall, status, or print (the file, to stdout)")
+      ->required()
+      ->check(CLI::IsMember({"install", "uninstall", "status", "print"}));
+  service->add_option("--kittyd", service_options.kittyd, "the kittyd to run (default: the one beside kittyctl)");
+  service->add_option("-c,--config", service_options.config, "kitty.yaml for it (default: the embedded config)");
+  service->add_flag("--no-start", service_options.no_start, "install: write the file, do not load it");
+  service->add_option("--system", service_options.system, "print: the file for linux or macos (default: this one)")
+      ->check(CLI::IsMember({"linux", "macos"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -139,6 +153,8 @@ int Main(int argc, char** argv) {
     return code == 0 ? 0 : kExitUsage;
   }
 
+  // A service is this machine's business, not kittyd's: no URL or key needed.
+  if (service->parsed()) return RunService(service_options, argv[0]);
   // headroom stops models and waits for their memory to come back, as release does.
   const bool long_wait =
       ensure->parsed() || release->parsed() || release_all->parsed() || headroom->parsed() ||
