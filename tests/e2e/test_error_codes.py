@@ -557,8 +557,10 @@ def test_server_busy_over_max_connections(start_kittyd, fake_bin):
 @triggers("no_room")
 def test_no_room_when_pinned_models_hold_the_budget(start_kittyd, fake_bin):
     # 1 GiB with two pinned 300 MiB models running: a third one of 450 MiB cannot fit, and nothing
-    # may be stopped for it. The answer names the pinned holders.
-    models = {name: fake_model(fake_bin, name, "--memory-mb", "20", memory="300MiB", pinned=True)
+    # may be stopped for it. The answer names the pinned holders. The pinned ones really hold
+    # their 300 MiB: once sampled, the scheduler counts what a running worker holds, not its
+    # `memory:` key (with 20 MiB each, a sample between the two calls below let `big` fit).
+    models = {name: fake_model(fake_bin, name, "--memory-mb", "300", memory="300MiB", pinned=True)
               for name in ("p1", "p2")}
     models["big"] = fake_model(fake_bin, "big", "--memory-mb", "20", memory="450MiB")
     d = start_kittyd(models, name="noroom", memory={"budget": "1GiB"})
