@@ -7,11 +7,8 @@
 # header caches); later ones seconds per file.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-venv=${KITTY_CACHE_DIR:-$HOME/.cache/kitty}/venv-zig-0.17.0
-if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c 'import ziglang' 2>/dev/null; then
-  python3 -m venv "$venv" >&2
-  "$venv/bin/pip" install -q ziglang==0.17.0 >&2
-fi
+# shellcheck source=lib/zig.sh
+. "$repo/scripts/lib/zig.sh"
 cd "$repo"
 files=("$@")
 [[ ${#files[@]} -gt 0 ]] || mapfile -t files < <(find src -name '*_darwin.cc' | sort)
@@ -21,7 +18,7 @@ fail=0
 for f in "${files[@]}"; do
   # -c into a scratch dir, not -fsyntax-only: zig's driver then fails on the missing object.
   # -include utility mirrors CMakeLists.txt.
-  if "$venv/bin/python" -m ziglang c++ -target aarch64-macos -std=c++20 -Wall -Wextra \
+  if "$ZIG_PY" -m ziglang c++ -target aarch64-macos -std=c++20 -Wall -Wextra \
       -Wno-unused-parameter -Werror=return-type -Werror=switch -include utility -Isrc \
       -c "$f" -o "$out/$(basename "$f" .cc).o"; then
     echo "ok   $f"

@@ -7,7 +7,8 @@
 #   3. the Python client and LangGraph tests (pytest, against a live kittyd)
 #   4. end-to-end tests on the real model through kittyd, and through a real Ollama
 #      (pytest -m real_model)
-#   5. every *_darwin.cc compiled for macOS with zig (scripts/check_darwin.sh)
+#   5. kittyd, kittyctl, kitty-agent and fake_engine compiled and linked for macOS (arm64) with
+#      zig, and checked to be Mach-O executables (scripts/build_macos.sh; cached)
 # Usage: scripts/test.sh [--fast]   (--fast skips the real-engine install and its tests)
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -46,8 +47,8 @@ echo "== Python client and LangGraph tests (pytest)"
 "$venv/bin/python" -m pytest -q -p no:cacheprovider -c clients/python/pyproject.toml \
   --rootdir clients/python "${marker[@]}" clients/python/tests || status=1
 
-echo "== macOS files compile for aarch64-macos (zig)"
-scripts/check_darwin.sh || status=1
+echo "== macOS build: cross-compiled and linked for aarch64-macos (zig)"
+scripts/build_macos.sh || status=1
 
 echo "== total $(( $(date +%s) - start ))s"
 exit $status

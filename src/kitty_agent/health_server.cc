@@ -1,6 +1,7 @@
 #include "kitty_agent/health_server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,10 +10,20 @@
 #include <cstring>
 
 namespace kitty::agent {
+namespace {
+
+// Linux sets close-on-exec atomically (SOCK_CLOEXEC, accept4); macOS has neither, and the agent
+// starts no process while it listens, so setting it right after is as good there.
+void CloseOnExec(int fd) {
+  if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+}  // namespace
 
 Status HealthServer::Start(const std::string& host, int port) {
-  fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  fd_ = socket(AF_INET, SOCK_STREAM, 0);
   if (fd_ < 0) return MakeError(std::string("socket: ") + strerror(errno));
+  CloseOnExec(fd_);
   int one = 1;
   setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in a{};
@@ -35,7 +46,8 @@ void HealthServer::Set(int status, std::string json) {
 
 void HealthServer::Serve() {
   for (;;) {
-    int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    int c = accept(fd_, nullptr, nullptr);
+    CloseOnExec(c);
     if (c < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       usleep(10000);

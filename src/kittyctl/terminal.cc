@@ -1,7 +1,7 @@
 #include "kittyctl/terminal.h"
 
 #include <errno.h>
-#include <poll.h>
+#include <sys/select.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,7 +74,7 @@ Waiter::Waiter(bool keys) : keys_(keys) {
   struct sigaction action {};
   action.sa_handler = OnSignal;
   sigemptyset(&action.sa_mask);
-  action.sa_flags = 0;  // no SA_RESTART: ppoll must return on a signal
+  action.sa_flags = 0;  // no SA_RESTART: pselect must return on a signal
   for (size_t i = 0; i < 5; ++i) sigaction(kSignals[i], &action, &previous_[i]);
 }
 
@@ -104,13 +104,16 @@ WakeReason Waiter::Wait(std::chrono::milliseconds timeout) {
     const struct timespec wait {
       static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)
     };
-    struct pollfd in {STDIN_FILENO, POLLIN, 0};
-    // The signals are unblocked only for the duration of ppoll (atomically, unlike a check
-    // followed by poll), so one that arrives between the checks above and the sleep still wakes it.
-    const int n = ::ppoll(keys_ ? &in : nullptr, keys_ ? 1 : 0, &wait, &previous_mask_);
+    fd_set in;
+    FD_ZERO(&in);
+    if (keys_) FD_SET(STDIN_FILENO, &in);
+    // The signals are unblocked only for the duration of pselect (atomically, unlike a check
+    // followed by select), so one that arrives between the checks above and the sleep still
+    // wakes it. pselect, not Linux's ppoll: POSIX, so macOS has it too.
+    const int n = ::pselect(keys_ ? STDIN_FILENO + 1 : 0, &in, nullptr, nullptr, &wait, &previous_mask_);
     if (n < 0) {
       if (errno == EINTR) continue;  // a signal: the checks at the top say which
-      // ppoll itself failed (it cannot, short of a bug): sleep out the interval rather than spin.
+      // pselect itself failed (it cannot, short of a bug): sleep out the interval rather than spin.
       ::nanosleep(&wait, nullptr);
       return WakeReason::kTimeout;
     }
