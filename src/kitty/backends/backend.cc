@@ -6,10 +6,11 @@
 
 namespace kitty {
 
-// Defined in llama_server.cc and command_backend.cc.
+// Defined in llama_server.cc, command_backend.cc, agent_backend.cc and mlx_backend.cc.
 Result<LaunchPlan> PlanLlamaServer(const ModelConfig& m, int port, const EnvLookup& env);
 Result<LaunchPlan> PlanCommand(const ModelConfig& m, int port, const EnvLookup& env);
 Result<LaunchPlan> PlanAgent(const ModelConfig& m, int port, const EnvLookup& env);
+Result<LaunchPlan> PlanMlx(const ModelConfig& m, int port, const EnvLookup& env);
 
 Result<LaunchPlan> PlanLaunchWithEnv(const ModelConfig& m, int port, const EnvLookup& env) {
   if (port < 1 || port > 65535)
@@ -31,6 +32,9 @@ Result<LaunchPlan> PlanLaunchWithEnv(const ModelConfig& m, int port, const EnvLo
     case Backend::kOllama:
     case Backend::kRemote:
       plan = PlanAgent(m, port, env);
+      break;
+    case Backend::kMlx:
+      plan = PlanMlx(m, port, env);
       break;
   }
   if (!plan.ok()) return plan;

@@ -24,6 +24,9 @@ Result<std::string> FindLlamaServerWithEnv(const ModelConfig& m, const EnvLookup
 /// then each set option's flag, then extra_args verbatim.
 std::vector<std::string> LlamaServerArgv(const ModelConfig& m, const std::string& bin, int port);
 
+/// mlx_lm.server's argv for `m`: [bin, --model, M, --host, H, --port, P], then extra_args.
+std::vector<std::string> MlxServerArgv(const ModelConfig& m, const std::string& bin, int port);
+
 /// Replaces ${PORT} ${HOST} ${MODEL_PATH} ${MODEL_ID} ${THREADS} ${CTX} (and their
 /// ${NAME:-default} forms) in `s`. Any other ${...} is left as it is. Error when a placeholder
 /// has no value and no default (MODEL_PATH, THREADS or CTX not set in the config).

@@ -15,6 +15,7 @@ const char* BackendName(Backend b) {
     case Backend::kCommand: return "command";
     case Backend::kOllama: return "ollama";
     case Backend::kRemote: return "remote";
+    case Backend::kMlx: return "mlx";
   }
   return "unknown";
 }
@@ -38,7 +39,7 @@ ModelConfig AtRung(const ModelConfig& base, int rung) {
 ConfigChange CompareModels(const ModelConfig& a, const ModelConfig& b) {
   // What the worker process is: any change means a new process.
   auto runs = [](const ModelConfig& m) {
-    return std::tie(m.id, m.backend, m.host, m.port, m.model_path, m.llama_server_bin, m.threads, m.ngl,
+    return std::tie(m.id, m.backend, m.host, m.port, m.model_path, m.llama_server_bin, m.mlx_server_bin, m.threads, m.ngl,
                     m.ctx, m.batch, m.ubatch, m.parallel, m.flash_attn, m.jinja, m.mmproj, m.alias,
                     m.extra_args, m.command, m.shell, m.ollama_model, m.ollama_url, m.ollama_pull, m.ollama_modelfile,
                     m.remote_url, m.remote_model, m.remote_api_key_env, m.env, m.cwd, m.rung);

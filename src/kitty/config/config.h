@@ -22,6 +22,7 @@ enum class Backend {
   kCommand,      // any OpenAI-compatible server from an argv template ("command")
   kOllama,       // a model inside an Ollama daemon ("ollama"; the seed's path)
   kRemote,       // an OpenAI-compatible server kittyd never starts or stops ("remote")
+  kMlx,          // Apple's MLX through mlx_lm.server (seed 004; "mlx")
 };
 const char* BackendName(Backend b);
 
@@ -51,6 +52,7 @@ struct ModelConfig {
   // llama_server keys (seed 001 §3.3): each maps to a llama-server flag when set.
   std::string model_path;
   std::string llama_server_bin;  // empty: defaults.llama_server_bin, then llama-server on PATH
+  std::string mlx_server_bin;    // backend mlx: empty: $KITTY_MLX_SERVER, then mlx_lm.server on PATH
   std::optional<int> threads, ngl, ctx, batch, ubatch, parallel;
   std::optional<bool> flash_attn;
   bool jinja = false;

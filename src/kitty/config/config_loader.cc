@@ -268,6 +268,8 @@ void Loader::LoadModels(const YAML::Node& n) {
     d.m.id = id;
     d.m.mark = SourceMark{r_.file(), YamlReader::Line(k)};
     LoadModelKeys(v, path, d);
+    // mlx_lm.server has no /health in every version: its model list answers once it is loaded.
+    if (d.m.backend == Backend::kMlx && !d.key_lines.count("health_path")) d.m.health_path = "/v1/models";
     CheckModel(d);
     // `alias` (llama-server's --alias) routes too; keep `aliases` the full list of extra names.
     if (!d.m.alias.empty() && d.m.alias != id &&
@@ -304,6 +306,12 @@ void Loader::CheckModel(const ModelDraft& d) {
     case Backend::kRemote:
       if (m.remote_url.empty())
         r_.Error(line, path + ".remote_url", "required for backend remote (an OpenAI-compatible server's base URL)");
+      break;
+    case Backend::kMlx:
+      if (m.model_path.empty())
+        r_.Error(line, path + ".model_path",
+                 "required for backend mlx (a Hugging Face repo such as mlx-community/Qwen2.5-7B-Instruct-4bit, "
+                 "or a local MLX model directory)");
       break;
   }
   for (size_t i = 0; i < m.aliases.size(); ++i)

@@ -323,9 +323,9 @@ TEST(ConfigLoaderTest, DuplicateKeyInAModel) {
 TEST(ConfigLoaderTest, UnknownBackendListsValidOnes) {
   EXPECT_THAT(Errors("models:\n  a:\n    backend: llama_sever\n    model_path: /a\n  b:\n    backend: vllm\n"),
               ElementsAre("kitty.yaml:3: models.a.backend: unknown backend 'llama_sever' (valid: llama_server, "
-                          "llama_worker, command, ollama, remote); did you mean 'llama_server'?",
+                          "llama_worker, command, ollama, remote, mlx); did you mean 'llama_server'?",
                           "kitty.yaml:6: models.b.backend: unknown backend 'vllm' (valid: llama_server, "
-                          "llama_worker, command, ollama, remote)",
+                          "llama_worker, command, ollama, remote, mlx)",
                           "kitty.yaml:5: models.b.model_path: required for backend llama_server (the seed's "
                           "llama_worker)"));
 }

@@ -1,6 +1,7 @@
 #include "kitty/config/memory_section.h"
 
 #include <cmath>
+#include <cstdlib>
 
 #include "kitty/base/bytes.h"
 #include "kitty/config/value_parse.h"
@@ -91,7 +92,8 @@ Result<MemoryBudget> ParseBudget(std::string_view s) {
 
 const std::vector<std::string_view>& MemoryKeys() {
   static const std::vector<std::string_view> kKeys = {
-      "budget", "reserve", "gpu_budgets", "max_models", "wait_seconds", "recovery_seconds", "sample_seconds", "pressure"};
+      "budget", "max_memory_gb", "reserve", "gpu_budgets", "max_models", "wait_seconds", "recovery_seconds",
+      "sample_seconds", "pressure"};
   return kKeys;
 }
 
@@ -100,10 +102,29 @@ void LoadMemorySection(YamlReader& r, const YAML::Node& n, MemoryConfig& m) {
     r.Error(n, "memory", "expected a map, got " + YamlReader::Describe(n));
     return;
   }
+  bool budget_given = false, max_gb_given = false;
   ForEachEntry(r, n, "memory", [&](const YAML::Node& k, const YAML::Node& v, const std::string& name) {
     const std::string key = "memory." + name;
-    if (name == "budget") {
-      Set(m.budget, Budget(r, v, key));
+    if (name == "budget" || name == "max_memory_gb") {
+      // max_memory_gb is seed 004's name for the MLX pool's limit: here it is the budget of
+      // every model (in GiB, as the seed's figure), whatever its engine.
+      const bool gb = name == "max_memory_gb";
+      if ((gb && budget_given) || (!gb && max_gb_given)) {
+        r.Error(v, key, "give memory.budget or memory.max_memory_gb, not both (they are the same limit)");
+        return;
+      }
+      (gb ? max_gb_given : budget_given) = true;
+      if (!gb) return Set(m.budget, Budget(r, v, key));
+      auto s = r.Scalar(v, key, "a number of GiB such as 48");
+      if (!s) return;
+      char* end = nullptr;
+      const double g = std::strtod(s->c_str(), &end);
+      if (end == s->c_str() || *end != '\0' || !(g > 0) || g > 1e6) {
+        r.Error(v, key, "expected a positive number of GiB such as 48, got \"" + *s + "\"");
+        return;
+      }
+      m.budget.kind = MemoryBudget::Kind::kBytes;
+      m.budget.bytes = static_cast<uint64_t>(g * 1024 * 1024 * 1024);
     } else if (name == "reserve") {
       Set(m.reserve_bytes, Bytes(r, v, key));
     } else if (name == "gpu_budgets") {

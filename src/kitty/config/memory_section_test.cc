@@ -89,3 +89,27 @@ TEST(ConfigMemoryTest, AModelThatCanNeverFitAFixedBudgetIsAnError) {
 
 }  // namespace
 }  // namespace kitty
+
+namespace kitty {
+namespace {
+
+TEST(ConfigMemoryTest, MaxMemoryGbIsTheBudgetInGiB) {
+  // Seed 004's name for the MLX pool's limit.
+  Config c = config_test::Load("memory: {max_memory_gb: 48}\nmodels: {}\n");
+  EXPECT_EQ(c.memory.budget.kind, MemoryBudget::Kind::kBytes);
+  EXPECT_EQ(c.memory.budget.bytes, 48ull << 30);
+  EXPECT_EQ(config_test::Load("memory: {max_memory_gb: 0.5}\nmodels: {}\n").memory.budget.bytes, 512ull << 20);
+}
+
+TEST(ConfigMemoryTest, MaxMemoryGbAndBudgetTogetherIsAnError) {
+  auto e = config_test::Errors("memory:\n  budget: 20GiB\n  max_memory_gb: 48\nmodels: {}\n");
+  ASSERT_EQ(e.size(), 1u) << ::testing::PrintToString(e);
+  EXPECT_THAT(e[0], ::testing::HasSubstr("memory.max_memory_gb"));
+  EXPECT_THAT(e[0], ::testing::HasSubstr("not both"));
+  auto bad = config_test::Errors("memory: {max_memory_gb: lots}\nmodels: {}\n");
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_THAT(bad[0], ::testing::HasSubstr("positive number of GiB"));
+}
+
+}  // namespace
+}  // namespace kitty

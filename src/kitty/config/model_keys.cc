@@ -97,6 +97,7 @@ std::optional<Backend> ParseBackend(std::string_view s) {
   if (s == "command") return Backend::kCommand;
   if (s == "ollama") return Backend::kOllama;
   if (s == "remote") return Backend::kRemote;
+  if (s == "mlx" || s == "mlx_lm") return Backend::kMlx;
   return std::nullopt;
 }
 
@@ -112,8 +113,8 @@ const std::vector<ModelKey>& ModelKeyTable() {
            d.m.backend = *b;
            return;
          }
-         std::string msg = "unknown backend '" + *s + "' (valid: llama_server, llama_worker, command, ollama, remote)";
-         std::string near = NearestWord(*s, {"llama_server", "llama_worker", "command", "ollama", "remote"});
+         std::string msg = "unknown backend '" + *s + "' (valid: llama_server, llama_worker, command, ollama, remote, mlx)";
+         std::string near = NearestWord(*s, {"llama_server", "llama_worker", "command", "ollama", "remote", "mlx"});
          if (!near.empty()) msg += "; did you mean '" + near + "'?";
          r.Error(v, key, msg);
        }},
@@ -267,6 +268,7 @@ const std::vector<ModelKey>& ModelKeyTable() {
          if (auto n = r.Int(v, key, 0, 1000)) d.m.max_restarts = static_cast<int>(*n);
        }},
       {"llama_server_bin", PathKey(&ModelConfig::llama_server_bin)},
+      {"mlx_server_bin", PathKey(&ModelConfig::mlx_server_bin)},
       {"ollama_model", StringKey(&ModelConfig::ollama_model)},
       {"ollama_url", HttpUrlKey(&ModelConfig::ollama_url)},
       {"ollama_pull", BoolKey(&ModelConfig::ollama_pull)},
