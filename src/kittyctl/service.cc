@@ -177,7 +177,7 @@ int Uninstall() {
   return kExitOk;
 }
 
-int Status() {
+int ShowStatus() {
   const std::string file = ServiceFile(kThisSystem);
   struct stat st;
   if (stat(file.c_str(), &st) != 0) {
@@ -273,7 +273,7 @@ int RunService(const ServiceOptions& o, const std::string& self) {
   }
   if (o.op == "install") return Install(spec, o.no_start);
   if (o.op == "uninstall") return Uninstall();
-  return Status();
+  return ShowStatus();
 }
 
 }  // namespace kitty::ctl
