@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "kitty/http/errors.h"
+#include "kitty/http/proxy_text.h"
 
 namespace kitty::web {
 namespace {
@@ -16,7 +17,7 @@ constexpr auto kPollFirstFor = std::chrono::seconds(2);
 constexpr auto kPollEvery = std::chrono::milliseconds(250);
 constexpr auto kCommentAtLeastEvery = std::chrono::seconds(5);
 
-std::string Chunk(std::string_view data) { return fmt::format("{:x}\r\n{}\r\n", data.size(), data); }
+std::string Chunk(std::string_view data) { return ChunkHeader(data.size()).append(data).append("\r\n"); }
 
 // Relays the worker's answer into a stream that already began: an event stream as it comes;
 // anything else (the worker refused the request: 4xx, 5xx JSON) is kept and sent as the
@@ -99,8 +100,7 @@ net::awaitable<bool> ProgressStream::comment(const std::string& text) {
 std::shared_ptr<BodyRewriter> ProgressStream::relay() const { return std::make_shared<AfterProgress>(); }
 
 net::awaitable<void> EndStreamWithError(Exchange& ex, const Error& e, const nlohmann::json& extra) {
-  const std::string event = "data: " + ErrorBody(e, extra).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
-  const std::string out = Chunk(event) + "0\r\n\r\n";
+  const std::string out = Chunk(SseErrorEvent(e, extra)) + "0\r\n\r\n";
   boost::system::error_code ec;
   co_await net::async_write(ex.stream.socket(), net::buffer(out), use_ec(ec));
   if (ec) ex.keep_alive = false;

@@ -143,14 +143,6 @@ std::string ResponseHead(const http::response<http::empty_body>& up, unsigned ve
   return head;
 }
 
-std::string ChunkHeader(size_t n) {
-  char buf[24];
-  const int len = snprintf(buf, sizeof buf, "%zx\r\n", n);
-  return std::string(buf, static_cast<size_t>(len));
-}
-
-std::string SseErrorEvent(const Error& e) { return "data: " + ErrorBody(e).dump() + "\n\n"; }
-
 // Everything the relay writes to the client in one gathered send: the response head (once),
 // then raw bytes (already framed), then body data (framed as one chunk when chunked), then the
 // last chunk. The views must stay valid until write() returns.

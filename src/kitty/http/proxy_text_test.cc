@@ -22,3 +22,24 @@ TEST(ProxyTextTest, CountsSseEventsByTheirDataLines) {
 
 }  // namespace
 }  // namespace kitty::web
+
+namespace kitty::web {
+namespace {
+
+TEST(ProxyTextTest, ChunkHeadersAreHex) {
+  EXPECT_EQ(ChunkHeader(0), "0\r\n");
+  EXPECT_EQ(ChunkHeader(26), "1a\r\n");
+  EXPECT_EQ(ChunkHeader(65536), "10000\r\n");
+}
+
+TEST(ProxyTextTest, TheLastErrorEventOfAStream) {
+  const std::string ev = SseErrorEvent(MakeError("model 'a' failed to start: \xff", ErrorCode::kWorkerStartFailed),
+                                       {{"model_id", "a"}});
+  ASSERT_TRUE(ev.starts_with("data: {") && ev.ends_with("}\n\n")) << ev;
+  const auto body = nlohmann::json::parse(ev.substr(6));  // invalid UTF-8 replaced, not thrown
+  EXPECT_EQ(body["error"]["code"], "worker_start_failed");
+  EXPECT_EQ(body["error"]["model_id"], "a");
+}
+
+}  // namespace
+}  // namespace kitty::web
