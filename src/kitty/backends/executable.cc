@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace kitty {
 
@@ -32,6 +33,33 @@ Result<std::string> FindInPath(const std::string& name, const std::string& path_
     start = end + 1;
   }
   return MakeError("no '" + name + "' on PATH");
+}
+
+Result<std::string> FindEngineBinary(const std::string& name, const std::string& configured, const std::string& key,
+                                     const std::string& env_var, const EnvLookup& env, const std::string& hint) {
+  std::vector<std::string> tried;
+  if (!configured.empty()) {
+    Status st = CheckExecutable(configured);
+    if (st.ok()) return configured;
+    tried.push_back(key + " '" + configured + "' " + st.error().message);
+  }
+  if (auto v = env(env_var); v && !v->empty()) {
+    Status st = CheckExecutable(*v);
+    if (st.ok()) return *v;
+    tried.push_back("$" + env_var + " '" + *v + "' " + st.error().message);
+  } else {
+    tried.push_back("$" + env_var + " is not set");
+  }
+  if (auto path = env("PATH"); path && !path->empty()) {
+    auto found = FindInPath(name, *path);
+    if (found.ok()) return found;
+    tried.push_back("no '" + name + "' on PATH");
+  } else {
+    tried.push_back("no '" + name + "' on PATH ($PATH is not set)");
+  }
+  std::string msg = name + " not found: ";
+  for (size_t i = 0; i < tried.size(); ++i) msg += (i ? "; " : "") + tried[i];
+  return MakeError(msg + " (" + hint + ")", ErrorCode::kLaunchInvalid);
 }
 
 }  // namespace kitty

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "kitty/base/result.h"
+#include "kitty/config/env_expand.h"
 
 namespace kitty {
 
@@ -16,5 +17,11 @@ Status CheckExecutable(const std::string& path);
 /// The first "<dir>/<name>" in the colon-separated `path_var` that is an executable file
 /// (empty entries mean "."), or an error "no '<name>' on PATH".
 Result<std::string> FindInPath(const std::string& name, const std::string& path_var);
+
+/// An engine's binary: the path the config key `key` gives (`configured`, when set), else
+/// $`env_var`, else `name` on PATH; a place that does not hold an executable falls through to the
+/// next. The error (launch_invalid) is "<name> not found: " with every place looked at, then `hint`.
+Result<std::string> FindEngineBinary(const std::string& name, const std::string& configured, const std::string& key,
+                                     const std::string& env_var, const EnvLookup& env, const std::string& hint);
 
 }  // namespace kitty

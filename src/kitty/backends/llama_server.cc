@@ -51,32 +51,10 @@ std::vector<std::string> LlamaServerArgv(const ModelConfig& m, const std::string
 }
 
 Result<std::string> FindLlamaServerWithEnv(const ModelConfig& m, const EnvLookup& env) {
-  // Each place in turn; a configured path that is missing falls through to the next, so the
-  // default config's ~/.cache/kitty/bin/llama-server still finds a llama-server on PATH.
-  std::vector<std::string> tried;
-  if (!m.llama_server_bin.empty()) {
-    Status st = CheckExecutable(m.llama_server_bin);
-    if (st.ok()) return m.llama_server_bin;
-    tried.push_back("llama_server_bin '" + m.llama_server_bin + "' " + st.error().message);
-  }
-  if (auto v = env("KITTY_LLAMA_SERVER"); v && !v->empty()) {
-    Status st = CheckExecutable(*v);
-    if (st.ok()) return *v;
-    tried.push_back("$KITTY_LLAMA_SERVER '" + *v + "' " + st.error().message);
-  } else {
-    tried.push_back("$KITTY_LLAMA_SERVER is not set");
-  }
-  if (auto path = env("PATH"); path && !path->empty()) {
-    auto found = FindInPath("llama-server", *path);
-    if (found.ok()) return found;
-    tried.push_back("no 'llama-server' on PATH");
-  } else {
-    tried.push_back("no 'llama-server' on PATH ($PATH is not set)");
-  }
-  std::string msg = "llama-server not found: ";
-  for (size_t i = 0; i < tried.size(); ++i) msg += (i ? "; " : "") + tried[i];
-  msg += " (run scripts/install_engine.sh or set llama_server_bin)";
-  return LaunchInvalid(msg);
+  // A configured path that is missing falls through: the default config's
+  // ~/.cache/kitty/bin/llama-server still finds a llama-server on PATH.
+  return FindEngineBinary("llama-server", m.llama_server_bin, "llama_server_bin", "KITTY_LLAMA_SERVER", env,
+                          "run scripts/install_engine.sh or set llama_server_bin");
 }
 
 Result<std::string> FindLlamaServer(const ModelConfig& m) { return FindLlamaServerWithEnv(m, ProcessEnv()); }

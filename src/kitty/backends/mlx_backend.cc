@@ -18,29 +18,6 @@ namespace {
 
 Error LaunchInvalid(std::string message) { return MakeError(std::move(message), ErrorCode::kLaunchInvalid); }
 
-// m.mlx_server_bin, else $KITTY_MLX_SERVER, else mlx_lm.server on PATH; the error lists each.
-Result<std::string> FindMlxServer(const ModelConfig& m, const EnvLookup& env) {
-  std::vector<std::string> tried;
-  if (!m.mlx_server_bin.empty()) {
-    Status st = CheckExecutable(m.mlx_server_bin);
-    if (st.ok()) return m.mlx_server_bin;
-    tried.push_back("mlx_server_bin '" + m.mlx_server_bin + "' " + st.error().message);
-  }
-  if (auto v = env("KITTY_MLX_SERVER"); v && !v->empty()) {
-    Status st = CheckExecutable(*v);
-    if (st.ok()) return *v;
-    tried.push_back("$KITTY_MLX_SERVER '" + *v + "' " + st.error().message);
-  }
-  if (auto path = env("PATH"); path && !path->empty()) {
-    auto found = FindInPath("mlx_lm.server", *path);
-    if (found.ok()) return found;
-  }
-  tried.push_back("no 'mlx_lm.server' on PATH");
-  std::string msg = "model '" + m.id + "': mlx_lm.server not found: ";
-  for (size_t i = 0; i < tried.size(); ++i) msg += (i ? "; " : "") + tried[i];
-  return LaunchInvalid(msg + " (pip install mlx-lm, on Apple silicon; or set mlx_server_bin)");
-}
-
 // A local model is a directory (the loader has expanded ~); anything else is a Hugging Face
 // repo id ("org/name") that mlx-lm fetches into its own cache.
 bool LooksLikeLocalPath(const std::string& p) {
@@ -69,8 +46,9 @@ Result<LaunchPlan> PlanMlx(const ModelConfig& m, int port, const EnvLookup& env)
       return MakeError("model '" + m.id + "': model_path '" + m.model_path + "' " + st.error().message,
                        ErrorCode::kModelFileInvalid);
   }
-  auto bin = FindMlxServer(m, env);
-  if (!bin.ok()) return bin.error();
+  auto bin = FindEngineBinary("mlx_lm.server", m.mlx_server_bin, "mlx_server_bin", "KITTY_MLX_SERVER", env,
+                              "pip install mlx-lm, on Apple silicon; or set mlx_server_bin");
+  if (!bin.ok()) return MakeError("model '" + m.id + "': " + bin.error().message, bin.error().code);
   LaunchPlan plan;
   plan.spawn.argv = MlxServerArgv(m, *bin, port);
   plan.spawn.env = m.env;
