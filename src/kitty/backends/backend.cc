@@ -12,6 +12,18 @@ Result<LaunchPlan> PlanCommand(const ModelConfig& m, int port, const EnvLookup& 
 Result<LaunchPlan> PlanAgent(const ModelConfig& m, int port, const EnvLookup& env);
 Result<LaunchPlan> PlanMlx(const ModelConfig& m, int port, const EnvLookup& env);
 
+LaunchPlan EnginePlan(const ModelConfig& m, std::vector<std::string> argv, int port) {
+  LaunchPlan plan;
+  plan.spawn.argv = std::move(argv);
+  plan.spawn.env = m.env;
+  plan.spawn.cwd = m.cwd;
+  plan.host = m.host;
+  plan.port = port;
+  plan.health_path = m.health_path.empty() ? "/health" : m.health_path;
+  plan.shutdown_path = m.shutdown_path;  // none by default: these engines stop on SIGTERM
+  return plan;
+}
+
 Result<LaunchPlan> PlanLaunchWithEnv(const ModelConfig& m, int port, const EnvLookup& env) {
   if (port < 1 || port > 65535)
     return MakeError("model '" + m.id + "': port " + std::to_string(port) + " is outside 1..65535",

@@ -69,16 +69,8 @@ Result<LaunchPlan> PlanLlamaServer(const ModelConfig& m, int port, const EnvLook
       return MakeError("mmproj: " + st.error().message, st.error().code);
   auto bin = FindLlamaServerWithEnv(m, env);
   if (!bin.ok()) return bin.error();
-  LaunchPlan plan;
-  plan.spawn.argv = LlamaServerArgv(m, *bin, port);
-  plan.spawn.env = m.env;
-  plan.spawn.cwd = m.cwd;
-  plan.host = m.host;
-  plan.port = port;
-  plan.health_path = m.health_path.empty() ? "/health" : m.health_path;
-  // llama-server has no shutdown endpoint; it stops on SIGTERM. Honour one if configured.
-  plan.shutdown_path = m.shutdown_path;
-  return plan;
+  // llama-server has no shutdown endpoint; it stops on SIGTERM (one configured is honoured).
+  return EnginePlan(m, LlamaServerArgv(m, *bin, port), port);
 }
 
 }  // namespace kitty

@@ -49,15 +49,7 @@ Result<LaunchPlan> PlanMlx(const ModelConfig& m, int port, const EnvLookup& env)
   auto bin = FindEngineBinary("mlx_lm.server", m.mlx_server_bin, "mlx_server_bin", "KITTY_MLX_SERVER", env,
                               "pip install mlx-lm, on Apple silicon; or set mlx_server_bin");
   if (!bin.ok()) return MakeError("model '" + m.id + "': " + bin.error().message, bin.error().code);
-  LaunchPlan plan;
-  plan.spawn.argv = MlxServerArgv(m, *bin, port);
-  plan.spawn.env = m.env;
-  plan.spawn.cwd = m.cwd;
-  plan.host = m.host;
-  plan.port = port;
-  plan.health_path = m.health_path;  // the loader's default for mlx: /v1/models
-  plan.shutdown_path = m.shutdown_path;
-  return plan;
+  return EnginePlan(m, MlxServerArgv(m, *bin, port), port);  // health: the loader's /v1/models
 }
 
 }  // namespace kitty

@@ -24,6 +24,10 @@ Result<std::string> FindLlamaServerWithEnv(const ModelConfig& m, const EnvLookup
 /// then each set option's flag, then extra_args verbatim.
 std::vector<std::string> LlamaServerArgv(const ModelConfig& m, const std::string& bin, int port);
 
+/// The plan of an engine that serves itself on host:port (llama-server, mlx_lm.server): `argv`,
+/// the model's env and cwd, its health path (/health unless set) and shutdown path.
+LaunchPlan EnginePlan(const ModelConfig& m, std::vector<std::string> argv, int port);
+
 /// mlx_lm.server's argv for `m`: [bin, --model, M, --host, H, --port, P], then extra_args.
 std::vector<std::string> MlxServerArgv(const ModelConfig& m, const std::string& bin, int port);
 
