@@ -33,6 +33,7 @@ from kitty_client import (
     MethodNotAllowed,
     ModelNotFound,
     NoRoom,
+    NoRoomBusy,
     RequestTimeout,
     RequestTooLarge,
     RouteNotFound,
@@ -575,6 +576,32 @@ def test_no_room_when_pinned_models_hold_the_budget(start_kittyd, fake_bin):
         check_raised(client_error(lambda: kitty.ensure("big")), "no_room", cls=NoRoom)
     # Nothing was stopped to try.
     assert {m: w["status"] for m, w in d.workers().items() if m != "big"} == {"p1": "ready", "p2": "ready"}
+
+
+@triggers("no_room_busy")
+def test_no_room_busy_when_models_in_use_hold_the_budget(start_kittyd, fake_bin):
+    # Two 300 MiB models in 700 MiB, one held and one held too: `c` would fit once either is
+    # released, so the answer is "not now" (429 with Retry-After), at once with wait_seconds 0.
+    models = {name: fake_model(fake_bin, name, "--memory-mb", "20", memory="300MiB") for name in "abc"}
+    d = start_kittyd(models, name="busy", memory={"budget": "700MiB", "wait_seconds": 0})
+    for name in "ab":
+        r = d.admin("POST", f"/kitty/workers/{name}/hold", json={"lease_seconds": 60})
+        assert r.status_code == 200 and r.json()["was_ready"] is False, r.text
+    r = d.client.post("/v1/completions", json=completion("c"))
+    err = check_response(r, "no_room_busy", cls=NoRoomBusy)
+    assert r.headers.get("retry-after") == "2", dict(r.headers)
+    assert "a (" in err["message"] and "b (" in err["message"], err
+    assert err.get("model_id") == "c", err
+    # The same through the hold route a router uses, and through Ollama's shape.
+    r = d.admin("POST", "/kitty/workers/c/hold", json={"lease_seconds": 5})
+    check_response(r, "no_room_busy", cls=NoRoomBusy)
+    assert r.headers.get("retry-after") == "2"
+    r = d.client.post("/api/generate", json={"model": "c", "prompt": "x", "stream": False})
+    assert r.status_code == 429 and r.json()["code"] == "no_room_busy" and r.headers.get("retry-after") == "2", r.text
+    # Once a hold ends, the same request is served.
+    holds = d.worker("a")["holds"]
+    assert d.admin("DELETE", f"/kitty/holds/{holds[0]['id']}").status_code == 200
+    assert d.client.post("/v1/completions", json=completion("c")).status_code == 200
 
 
 # --- 504 ------------------------------------------------------------------------------------------

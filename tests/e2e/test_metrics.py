@@ -118,6 +118,12 @@ def test_metrics_need_the_admin_key_when_one_is_set(start_kittyd, fake_bin):
     d = start_kittyd({"a": fake_model(fake_bin, "a")}, server={"admin_keys": ["adm"]}, admin_key="adm")
     assert d.client.get("/metrics").status_code == 401
     scrape(d, headers={"Authorization": "Bearer adm"})
+    # open_metrics: a scraper without a key (the inference gateway's picker) reads them; the rest
+    # of the admin API stays keyed.
+    o = start_kittyd({"a": fake_model(fake_bin, "a")}, name="open", admin_key="adm",
+                     server={"admin_keys": ["adm"], "open_metrics": True})
+    scrape(o)
+    assert o.client.get("/kitty/workers").status_code == 401
 
 
 @pytest.mark.skipif(not shutil.which("promtool"), reason="promtool not installed (Debian package prometheus)")
@@ -127,3 +133,74 @@ def test_promtool_accepts_the_exposition(start_kittyd, fake_bin):
     _, text = scrape(d)
     out = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+# --- the Gateway API inference extension's endpoint picker ------------------------------------------
+# Its metrics client (pkg/epp/backend/metrics) parses the exposition into metric families, takes a
+# family's first series (with no label selector in the flag) and reads it as a gauge (a counter or
+# untyped family would read as 0); the LoRA family is read by its labels running_lora_adapters and
+# waiting_lora_adapters (split on ",") and max_lora (an integer), the series with the largest value
+# winning. README "Behind the inference gateway" gives the flags that name kittyd's families.
+EPP = {"kitty_requests_waiting": "--total-queued-requests-metric",
+       "kitty_requests_running": "--total-running-requests-metric",
+       "kitty_memory_usage_fraction": "--kv-cache-usage-percentage-metric",
+       "kitty_resident_models_info": "--lora-info-metric"}
+
+
+def epp_read(d):
+    """What the picker would read: {family: first series}; the info series as (running, waiting, max)."""
+    fams, text = scrape(d)
+    out = {}
+    for name in EPP:
+        assert name in fams, f"{name} missing:\n{text}"
+        assert fams[name].type == "gauge", (name, fams[name].type)
+        first = fams[name].samples[0]
+        if name == "kitty_resident_models_info":
+            assert set(first.labels) == {"running_lora_adapters", "waiting_lora_adapters", "max_lora"}, first
+            split = lambda v: [m for m in v.split(",")] if v else []  # noqa: E731 - exactly the picker's rule
+            out[name] = (split(first.labels["running_lora_adapters"]), split(first.labels["waiting_lora_adapters"]),
+                         int(first.labels["max_lora"]), first.value)
+        else:
+            assert first.labels == {}, first
+            out[name] = first.value
+    return out, fams
+
+
+def test_the_endpoint_pickers_metrics_follow_what_runs(start_kittyd, fake_bin):
+    import threading
+    import time
+
+    # Three 300 MiB models in 1000 MiB: all three fit together (max_lora 3), so none is evicted.
+    d = start_kittyd({"a": fake_model(fake_bin, "a", "--memory-mb", 20, "--tokens", 40, "--token-ms", 50,
+                                      memory="300MiB"),
+                      "b": fake_model(fake_bin, "b", "--memory-mb", 20, memory="300MiB"),
+                      "slow": fake_model(fake_bin, "slow", "--memory-mb", 20, "--load-ms", 3000, memory="300MiB")},
+                     memory={"budget": "1000MiB", "sample_seconds": 0.2}, server={"open_metrics": True})
+    m, _ = epp_read(d)
+    assert m["kitty_requests_waiting"] == 0 and m["kitty_requests_running"] == 0
+    assert m["kitty_memory_usage_fraction"] == 0
+    running, waiting, max_lora, stamp = m["kitty_resident_models_info"]
+    assert (running, waiting, max_lora) == ([], [], 3)
+    assert abs(stamp - time.time()) < 60, "the value is the time of the reading"
+
+    assert chat(d, "b").status_code == 200
+    # A slow start with a request waiting for it, and a long answer running meanwhile.
+    waiter = threading.Thread(target=lambda: chat(d, "slow"))
+    streamer = threading.Thread(target=lambda: chat(d, "a", stream=True).read())
+    waiter.start()
+    wait_until(lambda: d.worker("slow")["status"] == "starting", 10)
+    streamer.start()
+    seen = wait_until(lambda: (lambda r: r if r[0]["kitty_requests_running"] >= 1 else None)(epp_read(d)), 10)
+    m, fams = seen
+    assert m["kitty_requests_waiting"] >= 1, m
+    running, waiting, max_lora, _ = m["kitty_resident_models_info"]
+    assert "slow" in waiting and "b" in running and max_lora == 3, m
+    frac = m["kitty_memory_usage_fraction"]
+    workers = value(fams, "kitty_memory_workers_bytes")
+    assert 0 < frac <= 1 and abs(frac - min(1.0, workers / (1000 << 20))) < 1e-6, (frac, workers)
+    waiter.join(30)
+    streamer.join(30)
+    m, _ = epp_read(d)
+    running, waiting, _, _ = m["kitty_resident_models_info"]
+    assert m["kitty_requests_waiting"] == 0 and m["kitty_requests_running"] == 0, m
+    assert waiting == [] and "slow" in running and all("," not in r and r == r.strip() for r in running), running

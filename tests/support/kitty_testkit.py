@@ -478,12 +478,12 @@ def documented_error_reasons() -> list[tuple[str, str]]:
 
 
 # docs/API.md: "`type` follows OpenAI's names: `invalid_request_error` (400, 404, 405, 408, 413, 431),
-# `authentication_error` (401), `not_implemented_error` (501), `server_error` (5xx)".
+# `authentication_error` (401), `not_implemented_error` (501), `server_error` (429 and 5xx...)".
 def documented_error_type(status: int) -> str:
     if status == 401:
         return "authentication_error"
     if status == 501:
         return "not_implemented_error"
-    if status >= 500:
+    if status >= 500 or status == 429:
         return "server_error"
     return "invalid_request_error"

@@ -32,6 +32,7 @@ from kitty_client import (
     RequestTooLarge,
     RouteNotFound,
     NoRoom,
+    NoRoomBusy,
     ServerBusy,
     ShuttingDown,
     Unsupported,
@@ -64,7 +65,8 @@ EXPECTED = {
     "body_too_large": RequestTooLarge, "header_too_large": RequestTooLarge,
     "unsupported": Unsupported, "upstream_error": UpstreamError,
     "worker_start_failed": WorkerStartFailed, "worker_stopping": WorkerStopping,
-    "shutting_down": ShuttingDown, "server_busy": ServerBusy, "no_room": NoRoom, "start_timeout": WorkerStartTimeout,
+    "shutting_down": ShuttingDown, "server_busy": ServerBusy, "no_room": NoRoom, "no_room_busy": NoRoomBusy,
+    "start_timeout": WorkerStartTimeout,
     "internal_error": InternalError,
 }
 

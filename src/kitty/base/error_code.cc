@@ -50,6 +50,9 @@ ErrorCodeInfo Describe(ErrorCode c) {
     case ErrorCode::kShuttingDown: return Leaf(503, kServer, "shutting_down");
     case ErrorCode::kServerBusy: return Leaf(503, kServer, "server_busy");
     case ErrorCode::kNoRoom: return Leaf(503, kServer, "no_room");
+    // 429, not 503: the refusal is about now. A router (Ray, the inference gateway's picker,
+    // an OpenAI SDK's retry) moves the request elsewhere or comes back after Retry-After.
+    case ErrorCode::kNoRoomBusy: return Leaf(429, kServer, "no_room_busy");
     case ErrorCode::kStartTimeout: return Leaf(504, kServer, "start_timeout");
     case ErrorCode::kFileNotFound: return Internal("file_not_found");
     case ErrorCode::kIoError: return Internal("io_error");
@@ -63,6 +66,12 @@ ErrorCodeInfo Describe(ErrorCode c) {
     case ErrorCode::kBadResponse: return Internal("bad_response");
   }
   return Internal("unknown_error_code");  // only for a value cast from outside the enum
+}
+
+int RetryAfterSeconds(ErrorCode c) {
+  // The scheduler plans again every second and a busy model frees its memory when its last
+  // request or hold ends; two seconds lets a short request finish without inviting a storm.
+  return c == ErrorCode::kNoRoomBusy ? 2 : 0;
 }
 
 }  // namespace kitty

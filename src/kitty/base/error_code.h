@@ -44,6 +44,7 @@ enum class ErrorCode : uint8_t {
   kShuttingDown,
   kServerBusy,
   kNoRoom,  // the model does not fit the memory budget, and what holds it may not be stopped
+  kNoRoomBusy,  // no room now, but models in use hold it and will free it: 429 with Retry-After
   kStartTimeout,
 
   // kittyd's own failures: 500 internal_error with the name as reason.
@@ -78,6 +79,10 @@ inline ErrorCode AsStartFailure(ErrorCode c) {
 }
 
 /// The enumerator's own name on the wire: its reason when it has one, else its code.
+/// Seconds a client should wait before asking again (the Retry-After header), for the codes that
+/// mean "not now, soon"; 0 for the others.
+int RetryAfterSeconds(ErrorCode c);
+
 inline std::string_view ErrorCodeName(ErrorCode c) {
   const ErrorCodeInfo i = Describe(c);
   return i.reason.empty() ? i.code : i.reason;

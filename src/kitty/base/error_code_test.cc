@@ -28,7 +28,9 @@ TEST(ErrorCodeTest, EveryEnumeratorHasAConsistentEntry) {
     if (info.http_status >= 500 && info.http_status != 501) EXPECT_EQ(info.type, "server_error");
     if (info.http_status == 501) EXPECT_EQ(info.type, "not_implemented_error");
     if (info.http_status == 401) EXPECT_EQ(info.type, "authentication_error");
-    if (info.http_status < 500 && info.http_status != 401)
+    // 429 is the server's state (busy), not the request's fault.
+    if (info.http_status == 429) EXPECT_EQ(info.type, "server_error");
+    if (info.http_status < 500 && info.http_status != 401 && info.http_status != 429)
       EXPECT_EQ(info.type, "invalid_request_error");
   }
 }
@@ -54,6 +56,14 @@ TEST(ErrorCodeTest, EveryCodeAndReasonIsDocumentedInApiMd) {
           << "docs/API.md lacks the reason `" << info.reason << "` of `" << info.code << "`";
     }
   }
+}
+
+TEST(ErrorCodeTest, OnlyBusyAnswersCarryARetryAfter) {
+  EXPECT_EQ(Describe(ErrorCode::kNoRoomBusy).http_status, 429);
+  EXPECT_GT(RetryAfterSeconds(ErrorCode::kNoRoomBusy), 0);
+  for (int i = 0; i < kErrorCodeCount; ++i)
+    if (static_cast<ErrorCode>(i) != ErrorCode::kNoRoomBusy)
+      EXPECT_EQ(RetryAfterSeconds(static_cast<ErrorCode>(i)), 0) << i;
 }
 
 TEST(ErrorCodeTest, StartFailuresKeepTheirReasonOthersBecomeThePlainCode) {

@@ -144,6 +144,9 @@ struct ServerConfig {
   std::vector<std::string> admin_keys;  // admin routes; empty = open
   uint64_t max_body_bytes = 32ull << 20;
   bool log_bodies = false;  // request bodies are never logged unless this is set
+  // GET /metrics without the admin key: for scrapers that cannot send one (the inference
+  // gateway's endpoint picker). It shows model names and memory, never requests.
+  bool open_metrics = false;
   PortRange auto_ports;
   std::string logs_dir;   // per-worker logs; default: $XDG_STATE_HOME/kitty/logs or ~/.local/state/kitty/logs
   std::string state_dir;  // daemon state file (orphan cleanup); default: alongside logs

@@ -165,6 +165,8 @@ void Loader::LoadServer(const YAML::Node& n) {
       else s.max_body_bytes = *b;
     } else if (name == "log_bodies") {
       Set(s.log_bodies, r_.Bool(v, key));
+    } else if (name == "open_metrics") {
+      Set(s.open_metrics, r_.Bool(v, key));
     } else if (name == "auto_ports") {
       if (v.IsSequence()) {
         if (v.size() != 2) {
@@ -420,7 +422,7 @@ void Loader::ApplyDirDefaults() {
 const std::vector<std::string_view>& ServerKeys() {
   static const std::vector<std::string_view> kNames = {
       "listen",     "host",       "port",     "api_keys",  "admin_keys", "max_body_bytes",
-      "log_bodies", "auto_ports", "logs_dir", "state_dir", "header_timeout_seconds",
+      "log_bodies", "open_metrics", "auto_ports", "logs_dir", "state_dir", "header_timeout_seconds",
       "body_timeout_seconds",     "keep_alive_seconds",    "max_connections",   "io_threads"};
   return kNames;
 }

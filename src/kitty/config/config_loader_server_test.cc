@@ -21,6 +21,7 @@ server:
   admin_keys: [root]
   max_body_bytes: 64MiB
   log_bodies: true
+  open_metrics: true
   auto_ports: 42000-42010
 )");
   EXPECT_EQ(c.server.host, "0.0.0.0");
@@ -29,6 +30,7 @@ server:
   EXPECT_THAT(c.server.admin_keys, ElementsAre("root"));
   EXPECT_EQ(c.server.max_body_bytes, 64ull << 20);
   EXPECT_TRUE(c.server.log_bodies);
+  EXPECT_TRUE(c.server.open_metrics);
   EXPECT_EQ(c.server.auto_ports.first, 42000);
   EXPECT_EQ(c.server.auto_ports.last, 42010);
 

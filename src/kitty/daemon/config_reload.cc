@@ -23,6 +23,7 @@ std::vector<std::string> UnappliedChanges(const Config& running, const Config& n
   Differs(out, "server.admin_keys", a.admin_keys, b.admin_keys);
   Differs(out, "server.max_body_bytes", a.max_body_bytes, b.max_body_bytes);
   Differs(out, "server.log_bodies", a.log_bodies, b.log_bodies);
+  Differs(out, "server.open_metrics", a.open_metrics, b.open_metrics);
   Differs(out, "server.auto_ports", std::tie(a.auto_ports.first, a.auto_ports.last),
           std::tie(b.auto_ports.first, b.auto_ports.last));
   Differs(out, "server.logs_dir", a.logs_dir, b.logs_dir);

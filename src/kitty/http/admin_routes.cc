@@ -201,7 +201,7 @@ void AdminRoutes::reply_start_error(Exchange& ex, const Error& e, const std::str
                                     std::vector<std::string> tail) {
   if (e.code == ErrorCode::kWorkerStopping) return ReplyError(ex, e);
   // Not the worker's doing: its log (of an earlier run, if any) says nothing about it.
-  if (e.code == ErrorCode::kNoRoom) return ReplyError(ex, e, {{"model_id", model_id}});
+  if (e.code == ErrorCode::kNoRoom || e.code == ErrorCode::kNoRoomBusy) return ReplyError(ex, e, {{"model_id", model_id}});
   ReplyError(ex, e, {{"model_id", model_id}, {"log_tail", std::move(tail)}});
 }
 
@@ -304,8 +304,15 @@ net::awaitable<void> AdminRoutes::hold(Exchange& ex, std::shared_ptr<Worker> w) 
   if (*ctx_.shutting_down)
     co_return ReplyError(ex, MakeError("kittyd is shutting down", ErrorCode::kShuttingDown));
   // Hold first, so the model cannot idle out between becoming ready and the hold.
-  auto take_hold = [w, lease, owner] { return w->add_hold(lease, owner); };
-  const std::string id = co_await RunOn(ctx_.control, take_hold);
+  // Whether it was ready before this hold: a router between nodes (kitty_client.ray) counts
+  // how often it found a model already hot.
+  auto take_hold = [w, lease, owner] {
+    const bool ready = w->state() == WorkerState::kReady;
+    return std::pair<std::string, bool>(w->add_hold(lease, owner), ready);
+  };
+  const std::pair<std::string, bool> taken = co_await RunOn(ctx_.control, take_hold);
+  const std::string id = taken.first;
+  const bool was_ready = taken.second;
   auto r = co_await EnsureReady(ctx_.control, w);
   if (!r) {
     auto drop_and_tail = [w, id] {
@@ -323,7 +330,7 @@ net::awaitable<void> AdminRoutes::hold(Exchange& ex, std::shared_ptr<Worker> w) 
                                        ErrorCode::kWorkerStopping));
   spdlog::info("model '{}': hold {} for {}s{}", w->id(), id, lease, owner.empty() ? "" : " by " + owner);
   Reply(ex, 200, {{"hold_id", id}, {"model_id", w->id()}, {"lease_seconds", lease},
-                  {"expires_in_seconds", lease}});
+                  {"expires_in_seconds", lease}, {"was_ready", was_ready}});
 }
 
 net::awaitable<void> AdminRoutes::hold_op(Exchange& ex, const std::string& hold_id, bool renew) {

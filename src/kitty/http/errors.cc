@@ -30,8 +30,13 @@ Response MakeJsonTextResponse(int status, std::string body, unsigned version, bo
 
 Response MakeErrorResponse(const Error& e, unsigned version, bool keep_alive,
                            const nlohmann::json& extra) {
-  return MakeJsonResponse(Describe(e.code).http_status, ErrorBody(e, extra), version,
-                          keep_alive);
+  Response res = MakeJsonResponse(Describe(e.code).http_status, ErrorBody(e, extra), version, keep_alive);
+  SetRetryAfter(res, e.code);
+  return res;
+}
+
+void SetRetryAfter(Response& res, ErrorCode code) {
+  if (const int s = RetryAfterSeconds(code)) res.set(http::field::retry_after, std::to_string(s));
 }
 
 }  // namespace kitty::web

@@ -18,7 +18,10 @@ Response MakeJsonResponse(int status, const nlohmann::json& body, unsigned versi
                           bool keep_alive);
 /// The same for a body that is JSON text already.
 Response MakeJsonTextResponse(int status, std::string body, unsigned version, bool keep_alive);
+/// The OpenAI-shaped error, with Retry-After where the code asks for one.
 Response MakeErrorResponse(const Error& e, unsigned version, bool keep_alive,
                            const nlohmann::json& extra = nullptr);
+/// Retry-After for the codes that mean "not now, soon" (RetryAfterSeconds); nothing otherwise.
+void SetRetryAfter(Response& res, ErrorCode code);
 
 }  // namespace kitty::web

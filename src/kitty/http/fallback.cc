@@ -30,6 +30,7 @@ bool FallsBack(ErrorCode code) {
   if (Describe(code).code == "worker_start_failed") return true;
   switch (code) {
     case ErrorCode::kNoRoom:
+    case ErrorCode::kNoRoomBusy:
     case ErrorCode::kStartTimeout:
     case ErrorCode::kWorkerCrashed:
     case ErrorCode::kWorkerHung:

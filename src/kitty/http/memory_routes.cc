@@ -5,6 +5,7 @@
 #include "kitty/http/control.h"
 #include "kitty/http/reply.h"
 #include "kitty/http/status_json.h"
+#include "kitty/sched/capacity.h"
 
 namespace kitty::web {
 namespace {
@@ -46,6 +47,11 @@ nlohmann::json ToJson(const MemorySnapshot& s, const MemoryConfig& config) {
       {"reserve_bytes", config.reserve_bytes},
       {"workers_bytes", s.sched.workers_bytes},
       {"max_models", config.max_models > 0 ? nlohmann::json(config.max_models) : nlohmann::json(nullptr)},
+      {"capacity_bytes", OptBytes(s.sched.capacity_bytes)},
+      {"usage_fraction", s.sched.capacity_bytes
+                             ? nlohmann::json(sched::UsageFraction(s.sched.workers_bytes, *s.sched.capacity_bytes))
+                             : nlohmann::json(nullptr)},
+      {"max_resident_models", s.sched.max_resident},
       {"swap_total_bytes", m ? nlohmann::json(m->swap_total_bytes) : nlohmann::json(nullptr)},
       {"swap_used_bytes", m ? nlohmann::json(m->swap_used_bytes) : nlohmann::json(nullptr)},
       {"cgroup", cgroup},

@@ -6,6 +6,7 @@
 #include "kitty/metrics/process_self.h"
 #include "kitty/metrics/prom_text.h"
 #include "kitty/metrics/request_metrics.h"
+#include "kitty/sched/capacity.h"
 #include "kitty/worker/upstream_status.h"
 
 namespace kitty::web {
@@ -110,6 +111,33 @@ void Machine(PromText& p, const std::optional<Scheduler::Status>& s) {
   p.sample("kitty_starts_waiting", {}, static_cast<double>(s->waiting.size()));
 }
 
+// The model-server protocol of the Gateway API inference extension (its endpoint picker reads
+// these by name, set with its --total-queued-requests-metric, --total-running-requests-metric,
+// --kv-cache-usage-percentage-metric and --lora-info-metric flags; docs/CLUSTER.md). Gauges, one
+// unlabelled series each, as the picker takes a family's first series.
+void Endpoint(PromText& p, const std::vector<Row>& rows, const std::optional<Scheduler::Status>& s, double now) {
+  int waiting = 0, running = 0;
+  std::string ready, starting;
+  auto add = [](std::string& list, const std::string& id) { list += (list.empty() ? "" : ",") + id; };
+  for (const auto& r : rows) {
+    waiting += r.snap.info.waiting;
+    running += r.snap.info.in_flight;
+    if (r.snap.info.state == WorkerState::kReady) add(ready, r.config->id);
+    else if (r.snap.info.state == WorkerState::kStarting) add(starting, r.config->id);
+  }
+  p.family("kitty_requests_waiting", "gauge", "Requests waiting for their model to start (or for room to start it), all models.");
+  p.sample("kitty_requests_waiting", {}, waiting);
+  p.family("kitty_requests_running", "gauge", "Requests the workers are serving now, all models.");
+  p.sample("kitty_requests_running", {}, running);
+  if (!s) return;
+  p.family("kitty_memory_usage_fraction", "gauge", "What the workers hold as a share of the memory they may hold (budget, or machine less reserve), 0 to 1.");
+  if (s->capacity_bytes) p.sample("kitty_memory_usage_fraction", {}, sched::UsageFraction(s->workers_bytes, *s->capacity_bytes));
+  // Listed the way vLLM lists LoRA adapters (vllm:lora_requests_info): comma-separated ids in
+  // labels, the value the time of the reading so the newest series wins.
+  p.family("kitty_resident_models_info", "gauge", "Models ready (running_lora_adapters) and starting (waiting_lora_adapters), and how many fit together (max_lora); the value is the time of the reading.");
+  p.sample("kitty_resident_models_info", {{"max_lora", std::to_string(s->max_resident)}, {"running_lora_adapters", ready}, {"waiting_lora_adapters", starting}}, now);
+}
+
 void Process(PromText& p, const std::string& version) {
   const ProcessSelf s = ReadProcessSelf();
   auto one = [&](const char* name, const char* type, const char* help, auto v) {
@@ -144,6 +172,8 @@ net::awaitable<void> MetricsRoute(const RouteContext& ctx, Exchange& ex) {
   Requests(p, figures);
   Evictions(p, c.rows, c.scheduler);
   Machine(p, c.scheduler);
+  const double now = std::chrono::duration<double>(ctx.clock->wall_now().time_since_epoch()).count();
+  Endpoint(p, c.rows, c.scheduler, now);
   Process(p, ctx.version);
   Response res = MakeJsonTextResponse(200, p.take(), ex.req.version(), ex.keep_alive);
   res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");

@@ -80,7 +80,9 @@ void ReplyOllamaError(Exchange& ex, const Error& e, nlohmann::json extra = nlohm
   extra["error"] = e.message;
   extra["code"] = info.code;
   if (!info.reason.empty()) extra["reason"] = info.reason;
-  Reply(ex, info.http_status, extra);
+  Response res = MakeJsonResponse(info.http_status, extra, ex.req.version(), ex.keep_alive);
+  SetRetryAfter(res, e.code);
+  ex.respond(std::move(res));
 }
 
 }  // namespace

@@ -143,7 +143,7 @@ net::awaitable<void> OpenAiRoutes::forward(Exchange& ex, const Target& t) {
     auto log_tail = [w] { return w->log()->current_run(20); };
     auto tail = co_await RunOn(ctx_.control, log_tail);
     extra = {{"model_id", w->id()}, {"log_tail", tail}};
-  } else if (e.code == ErrorCode::kNoRoom) {
+  } else if (e.code == ErrorCode::kNoRoom || e.code == ErrorCode::kNoRoomBusy) {
     extra = {{"model_id", w->id()}};
   }
   if (progress.started()) co_return co_await EndStreamWithError(ex, e, extra);

@@ -65,7 +65,7 @@ net::awaitable<void> Router::route(Exchange& ex) {
   }
   if (t.path == "/metrics") {  // Prometheus scrapes it with the admin key as its bearer token
     const auto& keys = ctx_.server.admin_keys.empty() ? ctx_.server.api_keys : ctx_.server.admin_keys;
-    if (!Authorized(keys, auth))
+    if (!ctx_.server.open_metrics && !Authorized(keys, auth))
       co_return ReplyError(ex, MakeError("missing or invalid admin key (send 'Authorization: Bearer <key>')",
                                          ErrorCode::kInvalidApiKey));
     if (ex.req.method() != http::verb::get && ex.req.method() != http::verb::head)

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "kitty/base/bytes.h"
+#include "kitty/sched/capacity.h"
 #include "kitty/worker/upstream_status.h"
 
 namespace kitty {
@@ -34,8 +35,8 @@ uint64_t GpuUsed(const SystemFigures& sys) {
   return used;
 }
 
-Error NoRoom(const std::string& id, const std::string& why) {
-  return MakeError("no room for model '" + id + "': " + why, ErrorCode::kNoRoom);
+Error NoRoom(const std::string& id, const std::string& why, bool busy) {
+  return MakeError("no room for model '" + id + "': " + why, busy ? ErrorCode::kNoRoomBusy : ErrorCode::kNoRoom);
 }
 
 }  // namespace
@@ -211,13 +212,15 @@ void Scheduler::pump() {
         if (env_.clock->now() - p.since < FromSeconds(config_.wait_seconds)) return;  // tick retries
         [[fallthrough]];
       case sched::StartPlan::Kind::kNoRoom: {
+        // Waited out: the memory is held by models in use, which will free it (429, "busy",
+        // so a router tries another node). Never: nothing that may go would make room (503).
+        const bool busy = plan.kind == sched::StartPlan::Kind::kWait;
         std::string why = plan.why;
-        if (plan.kind == sched::StartPlan::Kind::kWait)
-          why += " (waited " + std::to_string(static_cast<int>(config_.wait_seconds)) +
-                 "s, memory.wait_seconds)";
+        if (busy)
+          why += " (waited " + FormatSeconds(config_.wait_seconds) + ", memory.wait_seconds; try again shortly)";
         auto decide = std::move(p.decide);
         queue_.pop_front();
-        decide(NoRoom(w->id(), why));
+        decide(NoRoom(w->id(), why, busy));
         continue;
       }
     }
@@ -382,7 +385,7 @@ void Scheduler::make_headroom(uint64_t bytes, std::function<void(Result<Headroom
   if (r.evicted.empty() || evicting_) {
     r.available_bytes = sys ? std::optional(sys->available_bytes) : std::nullopt;
     if (evicting_ && !r.evicted.empty())
-      return done(MakeError("room is being made for another start; try again shortly", ErrorCode::kNoRoom));
+      return done(MakeError("room is being made for another start; try again shortly", ErrorCode::kNoRoomBusy));
     return done(r);
   }
   spdlog::info("headroom of {} asked for: stopping {}", FormatBytes(bytes), fmt::join(r.evicted, ", "));
@@ -406,6 +409,11 @@ Scheduler::Status Scheduler::status() const {
   for (const auto& h : holders(nullptr))
     if (!h.stopping) st.workers_bytes += h.bytes;
   st.max_models = config_.max_models;
+  if (st.budget_bytes) st.capacity_bytes = st.budget_bytes;
+  else if (st.system && st.system->total_bytes > st.reserve_bytes) st.capacity_bytes = st.system->total_bytes - st.reserve_bytes;
+  std::vector<std::optional<uint64_t>> footprints;
+  for (const auto& w : workers_()) footprints.push_back(expected_bytes(*w));
+  st.max_resident = sched::MaxResident(std::move(footprints), st.capacity_bytes, config_.max_models);
   const sched::PressureState& p = pressure_.state();
   st.pressure.ram = p.ram;
   st.pressure.gpu = p.gpu;

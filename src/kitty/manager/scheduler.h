@@ -61,6 +61,12 @@ class Scheduler : public StartAdmission {
     uint64_t reserve_bytes = 0;
     uint64_t workers_bytes = 0;            // what running and starting workers hold (or will)
     int max_models = 0;
+    /// What workers may hold in all: the budget, or for an auto budget the machine's memory
+    /// less the reserve (null when neither is known).
+    std::optional<uint64_t> capacity_bytes;
+    /// How many of the configured models fit the capacity together (sched/capacity.h): what a
+    /// router between nodes reads as this node's model slots.
+    int max_resident = 0;
     struct {
       bool ram = false, gpu = false, cpu = false, disk = false;
       std::vector<PressureEvent> events;  // newest last, at most PressureMonitor::kEventsKept

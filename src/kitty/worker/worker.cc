@@ -173,6 +173,7 @@ WorkerInfo Worker::info() const {
   i.idle_stops = idle_stops_;
   const ReadyGate::Stats g = gate_->stats();
   i.in_flight = g.in_flight;
+  i.waiting = static_cast<int>(waiters_.size());
   i.requests_total = g.requests_total;
   i.last_used = g.last_used;
   i.started_at = started_at_wall_;

@@ -66,6 +66,7 @@ struct WorkerInfo {
   int pid = 0;
   int port = 0;
   int in_flight = 0;
+  int waiting = 0;  // requests (and ensures, holds) waiting for it to become ready
   uint64_t requests_total = 0;
   std::optional<WallTime> last_used, started_at;
   std::optional<double> idle_seconds;  // since the last request ended; only while ready

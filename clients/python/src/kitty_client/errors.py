@@ -33,6 +33,7 @@ Hierarchy::
     │   └── ShuttingDown             503 shutting_down
     ├── ServerBusy                   503 server_busy
     └── NoRoom                       503 no_room
+        └── NoRoomBusy               429 no_room_busy (models in use hold the memory: later)
 
 Each message says what happened in words a person can act on; the structured parts are
 attributes.
@@ -230,6 +231,15 @@ class NoRoom(KittyError):
     ``no_room``). The message names who holds the memory."""
 
 
+class NoRoomBusy(NoRoom):
+    """No room now, but the models holding the memory are in use and will free it (HTTP 429
+    ``no_room_busy``, sent with ``Retry-After``): ask again after :attr:`retry_after` seconds, or
+    ask another node. A :class:`NoRoom`, so code that catches that keeps working."""
+
+    # What kittyd sends as Retry-After (docs/API.md); a router may read the header instead.
+    retry_after: float = 2.0
+
+
 # The one table: every `code` of docs/API.md's error table. tests/test_error_mapping.py reads the
 # docs and fails if a documented code is missing here or maps to the bare KittyError.
 CODE_TO_ERROR: Mapping[str, type[KittyError]] = {
@@ -252,6 +262,7 @@ CODE_TO_ERROR: Mapping[str, type[KittyError]] = {
     "shutting_down": ShuttingDown,
     "server_busy": ServerBusy,
     "no_room": NoRoom,
+    "no_room_busy": NoRoomBusy,
     "start_timeout": WorkerStartTimeout,
 }
 
