@@ -4,12 +4,14 @@
 # every test:
 #   1. C++ unit and integration tests (CTest/GoogleTest: fake clock, real processes)
 #   2. black-box tests of kittyd, kittyctl and the fake engine (pytest, real sockets)
-#   3. the Python client and LangGraph tests (pytest, against a live kittyd)
+#   3. the Python client and LangGraph tests (pytest, against a live kittyd), and kitty_client.ray
+#      on a local three-node Ray cluster with a kittyd per node (pytest -m ray_cluster)
 #   4. end-to-end tests on the real model through kittyd, and through a real Ollama
 #      (pytest -m real_model)
 #   5. kittyd, kittyctl, kitty-agent and fake_engine compiled and linked for macOS (arm64) with
 #      zig, and checked to be Mach-O executables (scripts/build_macos.sh; cached)
-# Usage: scripts/test.sh [--fast]   (--fast skips the real-engine install and its tests)
+# Usage: scripts/test.sh [--fast]   (--fast skips the real-engine install and its tests, and the
+# Ray cluster)
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
@@ -40,12 +42,16 @@ echo "== C++ tests (ctest)"
 ctest --test-dir "$KITTY_BUILD_DIR" --output-on-failure -j2 --timeout 300 || status=1
 
 marker=()
-[ $fast = 1 ] && marker=(-m "not real_model")
+client_marker=()
+if [ $fast = 1 ]; then
+  marker=(-m "not real_model")
+  client_marker=(-m "not real_model and not ray_cluster")
+fi
 echo "== black-box tests of kittyd, kittyctl, fake_engine (pytest)"
 "$venv/bin/python" -m pytest -q -p no:cacheprovider "${marker[@]}" tests || status=1
-echo "== Python client and LangGraph tests (pytest)"
+echo "== Python client, LangGraph and Ray Serve tests (pytest)"
 "$venv/bin/python" -m pytest -q -p no:cacheprovider -c clients/python/pyproject.toml \
-  --rootdir clients/python "${marker[@]}" clients/python/tests || status=1
+  --rootdir clients/python "${client_marker[@]}" clients/python/tests || status=1
 
 echo "== macOS build: cross-compiled and linked for aarch64-macos (zig)"
 scripts/build_macos.sh || status=1
