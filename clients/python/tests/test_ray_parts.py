@@ -86,3 +86,30 @@ def test_the_example_serve_config_builds_an_application() -> None:
     assert isinstance(build_app({**app_cfg["args"], "nodes": 3}), Application)
     with pytest.raises(ValueError, match="unknown argument"):
         build_app({"nodes": 1, "kittyd_ulrs": {}})
+
+
+async def test_a_streams_chunks_are_joined_while_the_consumer_is_busy_and_errors_come_through() -> None:
+    import asyncio
+
+    from kitty_client.ray.node import _coalesced
+
+    async def source(n: int, fail: bool = False):
+        for i in range(n):
+            yield f"data: {i}\n\n".encode()
+            if i % 10 == 0:
+                await asyncio.sleep(0)  # a socket read in between
+        if fail:
+            raise ConnectionError("kittyd went away")
+
+    got = []
+    async for item in _coalesced(source(200)):
+        got.append(item)
+        await asyncio.sleep(0.001)  # the Ray hop
+    assert b"".join(got) == b"".join(f"data: {i}\n\n".encode() for i in range(200))
+    assert len(got) < 200, "nothing was joined"
+    # A trickle goes out item by item; a failure reaches the consumer after what came before it.
+    items = []
+    with pytest.raises(ConnectionError):
+        async for item in _coalesced(source(3, fail=True)):
+            items.append(item)
+    assert b"".join(items) == b"data: 0\n\ndata: 1\n\ndata: 2\n\n"
