@@ -125,7 +125,9 @@ class KittyIngress:
 
     @staticmethod
     def _headers(head: dict[str, Any], attempts: int | None = None) -> dict[str, str]:
-        h = {k: v for k, v in (head.get("headers") or {}).items() if k != "content-type"}
+        # Serve's proxy sets X-Request-Id itself (the id it gave the ingress, which the node passed
+        # to kittyd): passing kittyd's echo on too would send the header twice.
+        h = {k: v for k, v in (head.get("headers") or {}).items() if k not in ("content-type", "x-request-id")}
         h["X-Kitty-Node"] = str(head.get("node", ""))
         h["X-Kitty-Model-Was-Ready"] = "true" if head.get("was_ready") else "false"
         h["X-Kitty-Attempts"] = str(attempts if attempts is not None else head.get("attempts", 1))

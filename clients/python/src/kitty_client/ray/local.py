@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -188,13 +189,14 @@ def main(argv: list[str] | None = None) -> int:
         for i, k in enumerate(c.kittyds):
             print(f"node {i}: kittyd {k.url} (logs {k.log_path.parent})")
         print(f"ingress: {c.url}/v1  (OpenAI base URL); Ctrl-C stops everything", flush=True)
-        try:
-            signal.sigwait({signal.SIGINT, signal.SIGTERM})
-        except KeyboardInterrupt:
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        while not stop.wait(1):
             pass
+        print("stopping: Serve, the Ray nodes, the kittyds", flush=True)
     return 0
 
 
 if __name__ == "__main__":
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     sys.exit(main())
