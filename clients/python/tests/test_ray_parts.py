@@ -113,3 +113,32 @@ async def test_a_streams_chunks_are_joined_while_the_consumer_is_busy_and_errors
         async for item in _coalesced(source(3, fail=True)):
             items.append(item)
     assert b"".join(items) == b"data: 0\n\ndata: 1\n\ndata: 2\n\n"
+
+
+async def test_a_hold_let_go_by_serves_lru_is_dropped_before_the_next_load() -> None:
+    import asyncio
+    from types import SimpleNamespace
+
+    import httpx
+
+    from kitty_client.ray.node import _Held
+
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url.path}")
+        return httpx.Response(200, json={"released": True})
+
+    node = SimpleNamespace(http=httpx.AsyncClient(base_url="http://kittyd", transport=httpx.MockTransport(answer)),
+                           admin_headers=lambda: {}, lease_seconds=30.0, holds={},
+                           target=SimpleNamespace(url="http://kittyd", name="n0"))
+    held = _Held(node, "m0", "h-1", was_ready=True)
+    node.holds["m0"] = held
+    # What Serve's multiplexer does: the model's __del__ on an executor thread, awaited.
+    await asyncio.get_running_loop().run_in_executor(None, held.__del__)
+    assert seen == ["DELETE /kitty/holds/h-1"], seen
+    assert "m0" not in node.holds
+    held.__del__()  # the garbage collector's later call: nothing more
+    await asyncio.sleep(0)
+    assert seen == ["DELETE /kitty/holds/h-1"]
+    await node.http.aclose()

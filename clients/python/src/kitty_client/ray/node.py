@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 from typing import Any, AsyncIterator, Mapping
 
 import httpx
@@ -49,6 +50,7 @@ class _Held:
         self.lost = False
         self._dropping = False
         self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
         self._task = asyncio.create_task(self._renew(), name=f"kitty-hold-{model}")
 
     async def _renew(self) -> None:
@@ -81,15 +83,23 @@ class _Held:
             pass  # kittyd is gone: its hold went with it, or its lease runs out
 
     def __del__(self) -> None:
-        # Serve's multiplexer calls this (on a thread) when its LRU lets the model go; the garbage
-        # collector may call it again later. The drop itself runs on the replica's loop.
+        # Serve's multiplexer calls this on an executor thread when its LRU lets the model go,
+        # and loads the next model once it returns: the hold must be gone by then, or the next
+        # model's start would find this one still held and be refused. The drop runs on the
+        # replica's loop; this thread waits for it. The garbage collector may call this too,
+        # possibly on the loop's own thread: then the drop is only scheduled.
         if self._dropping:
             return
         self._dropping = True
         try:
-            self._loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self.drop()))
+            fut = asyncio.run_coroutine_threadsafe(self.drop(), self._loop)
         except RuntimeError:
-            pass  # the loop is closed: the lease runs out by itself
+            return  # the loop is closed: the lease runs out by itself
+        if threading.get_ident() != self._loop_thread:
+            try:
+                fut.result(timeout=10)
+            except Exception:  # noqa: BLE001 - a slow kittyd: its lease ends the hold anyway
+                log.warning("dropping the hold on %s at %s did not finish", self.model, self.node.target.url)
 
 
 # Each item a replica yields is a Ray object passed through two actors (this replica → the
