@@ -43,7 +43,8 @@ WARM_UP = 60  # the first fifth: models find their nodes
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     kittyd = require_binary("KITTYD", "build/kittyd")
     fake = require_binary("FAKE_ENGINE", "build/fake_engine")
-    config = fake_config(str(fake), extra_args=["--tokens", "6", "--token-ms", "2"])
+    # Seven models, six in the workload: m6 is the one that fits no replica's room.
+    config = fake_config(str(fake), models=7, extra_args=["--tokens", "6", "--token-ms", "2"])
     with LocalCluster(str(kittyd), config, nodes=3, workdir=str(tmp_path_factory.mktemp("ray"))) as c:
         yield c
 
@@ -176,6 +177,22 @@ def test_the_research_graph_lands_each_phase_where_its_model_is_hot(cluster: Loc
     assert all(p["was_ready"] for p in phases), phases
     nodes = {m: {p["node"] for p in phases if p["model"] == m} for m in ("m2", "m3")}
     assert all(len(n) == 1 for n in nodes.values()), nodes
+
+
+def test_a_model_past_every_replicas_room_takes_the_place_of_the_least_recent_one(cluster: LocalCluster) -> None:
+    # Every replica holds two models (its kittyd's max_resident_models). m6 makes one replica's
+    # LRU let a model go: that hold is dropped before m6's is taken, so m6 starts there on the
+    # first try (no 429 from a kittyd that still saw the old hold), and that kittyd stops the
+    # model let go to make room.
+    with httpx.Client(base_url=cluster.url, timeout=60) as client:
+        r = chat(client, "m6")
+    assert r.status_code == 200, r.text
+    assert r.headers["x-kitty-attempts"] == "1" and r.headers["x-kitty-model-was-ready"] == "false", dict(r.headers)
+    k = cluster.kittyds[int(r.headers["x-kitty-node"].rsplit("_", 1)[1])]
+    workers = httpx.get(k.url + "/kitty/system/workers", timeout=10).json()["workers"]
+    ready = sorted(w["model_id"] for w in workers if w["status"] == "ready")
+    held = sorted(w["model_id"] for w in workers if w["holds"])
+    assert "m6" in ready and len(ready) <= 2 and held == ready, (ready, held)
 
 
 def test_a_node_whose_kittyd_is_killed_mid_run_costs_no_request(cluster: LocalCluster) -> None:
