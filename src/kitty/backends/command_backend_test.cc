@@ -8,6 +8,7 @@
 #include <map>
 
 #include "kitty/backends/plan.h"
+#include "kitty/testing/map_env.h"
 
 namespace kitty {
 namespace {
@@ -15,13 +16,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-EnvLookup MapEnv(std::map<std::string, std::string> vars) {
-  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
-    auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
-}
+using testing_util::MapEnv;
 
 class CommandBackendTest : public ::testing::Test {
  protected:

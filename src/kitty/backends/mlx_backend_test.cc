@@ -12,6 +12,7 @@
 
 #include "kitty/backends/backend.h"
 #include "kitty/backends/plan.h"
+#include "kitty/testing/map_env.h"
 
 namespace kitty {
 namespace {
@@ -19,13 +20,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-EnvLookup Env(std::map<std::string, std::string> vars) {
-  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
-    auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
-}
+using testing_util::MapEnv;
 
 class MlxBackendTest : public ::testing::Test {
  protected:
@@ -61,7 +56,7 @@ TEST_F(MlxBackendTest, ArgvIsModelHostPortThenExtraArgs) {
 }
 
 TEST_F(MlxBackendTest, FoundOnPathHealthOnModels) {
-  auto plan = PlanLaunchWithEnv(Mlx("mlx-community/Qwen2.5-7B-Instruct-4bit"), 41001, Env({{"PATH", dir_ + "/bin"}}));
+  auto plan = PlanLaunchWithEnv(Mlx("mlx-community/Qwen2.5-7B-Instruct-4bit"), 41001, MapEnv({{"PATH", dir_ + "/bin"}}));
   ASSERT_TRUE(plan.ok()) << plan.error().message;
   EXPECT_EQ(plan->spawn.argv[0], bin_);
   EXPECT_EQ(plan->health_path, "/v1/models");
@@ -72,10 +67,10 @@ TEST_F(MlxBackendTest, FoundOnPathHealthOnModels) {
 TEST_F(MlxBackendTest, ConfiguredBinaryThenEnvThenPath) {
   ModelConfig m = Mlx(dir_ + "/Qwen2.5-7B-4bit");
   m.mlx_server_bin = dir_ + "/missing";
-  auto plan = PlanLaunchWithEnv(m, 41001, Env({{"KITTY_MLX_SERVER", bin_}}));
+  auto plan = PlanLaunchWithEnv(m, 41001, MapEnv({{"KITTY_MLX_SERVER", bin_}}));
   ASSERT_TRUE(plan.ok()) << plan.error().message;
   EXPECT_EQ(plan->spawn.argv[0], bin_);
-  auto none = PlanLaunchWithEnv(m, 41001, Env({{"PATH", "/nonexistent"}}));
+  auto none = PlanLaunchWithEnv(m, 41001, MapEnv({{"PATH", "/nonexistent"}}));
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.error().code, ErrorCode::kLaunchInvalid);
   EXPECT_THAT(none.error().message, HasSubstr("mlx_server_bin '" + dir_ + "/missing'"));
@@ -83,13 +78,13 @@ TEST_F(MlxBackendTest, ConfiguredBinaryThenEnvThenPath) {
 }
 
 TEST_F(MlxBackendTest, ALocalModelMustBeADirectory) {
-  auto missing = PlanLaunchWithEnv(Mlx(dir_ + "/nope"), 41001, Env({{"KITTY_MLX_SERVER", bin_}}));
+  auto missing = PlanLaunchWithEnv(Mlx(dir_ + "/nope"), 41001, MapEnv({{"KITTY_MLX_SERVER", bin_}}));
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, ErrorCode::kModelFileInvalid);
-  auto file = PlanLaunchWithEnv(Mlx(bin_), 41001, Env({{"KITTY_MLX_SERVER", bin_}}));
+  auto file = PlanLaunchWithEnv(Mlx(bin_), 41001, MapEnv({{"KITTY_MLX_SERVER", bin_}}));
   ASSERT_FALSE(file.ok());
   EXPECT_THAT(file.error().message, HasSubstr("is not a directory"));
-  EXPECT_TRUE(PlanLaunchWithEnv(Mlx(dir_ + "/Qwen2.5-7B-4bit"), 41001, Env({{"KITTY_MLX_SERVER", bin_}})).ok());
+  EXPECT_TRUE(PlanLaunchWithEnv(Mlx(dir_ + "/Qwen2.5-7B-4bit"), 41001, MapEnv({{"KITTY_MLX_SERVER", bin_}})).ok());
 }
 
 }  // namespace

@@ -10,16 +10,11 @@
 #include <vector>
 
 #include "kitty/config/config_loader.h"
+#include "kitty/testing/map_env.h"
 
 namespace kitty::config_test {
 
-inline EnvLookup MapEnv(std::map<std::string, std::string> vars) {
-  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
-    auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
-}
+using testing_util::MapEnv;
 
 inline const EnvLookup kEnv = MapEnv({{"HOME", "/home/t"}});
 

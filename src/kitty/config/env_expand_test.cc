@@ -1,4 +1,5 @@
 #include "kitty/config/env_expand.h"
+#include "kitty/testing/map_env.h"
 
 #include <gtest/gtest.h>
 
@@ -7,13 +8,7 @@
 namespace kitty {
 namespace {
 
-EnvLookup MapEnv(std::map<std::string, std::string> vars) {
-  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
-    auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
-}
+using testing_util::MapEnv;
 
 std::string Expand(std::string_view s, const EnvLookup& env) {
   auto r = ExpandEnv(s, env);
