@@ -81,7 +81,7 @@ class KittyIngress:
             return _json_response(200, b'{"status": "ok"}')
         if request.method == "GET" and path == "/v1/models":
             head = await self._with_retries(None, lambda: self.node.models.remote())
-            return _json_response(head["status"], head.get("body", b""), self._headers(head, 1))
+            return _json_response(head["status"], head.get("body", b""), self._headers(head))
         if path not in INFERENCE_PATHS:
             return _error(404, f"no route for {request.method} {path}", "not_found")
         if request.method != "POST":
@@ -124,13 +124,13 @@ class KittyIngress:
                 self._placing.pop(model, None)
 
     @staticmethod
-    def _headers(head: dict[str, Any], attempts: int | None = None) -> dict[str, str]:
+    def _headers(head: dict[str, Any]) -> dict[str, str]:
         # Serve's proxy sets X-Request-Id itself (the id it gave the ingress, which the node passed
         # to kittyd): passing kittyd's echo on too would send the header twice.
         h = {k: v for k, v in (head.get("headers") or {}).items() if k not in ("content-type", "x-request-id")}
         h["X-Kitty-Node"] = str(head.get("node", ""))
         h["X-Kitty-Model-Was-Ready"] = "true" if head.get("was_ready") else "false"
-        h["X-Kitty-Attempts"] = str(attempts if attempts is not None else head.get("attempts", 1))
+        h["X-Kitty-Attempts"] = str(head.get("attempts", 1))
         return h
 
     async def _with_retries(self, model: str | None, send: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -50,15 +51,14 @@ def fake_config(fake_engine: str, models: int = FAKE_MODELS, mib: int = FAKE_MOD
 
 
 class _Kittyd:
-    def __init__(self, exe: str, workdir: Path, config: dict[str, Any], index: int) -> None:
+    def __init__(self, exe: str, workdir: Path, config: dict[str, Any], first_port: int) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         workdir.mkdir(parents=True, exist_ok=True)
         cfg = json.loads(json.dumps(config))
-        first = 42000 + 200 * index + (os.getpid() % 20) * 1000  # a worker port block per node
         cfg.setdefault("server", {}).update({
             "listen": f"127.0.0.1:{self.port}", "state_dir": str(workdir / "state"),
-            "logs_dir": str(workdir / "logs"), "auto_ports": f"{first}-{first + 199}"})
+            "logs_dir": str(workdir / "logs"), "auto_ports": f"{first_port}-{first_port + 199}"})
         self.config_path = workdir / "kitty.yaml"
         self.config_path.write_text(json.dumps(cfg, indent=2))  # JSON is YAML
         self.log_path = workdir / "kittyd.log"
@@ -117,8 +117,11 @@ class LocalCluster:
 
         from .app import build_app
 
+        # Each node's workers get a block of 200 ports above the kernel's ephemeral range (up to
+        # 60999 by default), away from the 41000-41999 a kittyd on this machine uses by default.
+        base = random.randrange(61000, 64800 - 200 * self.n + 1, 200)
         for i in range(self.n):
-            self.kittyds.append(_Kittyd(self.kittyd_exe, self.workdir / f"node{i}", self.config, i))
+            self.kittyds.append(_Kittyd(self.kittyd_exe, self.workdir / f"node{i}", self.config, base + 200 * i))
         deadline = time.monotonic() + 30
         while not all(k.healthy() for k in self.kittyds):
             if time.monotonic() > deadline:
