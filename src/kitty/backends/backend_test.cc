@@ -13,6 +13,7 @@
 
 #include "kitty/backends/plan.h"
 #include "kitty/testing/map_env.h"
+#include "kitty/testing/temp_dir.h"
 
 namespace kitty {
 namespace {
@@ -21,14 +22,12 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 using testing_util::MapEnv;
+using testing_util::WriteFile;
 
 // A scratch directory with a fake llama-server, a minimal GGUF model and a non-GGUF file.
 class BackendTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "kitty-backend-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
     std::filesystem::create_directories(dir_ + "/bin");
     bin_ = dir_ + "/bin/llama-server";
     WriteFile(bin_, "#!/bin/sh\nexit 0\n", 0755);
@@ -38,12 +37,6 @@ class BackendTest : public ::testing::Test {
     gguf += std::string(16, '\0');
     WriteFile(model_, gguf, 0644);
     WriteFile(dir_ + "/not.gguf", "\x7f" "ELF and then some bytes here", 0644);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  static void WriteFile(const std::string& path, const std::string& text, mode_t mode) {
-    std::ofstream(path, std::ios::binary) << text;
-    chmod(path.c_str(), mode);
   }
 
   ModelConfig Llama() const {
@@ -56,7 +49,8 @@ class BackendTest : public ::testing::Test {
 
   EnvLookup Env() const { return MapEnv({{"PATH", "/nonexistent-dir"}}); }
 
-  std::string dir_, bin_, model_;
+  testing_util::TempDir tmp_;  // removed with the fixture
+  std::string dir_ = tmp_.path(), bin_, model_;
 };
 
 TEST(LlamaServerArgvTest, SeedManualStyleConfig) {

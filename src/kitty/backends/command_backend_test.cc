@@ -9,6 +9,7 @@
 
 #include "kitty/backends/plan.h"
 #include "kitty/testing/map_env.h"
+#include "kitty/testing/temp_dir.h"
 
 namespace kitty {
 namespace {
@@ -21,17 +22,11 @@ using testing_util::MapEnv;
 class CommandBackendTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "kitty-command-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
     std::filesystem::create_directories(dir_ + "/bin");
     srv_ = dir_ + "/bin/my-server";
-    std::ofstream(srv_) << "#!/bin/sh\nexit 0\n";
-    chmod(srv_.c_str(), 0755);
-    std::ofstream(dir_ + "/plain") << "data\n";
-    chmod((dir_ + "/plain").c_str(), 0644);
+    testing_util::WriteFile(srv_, "#!/bin/sh\nexit 0\n", 0755);
+    testing_util::WriteFile(dir_ + "/plain", "data\n", 0644);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   ModelConfig Cmd(std::vector<std::string> command) const {
     ModelConfig m;
@@ -42,7 +37,8 @@ class CommandBackendTest : public ::testing::Test {
   }
   EnvLookup Env() const { return MapEnv({{"PATH", "/nonexistent:" + dir_ + "/bin"}}); }
 
-  std::string dir_, srv_;
+  testing_util::TempDir tmp_;  // removed with the fixture
+  std::string dir_ = tmp_.path(), srv_;
 };
 
 TEST_F(CommandBackendTest, PlaceholdersAreFilled) {

@@ -13,6 +13,7 @@
 #include "kitty/backends/backend.h"
 #include "kitty/backends/plan.h"
 #include "kitty/testing/map_env.h"
+#include "kitty/testing/temp_dir.h"
 
 namespace kitty {
 namespace {
@@ -25,16 +26,11 @@ using testing_util::MapEnv;
 class MlxBackendTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "kitty-mlx-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
     std::filesystem::create_directories(dir_ + "/bin");
     std::filesystem::create_directories(dir_ + "/Qwen2.5-7B-4bit");
     bin_ = dir_ + "/bin/mlx_lm.server";
-    std::ofstream(bin_) << "#!/bin/sh\nexit 0\n";
-    chmod(bin_.c_str(), 0755);
+    testing_util::WriteFile(bin_, "#!/bin/sh\nexit 0\n", 0755);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   ModelConfig Mlx(std::string model_path) const {
     ModelConfig m;
@@ -44,7 +40,8 @@ class MlxBackendTest : public ::testing::Test {
     m.health_path = "/v1/models";  // what the loader gives an mlx model
     return m;
   }
-  std::string dir_, bin_;
+  testing_util::TempDir tmp_;  // removed with the fixture
+  std::string dir_ = tmp_.path(), bin_;
 };
 
 TEST_F(MlxBackendTest, ArgvIsModelHostPortThenExtraArgs) {

@@ -7,8 +7,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <string>
+
+#include <sys/stat.h>
 
 namespace kitty::testing_util {
 
@@ -40,5 +43,11 @@ class TempDir {
  private:
   std::string path_;
 };
+
+/// Writes `text` to `path` (binary) and sets its mode: a fake engine script is 0755.
+inline void WriteFile(const std::string& path, const std::string& text, mode_t mode = 0644) {
+  std::ofstream(path, std::ios::binary) << text;
+  chmod(path.c_str(), mode);
+}
 
 }  // namespace kitty::testing_util
