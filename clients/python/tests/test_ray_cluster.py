@@ -119,6 +119,26 @@ def test_every_node_busy_is_429_with_retry_after(cluster: LocalCluster) -> None:
     assert r.status_code == 200, r.text
 
 
+def test_each_node_replica_fronts_its_own_kittyd_with_its_room(cluster: LocalCluster) -> None:
+    # One replica per node, each found its node's kittyd through the node's resource, and its
+    # multiplex cache is as big as that kittyd says its models fit together (two of 300 MiB).
+    from ray import serve
+
+    handle = serve.get_deployment_handle("KittyNode", app_name="kitty")
+    seen = {}
+    for _ in range(60):
+        info = handle.info.remote().result(timeout_s=30)
+        seen[info["node"]] = info
+        if len(seen) == 3:
+            break
+    assert sorted(seen) == ["kitty_node_0", "kitty_node_1", "kitty_node_2"], seen
+    for name, info in seen.items():
+        k = cluster.kittyds[int(name.rsplit("_", 1)[1])]
+        assert (info["url"], info["found_by"]) == (k.url, "resource"), info
+        fits = httpx.get(k.url + "/kitty/system/memory", timeout=10).json()["max_resident_models"]
+        assert info["max_models"] == fits == 2, (info, fits)
+
+
 def test_skewed_workload_lands_where_models_are_hot(cluster: LocalCluster) -> None:
     before = starts(cluster)
     results = run_workload(cluster, REQUESTS, seed=14)
