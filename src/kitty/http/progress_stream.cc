@@ -130,12 +130,15 @@ net::awaitable<Result<Lease>> AcquireShowingProgress(ControlExecutor control, st
   std::string last;
   const auto began = std::chrono::steady_clock::now();
   auto last_sent = began - kCommentAtLeastEvery;
-  auto read = [w] { return w->progress(); };
+  // A ready worker has no progress, and its lease is already on its way here: a comment then
+  // would only say "waiting for the model" about a model that is there.
+  auto read = [w] { return std::pair(w->progress(), w->state() == WorkerState::kReady); };
   while (!wait->result) {
-    auto p = co_await RunOn(control, read);
-    const std::string text = ProgressStream::Text(p);
+    const auto seen = co_await RunOn(control, read);
+    const bool ready = seen.second;
+    const std::string text = ProgressStream::Text(seen.first);
     const auto now = std::chrono::steady_clock::now();
-    if (text != last || now - last_sent >= kCommentAtLeastEvery) {
+    if (!ready && (text != last || now - last_sent >= kCommentAtLeastEvery)) {
       const bool sent = co_await ps.comment(text);
       // The client left: the lease, when it comes, goes back unused.
       if (!sent) co_return MakeError("the client went away while the model started", ErrorCode::kUpstreamError);
