@@ -38,13 +38,15 @@ const char* EventKindName(EventKind k);
 
 struct WorkerEvent {
   EventKind kind;
-  std::string model_id;
+  // Every field after `kind` has an initializer so `{kind, id, pid, at}` leaves the rest empty
+  // without clang's -Wmissing-field-initializers.
+  std::string model_id{};
   int pid = 0;
   TimePoint at{};
   int rung = 0;  // the downgrade rung the worker runs at (its learned footprint is per rung)
-  std::string reason;   // a short word: an exit's class, an eviction's reason, ...
-  std::string message;  // the sentence a person reads
-  std::optional<double> fraction;  // kLoading: 0..1 where known
+  std::string reason{};   // a short word: an exit's class, an eviction's reason, ...
+  std::string message{};  // the sentence a person reads
+  std::optional<double> fraction{};  // kLoading: 0..1 where known
 };
 
 class EventBus {
