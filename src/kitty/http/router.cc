@@ -1,5 +1,7 @@
 #include "kitty/http/router.h"
 
+#include <spdlog/spdlog.h>
+
 #include "kitty/http/auth.h"
 #include "kitty/http/metrics_route.h"
 #include "kitty/http/ui_route.h"
@@ -14,7 +16,19 @@ Router::Router(RouteContext ctx) : ctx_(std::move(ctx)), openai_(ctx_), ollama_(
 net::awaitable<void> Router::handle(Exchange& ex) {
   const auto began = std::chrono::steady_clock::now();
   ex.request_id = RequestIdOf(ex.req);
-  co_await route(ex);
+  // The one place a route's exception is caught: the client gets a 500 naming it instead of a
+  // dropped connection (or, mid-answer, the connection ends: its answer cannot be finished).
+  std::optional<std::string> failure;
+  try {
+    co_await route(ex);
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  if (failure) {
+    spdlog::error("http: {} {} failed: {}", std::string(ex.req.method_string()), std::string(ex.req.target()), *failure);
+    if (ex.response_started) ex.keep_alive = false;
+    else ReplyError(ex, MakeError("kittyd could not answer this request: " + *failure, ErrorCode::kInternal));
+  }
   if (ex.response) ex.response->set("X-Request-Id", ex.request_id);  // the proxy sends its own
   if (ex.model.empty() && !ex.inference) co_return;
   // Requests that reached a model are counted for /metrics (an unknown model's are not: its
