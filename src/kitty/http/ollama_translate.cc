@@ -1,5 +1,6 @@
 #include "kitty/http/ollama_translate.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "kitty/config/value_parse.h"
@@ -48,9 +49,29 @@ void MapOptions(const json& req, json& out) {
   }
 }
 
-// An Ollama message's images → OpenAI content parts.
+// Ollama's tool calls (arguments an object, no id) → OpenAI's (arguments a JSON string, an id
+// and a type), which llama-server's chat templates read.
+json ToolCallsOut(const json& calls) {
+  if (!calls.is_array()) return calls;
+  json out = json::array();
+  for (size_t i = 0; i < calls.size(); ++i) {
+    json t = calls[i];
+    if (t.is_object() && t.contains("function") && t["function"].is_object()) {
+      json& f = t["function"];
+      if (f.contains("arguments") && !f["arguments"].is_string()) f["arguments"] = f["arguments"].dump();
+      f.erase("index");
+      if (!t.contains("type")) t["type"] = "function";
+      if (!t.contains("id")) t["id"] = "call_" + std::to_string(i);
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+// An Ollama message → OpenAI's: images as content parts, tool calls as above, a tool answer's
+// tool_name as its name.
 json Message(const json& m) {
-  json out = {{"role", m.value("role", "user")}};
+  json out = {{"role", m.contains("role") && m["role"].is_string() ? m["role"].get<std::string>() : "user"}};
   const json content = m.contains("content") ? m["content"] : json("");
   if (m.contains("images") && m["images"].is_array() && !m["images"].empty()) {
     json parts = json::array();
@@ -62,10 +83,58 @@ json Message(const json& m) {
   } else {
     out["content"] = content;
   }
-  for (const char* k : {"tool_calls", "name", "tool_call_id"})
+  if (m.contains("tool_calls")) out["tool_calls"] = ToolCallsOut(m["tool_calls"]);
+  for (const char* k : {"name", "tool_call_id"})
     if (m.contains(k)) out[k] = m[k];
+  if (!out.contains("name") && m.contains("tool_name")) out["name"] = m["tool_name"];
   return out;
 }
+
+// A request's true/false field; absent or null is `fallback` (Ollama's *bool).
+Result<bool> BoolField(const json& req, const char* key, bool fallback) {
+  if (!req.contains(key) || req[key].is_null()) return fallback;
+  if (!req[key].is_boolean()) return MakeError(std::string("\"") + key + "\" must be true or false", ErrorCode::kInvalidRequest);
+  return req[key].get<bool>();
+}
+
+// The tool calls of an answer, joined from a stream's pieces: the first piece of a call has
+// its id and name, the rest carry more of its arguments under the same index.
+class ToolCalls {
+ public:
+  void add(const json& calls) {
+    for (size_t i = 0; i < calls.size(); ++i) {
+      const json& t = calls[i];
+      if (!t.is_object()) continue;
+      const int64_t index = t.contains("index") && t["index"].is_number_integer() ? t["index"].get<int64_t>()
+                                                                                   : static_cast<int64_t>(calls_.size());
+      auto it = std::find_if(calls_.begin(), calls_.end(), [&](const Call& c) { return c.index == index; });
+      if (it == calls_.end()) it = calls_.insert(calls_.end(), Call{index, {}, {}});
+      if (!t.contains("function") || !t["function"].is_object()) continue;
+      const json& f = t["function"];
+      if (f.contains("name") && f["name"].is_string()) it->name += f["name"].get<std::string>();
+      if (f.contains("arguments") && f["arguments"].is_string()) it->arguments += f["arguments"].get<std::string>();
+      else if (f.contains("arguments") && f["arguments"].is_object()) it->arguments = f["arguments"].dump();
+    }
+  }
+  bool empty() const { return calls_.empty(); }
+  // Ollama's shape: arguments an object (the JSON text where it does not parse).
+  json ollama() const {
+    json out = json::array();
+    for (const auto& c : calls_) {
+      json args = json::parse(c.arguments.empty() ? "{}" : c.arguments, nullptr, false);
+      if (args.is_discarded()) args = c.arguments;
+      out.push_back({{"function", {{"name", c.name}, {"arguments", args}}}});
+    }
+    return out;
+  }
+
+ private:
+  struct Call {
+    int64_t index;
+    std::string name, arguments;
+  };
+  std::vector<Call> calls_;
+};
 
 class ChatAnswer : public BodyRewriter {
  public:
@@ -132,8 +201,8 @@ class ChatAnswer : public BodyRewriter {
       return {};
     }
     const std::string text = take(j, /*delta=*/true);
-    if (text.empty() && tool_calls_.empty()) return {};
-    if (!stream_) return {};
+    // Tool-call pieces come together in the last line, as Ollama sends them.
+    if (text.empty() || !stream_) return {};
     json line = base(false);
     if (call_ == OllamaCall::kChat) line["message"] = {{"role", "assistant"}, {"content", text}};
     else line["response"] = text;
@@ -150,15 +219,15 @@ class ChatAnswer : public BodyRewriter {
       if (c.contains(key) && c[key].is_object()) {
         const json& m = c[key];
         if (m.contains("content") && m["content"].is_string()) text = m["content"];
-        if (m.contains("tool_calls") && m["tool_calls"].is_array())
-          for (const auto& t : m["tool_calls"]) tool_calls_.push_back(t);
+        if (m.contains("tool_calls") && m["tool_calls"].is_array()) tool_calls_.add(m["tool_calls"]);
       } else if (c.contains("text") && c["text"].is_string()) {
         text = c["text"];
       }
     }
     if (j.contains("usage") && j["usage"].is_object()) {
-      prompt_tokens_ = j["usage"].value("prompt_tokens", prompt_tokens_);
-      completion_tokens_ = j["usage"].value("completion_tokens", completion_tokens_);
+      const json& u = j["usage"];
+      if (u.contains("prompt_tokens") && u["prompt_tokens"].is_number_integer()) prompt_tokens_ = u["prompt_tokens"];
+      if (u.contains("completion_tokens") && u["completion_tokens"].is_number_integer()) completion_tokens_ = u["completion_tokens"];
     }
     if (!text.empty()) {
       if (!first_token_) first_token_ = SteadyClock::now();
@@ -181,18 +250,7 @@ class ChatAnswer : public BodyRewriter {
     const std::string text = stream_ && sse_ ? std::string() : all_;
     if (call_ == OllamaCall::kChat) {
       line["message"] = {{"role", "assistant"}, {"content", text}};
-      if (!tool_calls_.empty()) {
-        json calls = json::array();
-        for (auto t : tool_calls_) {
-          // Ollama's arguments are an object; OpenAI's a JSON string.
-          if (t.contains("function") && t["function"].contains("arguments") && t["function"]["arguments"].is_string()) {
-            auto args = json::parse(t["function"]["arguments"].get<std::string>(), nullptr, false);
-            if (!args.is_discarded()) t["function"]["arguments"] = args;
-          }
-          calls.push_back({{"function", t.value("function", json::object())}});
-        }
-        line["message"]["tool_calls"] = calls;
-      }
+      if (!tool_calls_.empty()) line["message"]["tool_calls"] = tool_calls_.ollama();
     } else {
       line["response"] = text;
     }
@@ -220,7 +278,7 @@ class ChatAnswer : public BodyRewriter {
   const SteadyClock::time_point started_;
   bool ok_ = true, sse_ = false;
   std::string pending_, whole_, all_, finish_reason_, error_;
-  std::vector<json> tool_calls_;
+  ToolCalls tool_calls_;
   std::optional<SteadyClock::time_point> first_token_;
   int64_t prompt_tokens_ = 0, completion_tokens_ = 0, chunks_ = 0;
 };
@@ -285,15 +343,25 @@ Result<OllamaRequest> TranslateOllama(OllamaCall call, const std::string& body) 
     if (!d) return MakeError("keep_alive: " + d.error().message, ErrorCode::kInvalidRequest);
     r.keep_alive = *d;
   }
+  auto stream = BoolField(req, "stream", true);
+  if (!stream) return stream.error();
+  r.stream = *stream;
+  if (req.contains("options") && !req["options"].is_null() && !req["options"].is_object())
+    return MakeError("\"options\" must be an object", ErrorCode::kInvalidRequest);
   json out = {{"model", r.model}};
   switch (call) {
     case OllamaCall::kChat: {
-      r.stream = req.value("stream", true);
-      if (req.contains("messages") && !req["messages"].is_array())
+      if (req.contains("messages") && !req["messages"].is_null() && !req["messages"].is_array())
         return MakeError("\"messages\" must be an array", ErrorCode::kInvalidRequest);
       json messages = json::array();
-      for (const auto& m : req.value("messages", json::array()))
-        if (m.is_object()) messages.push_back(Message(m));
+      if (req.contains("messages") && req["messages"].is_array()) {
+        for (const auto& m : req["messages"]) {
+          if (!m.is_object()) return MakeError("each of \"messages\" must be an object", ErrorCode::kInvalidRequest);
+          if (m.contains("role") && !m["role"].is_string())
+            return MakeError("a message's \"role\" must be a string", ErrorCode::kInvalidRequest);
+          messages.push_back(Message(m));
+        }
+      }
       if (messages.empty()) {
         r.load_only = true;  // Ollama loads (or with keep_alive 0 unloads) for an empty chat
         return r;
@@ -304,13 +372,14 @@ Result<OllamaRequest> TranslateOllama(OllamaCall call, const std::string& body) 
       break;
     }
     case OllamaCall::kGenerate: {
-      r.stream = req.value("stream", true);
       const std::string prompt = req.contains("prompt") && req["prompt"].is_string() ? req["prompt"].get<std::string>() : "";
       if (prompt.empty() && !req.contains("images")) {
         r.load_only = true;
         return r;
       }
-      if (req.value("raw", false)) {
+      auto raw = BoolField(req, "raw", false);
+      if (!raw) return raw.error();
+      if (*raw) {
         out["prompt"] = prompt;
         r.target = "/v1/completions";
       } else {

@@ -106,5 +106,68 @@ TEST(OllamaTranslateTest, AWholeAnswerAnErrorAndABrokenStream) {
   EXPECT_EQ(ej["prompt_eval_count"], 2);
 }
 
+TEST(OllamaTranslateTest, WrongTypesAreRefusedNamingTheField) {
+  // Ollama's *bool: null is the default; anything but true/false is the client's mistake.
+  auto null_stream = TranslateOllama(OllamaCall::kChat, R"({"model": "m", "stream": null, "messages": [{"role": "user", "content": "x"}]})");
+  ASSERT_TRUE(null_stream.ok()) << null_stream.error().message;
+  EXPECT_TRUE(null_stream->stream);
+  for (const char* body : {R"({"model": "m", "stream": "yes", "messages": [{"role": "user", "content": "x"}]})",
+                           R"({"model": "m", "prompt": "p", "raw": 1})",
+                           R"({"model": "m", "messages": [{"role": 3, "content": "x"}]})",
+                           R"({"model": "m", "messages": ["x"]})",
+                           R"({"model": "m", "prompt": "p", "options": [1]})"}) {
+    const bool generate = std::string_view(body).find("\"prompt\"") != std::string_view::npos;
+    auto r = TranslateOllama(generate ? OllamaCall::kGenerate : OllamaCall::kChat, body);
+    ASSERT_FALSE(r.ok()) << body;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidRequest) << body;
+  }
+  EXPECT_NE(TranslateOllama(OllamaCall::kChat, R"({"model": "m", "stream": 1})").error().message.find("\"stream\""),
+            std::string::npos);
+}
+
+TEST(OllamaTranslateTest, ToolCallsBothWays) {
+  // Ollama's history (arguments an object, no id) → OpenAI's (a JSON string, an id, a type).
+  auto r = TranslateOllama(OllamaCall::kChat, R"({"model": "m", "stream": false,
+      "tools": [{"type": "function", "function": {"name": "weather", "parameters": {"type": "object"}}}],
+      "messages": [{"role": "user", "content": "weather?"},
+                   {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "weather", "arguments": {"city": "Oslo"}}}]},
+                   {"role": "tool", "content": "cold", "tool_name": "weather"}]})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const json b = json::parse(r->openai_body);
+  EXPECT_EQ(b["tools"][0]["function"]["name"], "weather");
+  const json& call = b["messages"][1]["tool_calls"][0];
+  EXPECT_EQ(call["type"], "function");
+  EXPECT_EQ(call["id"], "call_0");
+  EXPECT_EQ(call["function"]["arguments"], R"({"city":"Oslo"})");
+  EXPECT_EQ(b["messages"][2]["name"], "weather");
+
+  // A streamed answer's call comes in pieces under one index; Ollama gets it whole, once.
+  auto rw = OllamaAnswer(OllamaCall::kChat, "m", true, std::chrono::steady_clock::now());
+  rw->begin(200, "text/event-stream");
+  std::string out = rw->feed(
+      R"(data: {"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c1","type":"function","function":{"name":"weather","arguments":""}}]}}]})"
+      "\n\n"
+      R"(data: {"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}}]}}]})"
+      "\n\n"
+      R"(data: {"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"Oslo\"}"}}]},"finish_reason":"tool_calls"}]})"
+      "\n\n");
+  out += rw->finish(nullptr);
+  auto lines = Lines(out);
+  ASSERT_EQ(lines.size(), 1u) << out;
+  const json& calls = lines[0]["message"]["tool_calls"];
+  ASSERT_EQ(calls.size(), 1u) << out;
+  EXPECT_EQ(calls[0]["function"]["name"], "weather");
+  EXPECT_EQ(calls[0]["function"]["arguments"], json::parse(R"({"city":"Oslo"})"));
+
+  // A whole answer's calls.
+  auto whole = OllamaAnswer(OllamaCall::kChat, "m", false, std::chrono::steady_clock::now());
+  whole->begin(200, "application/json");
+  whole->feed(R"({"choices":[{"message":{"content":null,"tool_calls":[{"id":"a","type":"function","function":{"name":"f","arguments":"{\"x\":1}"}},{"id":"b","type":"function","function":{"name":"g","arguments":"{}"}}]},"finish_reason":"tool_calls"}]})");
+  const json j = json::parse(whole->finish(nullptr));
+  ASSERT_EQ(j["message"]["tool_calls"].size(), 2u) << j.dump();
+  EXPECT_EQ(j["message"]["tool_calls"][0]["function"]["arguments"]["x"], 1);
+  EXPECT_EQ(j["message"]["tool_calls"][1]["function"]["name"], "g");
+}
+
 }  // namespace
 }  // namespace kitty::web
