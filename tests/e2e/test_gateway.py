@@ -483,3 +483,13 @@ def test_api_keys_guard_v1_and_admin_keys_guard_kitty(start_kittyd, fake_bin):
         assert h.status_code == 200 and h.json()["status"] == "ok"
     finally:
         c.close()
+
+
+def test_one_model_is_openais_model_object(start_kittyd, fake_bin):
+    d = start_kittyd({"small": fake_model(fake_bin, "small", alias="tiny")})
+    client = OpenAI(base_url=d.url + "/v1", api_key="none")
+    m = client.models.retrieve("tiny")
+    assert m.id == "small" and m.object == "model" and m.owned_by == "kitty", m
+    assert isinstance(m.created, int) and m.created > 1_600_000_000, m
+    listed = {x.id: x for x in client.models.list().data}
+    assert listed["small"].model_extra["aliases"] == m.model_extra["aliases"] == ["tiny"], m

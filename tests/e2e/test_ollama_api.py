@@ -87,3 +87,45 @@ def test_errors_come_in_ollamas_shape(start_kittyd, fake_bin):
     assert r.status_code == 501 and "not pulled" in r.json()["error"], r.text
     r = httpx.post(d.url + "/api/chat", json={"model": "small", "keep_alive": "soon"})
     assert r.status_code == 400 and "keep_alive" in r.json()["error"], r.text
+
+
+def test_ollama_routes_use_fallbacks_and_the_latest_tag(start_kittyd, fake_bin):
+    """A model's `fallback:` serves its Ollama requests as it serves its OpenAI ones, and
+    Ollama's clients may name a model with its ":latest" tag."""
+    d = start_kittyd({"main": fake_model(fake_bin, "main", "--fail-on-start", "--load-ms", "100",
+                                         fallback=["backup"]),
+                      "backup": fake_model(fake_bin, "backup", "--tokens", "4")})
+    client = ollama.Client(host=d.url)
+    for _ in range(2):  # the first tries main (its start fails), the next skips it (backing off)
+        r = client.chat(model="main", messages=[{"role": "user", "content": "hi"}], stream=False)
+        assert r.done and r.message.content and r.model == "main", r  # named as asked, as Ollama does
+    r = httpx.post(d.url + "/api/generate", json={"model": "main", "prompt": "x", "stream": False}, timeout=30)
+    assert r.status_code == 200 and r.headers["x-kitty-served-by"] == "backup", r.text
+    r = httpx.post(d.url + "/api/generate", json={"model": "main", "prompt": "x", "fallback": False}, timeout=30)
+    assert r.status_code == 503 and "main" in r.json()["error"], r.text
+
+    parts = list(client.chat(model="backup:latest", messages=[{"role": "user", "content": "hi"}], stream=True))
+    assert parts[-1].done and "".join(p.message.content for p in parts), parts
+    assert client.show("backup:latest").details.format == "command"
+    r = httpx.post(d.url + "/v1/chat/completions", timeout=30,
+                   json={"model": "backup:latest", "messages": [{"role": "user", "content": "hi"}]})
+    assert r.status_code == 200, r.text
+    r = httpx.post(d.url + "/api/chat", json={"model": "backup:v2", "messages": []})
+    assert r.status_code == 404, "only the default tag is the model itself"
+
+
+def test_fields_of_the_wrong_type_get_a_400_in_ollamas_shape(start_kittyd, fake_bin):
+    d = start_kittyd({"small": fake_model(fake_bin, "small")})
+    with httpx.Client(base_url=d.url, timeout=30) as http:
+        for path, body, field in [
+            ("/api/chat", {"model": "small", "stream": "yes", "messages": [{"role": "user", "content": "x"}]}, "stream"),
+            ("/api/generate", {"model": "small", "prompt": "x", "raw": 1}, "raw"),
+            ("/api/chat", {"model": "small", "messages": [{"role": 3, "content": "x"}]}, "role"),
+            ("/api/chat", {"model": "small", "messages": ["x"]}, "messages"),
+            ("/api/generate", {"model": "small", "prompt": "x", "options": [1]}, "options"),
+        ]:
+            r = http.post(path, json=body)
+            assert r.status_code == 400 and field in r.json()["error"], (body, r.text)
+        # null is Ollama's default (stream), and the same connection still serves.
+        r = http.post("/api/chat", json={"model": "small", "stream": None, "messages": [{"role": "user", "content": "x"}]})
+        assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson"), r.text

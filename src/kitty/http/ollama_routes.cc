@@ -4,7 +4,12 @@
 
 #include <cstdio>
 
+#include <spdlog/spdlog.h>
+
 #include "kitty/http/admin_routes.h"
+#include "kitty/http/chain_lease.h"
+#include "kitty/http/fallback.h"
+#include "kitty/http/model_field.h"
 #include "kitty/http/control.h"
 #include "kitty/http/ollama_translate.h"
 #include "kitty/http/proxy.h"
@@ -109,12 +114,22 @@ net::awaitable<void> OllamaRoutes::infer(Exchange& ex, int call_int) {
     co_return Reply(ex, 200, OllamaLoadAnswer(call, w->id(), unload));
   }
   ex.model = w->id();
-  auto lease = co_await AcquireLease(ctx_.control, w);
-  if (!lease) co_return ReplyOllamaError(ex, lease.error());
-  co_await SetKeepAlive(ctx_.control, w, req->keep_alive);
-  const auto cfg = w->config_snapshot();
+  // The model asked for, then its fallbacks, as on the OpenAI routes.
+  std::vector<std::shared_ptr<Worker>> chain = {w};
+  if (!w->config_snapshot()->fallback.empty() && FallbackAllowed(ex.req.body())) chain = FallbackChain(*ctx_.manager, w);
+  AcquireFn acquire = [control = ctx_.control](std::shared_ptr<Worker> cand) {
+    return AcquireLease(control, std::move(cand));
+  };
+  std::function<bool()> gone;
+  ChainLease got = co_await LeaseFromChain(ctx_.control, chain, acquire, gone);
+  if (!got.lease) co_return ReplyOllamaError(ex, got.error);
+  const auto& served = chain[got.index];
+  co_await SetKeepAlive(ctx_.control, served, req->keep_alive);
+  const auto cfg = served->config_snapshot();
+  if (got.index > 0) spdlog::info("request for '{}' served by its fallback '{}' ({})", w->id(), served->id(), got.error.message);
+  ex.model = served->id();
   ProxyOptions po;
-  po.model_id = w->id();
+  po.model_id = served->id();
   po.busy_timeout = std::chrono::milliseconds(static_cast<int64_t>(cfg->busy_timeout_seconds * 1000));
   std::string target = req->target;
   if (cfg->backend == Backend::kOllama) {
@@ -124,10 +139,12 @@ net::awaitable<void> OllamaRoutes::infer(Exchange& ex, int call_int) {
     ex.req.body() = WithoutKeepAlive(ex.req.body());
   } else {
     ex.req.body() = req->openai_body;
+    // The answer names the model asked for, as Ollama's do (a fallback serves in its place).
     po.rewrite = OllamaAnswer(call, req->model, req->stream, started);
   }
+  if (got.index > 0) ex.req.body() = WithModel(ex.req.body(), served->id());
   ex.req.set(http::field::content_type, "application/json");
-  co_await ProxyToWorker(ex, lease.value(), target, po);
+  co_await ProxyToWorker(ex, *got.lease, target, po);
 }
 
 void OllamaRoutes::show(Exchange& ex) {

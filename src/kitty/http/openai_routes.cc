@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "kitty/config/value_parse.h"
+#include "kitty/http/chain_lease.h"
 #include "kitty/http/fallback.h"
 #include "kitty/http/model_field.h"
 #include "kitty/http/progress_stream.h"
@@ -90,54 +91,38 @@ net::awaitable<void> OpenAiRoutes::forward(Exchange& ex, const Target& t) {
   // X-Kitty-Progress: a streamed request that waits for a start sees the load as comments.
   const bool show_progress = ProgressStream::Wanted(ex);
   ProgressStream progress(ex, w->id());
-  std::optional<Error> first_error;
-  std::string tried;  // "; fallback 'b': why" for each fallback that could not serve either
-  for (size_t i = 0; i < chain.size(); ++i) {
-    const auto& cand = chain[i];
-    const bool last = i + 1 == chain.size();
-    const auto cfg = i == 0 ? primary : cand->config_snapshot();
-    std::optional<Error> skip;
-    if (!last) {
-      // Failed and waiting for its restart (or given up): do not make the request wait for a
-      // start that the restart policy would not do yet; the next model serves it.
-      auto why_not = [cand] { return cand->unavailable(); };
-      skip = co_await RunOn(ctx_.control, why_not);
+  AcquireFn acquire = [control = ctx_.control, &progress, show_progress](std::shared_ptr<Worker> cand) {
+    return show_progress ? AcquireShowingProgress(control, std::move(cand), progress)
+                         : AcquireLease(control, std::move(cand));
+  };
+  std::function<bool()> gone = [&progress] { return progress.client_gone(); };
+  ChainLease got = co_await LeaseFromChain(ctx_.control, chain, acquire, gone);
+  if (got.client_gone) {
+    ex.model = chain[got.index]->id();
+    ex.keep_alive = false;
+    co_return;
+  }
+  if (got.lease) {
+    const auto& cand = chain[got.index];
+    const auto cfg = got.index == 0 ? primary : cand->config_snapshot();
+    co_await SetKeepAlive(ctx_.control, cand, keep_alive);
+    if (got.index > 0) {
+      spdlog::info("request for '{}' served by its fallback '{}' ({})", w->id(), cand->id(), got.error.message);
+      ex.req.body() = WithModel(ex.req.body(), cand->id());
     }
-    Result<Lease> lease = skip ? *skip : MakeError("", ErrorCode::kInternal);
-    if (!skip && show_progress) lease = co_await AcquireShowingProgress(ctx_.control, cand, progress);
-    else if (!skip) lease = co_await AcquireLease(ctx_.control, cand);
-    if (progress.client_gone()) {
-      ex.model = cand->id();
-      ex.keep_alive = false;
-      co_return;
+    ex.model = cand->id();
+    ProxyOptions po;
+    po.model_id = cand->id();
+    po.busy_timeout = std::chrono::milliseconds(static_cast<int64_t>(cfg->busy_timeout_seconds * 1000));
+    if (progress.started()) {
+      po.head_sent = true;
+      po.rewrite = progress.relay();
     }
-    if (lease) {
-      co_await SetKeepAlive(ctx_.control, cand, keep_alive);
-      if (i > 0) {
-        spdlog::info("request for '{}' served by its fallback '{}' ({})", w->id(), cand->id(),
-                     first_error ? first_error->message : "");
-        ex.req.body() = WithModel(ex.req.body(), cand->id());
-      }
-      ex.model = cand->id();
-      ProxyOptions po;
-      po.model_id = cand->id();
-      po.busy_timeout = std::chrono::milliseconds(static_cast<int64_t>(cfg->busy_timeout_seconds * 1000));
-      if (progress.started()) {
-        po.head_sent = true;
-        po.rewrite = progress.relay();
-      }
-      co_return co_await ProxyToWorker(ex, lease.value(), t.forward(), po);
-    }
-    const Error& e = lease.error();
-    if (!first_error) first_error = e;
-    else tried += "; fallback '" + cand->id() + "': " + e.message;
-    if (!last && FallsBack(e.code)) continue;
-    break;
+    co_return co_await ProxyToWorker(ex, *got.lease, t.forward(), po);
   }
   // Nobody could serve it: the error of the model asked for, with what its fallbacks said.
   ex.model = w->id();
-  Error e = *first_error;
-  e.message += tried;
+  const Error& e = got.error;
   nlohmann::json extra = nullptr;
   if (Describe(e.code).code == "worker_start_failed" || e.code == ErrorCode::kStartTimeout) {
     auto log_tail = [w] { return w->log()->current_run(20); };
@@ -165,14 +150,12 @@ net::awaitable<void> OpenAiRoutes::list_models(Exchange& ex) {
   for (size_t i = 0; i < workers.size(); ++i) {
     const auto cfg = workers[i]->config_snapshot();
     const ModelConfig& c = *cfg;
-    nlohmann::json aliases = c.aliases;
-    if (!c.alias.empty()) aliases.push_back(c.alias);
     data.push_back({{"id", c.id},
                     {"object", "model"},
                     {"created", created},
                     {"owned_by", "kitty"},
                     {"status", states[i]},
-                    {"aliases", aliases},
+                    {"aliases", c.aliases},  // `alias` is among them (the config folds it in)
                     {"backend", BackendName(c.backend)},
                     {"gguf", ctx_.model_info ? ctx_.model_info(c) : nlohmann::json(nullptr)}});
   }
@@ -184,7 +167,17 @@ net::awaitable<void> OpenAiRoutes::one_model(Exchange& ex, const std::string& na
   if (!w) co_return ReplyModelNotFound(ex, *ctx_.manager, name);
   auto state_of = [w] { return std::string(WorkerStateName(w->state())); };
   auto state = co_await RunOn(ctx_.control, state_of);
-  Reply(ex, 200, {{"id", w->id()}, {"object", "model"}, {"owned_by", "kitty"}, {"status", state}});
+  // OpenAI's Model object (id, object, created, owned_by), with what the list says of it.
+  const auto cfg = w->config_snapshot();
+  const auto created =
+      std::chrono::duration_cast<std::chrono::seconds>(ctx_.clock->wall_now().time_since_epoch()).count();
+  Reply(ex, 200, {{"id", w->id()},
+                  {"object", "model"},
+                  {"created", created},
+                  {"owned_by", "kitty"},
+                  {"status", state},
+                  {"aliases", cfg->aliases},
+                  {"backend", BackendName(cfg->backend)}});
 }
 
 }  // namespace kitty::web

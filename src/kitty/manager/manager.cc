@@ -45,6 +45,10 @@ std::shared_ptr<const WorkerManager::Registry> WorkerManager::registry() const {
 std::shared_ptr<Worker> WorkerManager::find(const std::string& name) const {
   auto r = registry();
   auto it = r->by_name.find(name);
+  // Ollama's clients name a model with its tag, "latest" when none was given ("smol:latest").
+  static constexpr std::string_view kLatest = ":latest";
+  if (it == r->by_name.end() && name.size() > kLatest.size() && name.ends_with(kLatest))
+    it = r->by_name.find(name.substr(0, name.size() - kLatest.size()));
   return it == r->by_name.end() ? nullptr : it->second;
 }
 

@@ -28,7 +28,7 @@ class WorkerManager {
   ~WorkerManager();
 
   // ---- any thread
-  /// The worker serving `name` (a model id or alias), or null.
+  /// The worker serving `name` (a model id or alias, or either with Ollama's ":latest" tag), or null.
   std::shared_ptr<Worker> find(const std::string& name) const;
   /// The one "unknown model" error: it names the model and lists the ones that exist.
   Error not_found(const std::string& name) const;
