@@ -9,6 +9,7 @@ import concurrent.futures
 import json
 import os
 import re
+import subprocess
 import threading
 import time
 
@@ -470,6 +471,11 @@ def test_api_keys_guard_v1_and_admin_keys_guard_kitty(start_kittyd, fake_bin):
         ok = c.post("/v1/completions", json=body, headers={"Authorization": "Bearer k1"})
         assert ok.status_code == 200, ok.text
         assert c.get("/v1/models", headers={"Authorization": "Bearer k1"}).status_code == 200
+        # An admin key may do what an API key may: kittyctl carries one key for both.
+        assert c.get("/v1/models", headers={"Authorization": "Bearer adm"}).status_code == 200
+        out = subprocess.run([os.environ.get("KITTYCTL", "build/kittyctl"), "--url", d.url, "--api-key", "adm", "models"],
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0 and "a" in out.stdout, out
         sdk = OpenAI(base_url=f"{d.url}/v1", api_key="k1", max_retries=0)
         assert sdk.completions.create(model="a", prompt="sdk", max_tokens=1).choices[0].text
 

@@ -63,16 +63,22 @@ net::awaitable<void> Router::route(Exchange& ex) {
       co_return ReplyError(ex, MakeError("use GET /health", ErrorCode::kMethodNotAllowed));
     co_return co_await admin_.health(ex);
   }
+  // An admin key may do what an API key may (kittyctl carries one key: `kittyctl models`
+  // reads /v1/models with it).
+  auto may_infer = [&] {
+    return Authorized(ctx_.server.api_keys, auth) ||
+           (!ctx_.server.admin_keys.empty() && Authorized(ctx_.server.admin_keys, auth));
+  };
   if (openai_.owns(t)) {
     ex.inference = true;
-    if (!Authorized(ctx_.server.api_keys, auth))
+    if (!may_infer())
       co_return ReplyError(ex, MakeError("missing or invalid API key (send 'Authorization: Bearer <key>')",
                                          ErrorCode::kInvalidApiKey));
     co_return co_await openai_.handle(ex, t);
   }
   if (ollama_.owns(t)) {
     ex.inference = true;
-    if (!Authorized(ctx_.server.api_keys, auth))
+    if (!may_infer())
       co_return ReplyError(ex, MakeError("missing or invalid API key (send 'Authorization: Bearer <key>')",
                                          ErrorCode::kInvalidApiKey));
     co_return co_await ollama_.handle(ex, t);
