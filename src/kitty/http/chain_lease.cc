@@ -1,5 +1,7 @@
 #include "kitty/http/chain_lease.h"
 
+#include <spdlog/spdlog.h>
+
 #include "kitty/http/fallback.h"
 
 namespace kitty::web {
@@ -27,9 +29,11 @@ net::awaitable<ChainLease> LeaseFromChain(ControlExecutor control, const std::ve
       co_return out;
     }
     if (lease) {
+      if (i > 0)
+        spdlog::info("request for '{}' served by its fallback '{}' ({})", chain[0]->id(), cand->id(),
+                     first_error ? first_error->message : "");
       out.index = i;
       out.lease.emplace(std::move(lease.value()));
-      out.error = first_error.value_or(Error{});
       co_return out;
     }
     const Error& e = lease.error();

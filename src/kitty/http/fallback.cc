@@ -5,8 +5,10 @@
 
 namespace kitty::web {
 
-std::vector<std::shared_ptr<Worker>> FallbackChain(const WorkerManager& m, const std::shared_ptr<Worker>& primary) {
+std::vector<std::shared_ptr<Worker>> FallbackChain(const WorkerManager& m, const std::shared_ptr<Worker>& primary,
+                                                   std::string_view body) {
   std::vector<std::shared_ptr<Worker>> chain = {primary};
+  if (primary->config_snapshot()->fallback.empty() || !FallbackAllowed(body)) return chain;
   std::set<std::string> seen = {primary->id()};
   for (size_t i = 0; i < chain.size(); ++i) {
     for (const auto& name : chain[i]->config_snapshot()->fallback) {

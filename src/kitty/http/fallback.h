@@ -14,8 +14,10 @@
 
 namespace kitty::web {
 
-/// `primary` first, then its fallbacks as above. Any thread.
-std::vector<std::shared_ptr<Worker>> FallbackChain(const WorkerManager& m, const std::shared_ptr<Worker>& primary);
+/// `primary` first, then its fallbacks as above; only `primary` when the request's JSON `body`
+/// says "fallback": false. Any thread.
+std::vector<std::shared_ptr<Worker>> FallbackChain(const WorkerManager& m, const std::shared_ptr<Worker>& primary,
+                                                   std::string_view body);
 
 /// False when the JSON body says "fallback": false.
 bool FallbackAllowed(std::string_view body);

@@ -4,8 +4,6 @@
 
 #include <cstdio>
 
-#include <spdlog/spdlog.h>
-
 #include "kitty/http/admin_routes.h"
 #include "kitty/http/chain_lease.h"
 #include "kitty/http/fallback.h"
@@ -115,8 +113,7 @@ net::awaitable<void> OllamaRoutes::infer(Exchange& ex, int call_int) {
   }
   ex.model = w->id();
   // The model asked for, then its fallbacks, as on the OpenAI routes.
-  std::vector<std::shared_ptr<Worker>> chain = {w};
-  if (!w->config_snapshot()->fallback.empty() && FallbackAllowed(ex.req.body())) chain = FallbackChain(*ctx_.manager, w);
+  const auto chain = FallbackChain(*ctx_.manager, w, ex.req.body());
   AcquireFn acquire = [control = ctx_.control](std::shared_ptr<Worker> cand) {
     return AcquireLease(control, std::move(cand));
   };
@@ -126,7 +123,6 @@ net::awaitable<void> OllamaRoutes::infer(Exchange& ex, int call_int) {
   const auto& served = chain[got.index];
   co_await SetKeepAlive(ctx_.control, served, req->keep_alive);
   const auto cfg = served->config_snapshot();
-  if (got.index > 0) spdlog::info("request for '{}' served by its fallback '{}' ({})", w->id(), served->id(), got.error.message);
   ex.model = served->id();
   ProxyOptions po;
   po.model_id = served->id();

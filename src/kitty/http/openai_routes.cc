@@ -85,9 +85,7 @@ net::awaitable<void> OpenAiRoutes::forward(Exchange& ex, const Target& t) {
 
   // The model asked for, then its fallbacks: each is tried while the ones before it are
   // failed, backing off, or cannot start or fit.
-  const auto primary = w->config_snapshot();
-  std::vector<std::shared_ptr<Worker>> chain = {w};
-  if (!primary->fallback.empty() && FallbackAllowed(ex.req.body())) chain = FallbackChain(*ctx_.manager, w);
+  const auto chain = FallbackChain(*ctx_.manager, w, ex.req.body());
   // X-Kitty-Progress: a streamed request that waits for a start sees the load as comments.
   const bool show_progress = ProgressStream::Wanted(ex);
   ProgressStream progress(ex, w->id());
@@ -104,12 +102,9 @@ net::awaitable<void> OpenAiRoutes::forward(Exchange& ex, const Target& t) {
   }
   if (got.lease) {
     const auto& cand = chain[got.index];
-    const auto cfg = got.index == 0 ? primary : cand->config_snapshot();
+    const auto cfg = cand->config_snapshot();
     co_await SetKeepAlive(ctx_.control, cand, keep_alive);
-    if (got.index > 0) {
-      spdlog::info("request for '{}' served by its fallback '{}' ({})", w->id(), cand->id(), got.error.message);
-      ex.req.body() = WithModel(ex.req.body(), cand->id());
-    }
+    if (got.index > 0) ex.req.body() = WithModel(ex.req.body(), cand->id());
     ex.model = cand->id();
     ProxyOptions po;
     po.model_id = cand->id();
