@@ -6,12 +6,13 @@
 namespace kitty::web {
 
 std::vector<std::shared_ptr<Worker>> FallbackChain(const WorkerManager& m, const std::shared_ptr<Worker>& primary,
-                                                   std::string_view body) {
+                                                   const ModelConfig& primary_config, std::string_view body) {
   std::vector<std::shared_ptr<Worker>> chain = {primary};
-  if (primary->config_snapshot()->fallback.empty() || !FallbackAllowed(body)) return chain;
+  if (primary_config.fallback.empty() || !FallbackAllowed(body)) return chain;
   std::set<std::string> seen = {primary->id()};
   for (size_t i = 0; i < chain.size(); ++i) {
-    for (const auto& name : chain[i]->config_snapshot()->fallback) {
+    const auto later = i == 0 ? nullptr : chain[i]->config_snapshot();
+    for (const auto& name : (i == 0 ? primary_config : *later).fallback) {
       auto w = m.find(name);  // a reload may have removed it since
       if (w && seen.insert(w->id()).second) chain.push_back(w);
     }

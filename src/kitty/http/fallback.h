@@ -15,9 +15,10 @@
 namespace kitty::web {
 
 /// `primary` first, then its fallbacks as above; only `primary` when the request's JSON `body`
-/// says "fallback": false. Any thread.
+/// says "fallback": false. `primary_config` is the route's snapshot of the primary's config (one
+/// per request). Any thread.
 std::vector<std::shared_ptr<Worker>> FallbackChain(const WorkerManager& m, const std::shared_ptr<Worker>& primary,
-                                                   std::string_view body);
+                                                   const ModelConfig& primary_config, std::string_view body);
 
 /// False when the JSON body says "fallback": false.
 bool FallbackAllowed(std::string_view body);

@@ -113,7 +113,8 @@ net::awaitable<void> OllamaRoutes::infer(Exchange& ex, int call_int) {
   }
   ex.model = w->id();
   // The model asked for, then its fallbacks, as on the OpenAI routes.
-  const auto chain = FallbackChain(*ctx_.manager, w, ex.req.body());
+  const auto primary = w->config_snapshot();
+  const auto chain = FallbackChain(*ctx_.manager, w, *primary, ex.req.body());
   AcquireFn acquire = [control = ctx_.control](std::shared_ptr<Worker> cand) {
     return AcquireLease(control, std::move(cand));
   };
@@ -122,7 +123,7 @@ net::awaitable<void> OllamaRoutes::infer(Exchange& ex, int call_int) {
   if (!got.lease) co_return ReplyOllamaError(ex, got.error);
   const auto& served = chain[got.index];
   co_await SetKeepAlive(ctx_.control, served, req->keep_alive);
-  const auto cfg = served->config_snapshot();
+  const auto cfg = got.index == 0 ? primary : served->config_snapshot();
   ex.model = served->id();
   ProxyOptions po;
   po.model_id = served->id();

@@ -30,6 +30,11 @@ constexpr std::array<std::string_view, 17> kForwarded = {
 
 bool IsModelList(std::string_view p) { return p == "/v1/models" || p == "/models"; }
 
+// OpenAI's "created": Unix seconds.
+int64_t UnixSeconds(const Clock& clock) {
+  return std::chrono::duration_cast<std::chrono::seconds>(clock.wall_now().time_since_epoch()).count();
+}
+
 }  // namespace
 
 bool IsForwardedRoute(std::string_view path) {
@@ -85,7 +90,8 @@ net::awaitable<void> OpenAiRoutes::forward(Exchange& ex, const Target& t) {
 
   // The model asked for, then its fallbacks: each is tried while the ones before it are
   // failed, backing off, or cannot start or fit.
-  const auto chain = FallbackChain(*ctx_.manager, w, ex.req.body());
+  const auto primary = w->config_snapshot();
+  const auto chain = FallbackChain(*ctx_.manager, w, *primary, ex.req.body());
   // X-Kitty-Progress: a streamed request that waits for a start sees the load as comments.
   const bool show_progress = ProgressStream::Wanted(ex);
   ProgressStream progress(ex, w->id());
@@ -102,7 +108,7 @@ net::awaitable<void> OpenAiRoutes::forward(Exchange& ex, const Target& t) {
   }
   if (got.lease) {
     const auto& cand = chain[got.index];
-    const auto cfg = cand->config_snapshot();
+    const auto cfg = got.index == 0 ? primary : cand->config_snapshot();
     co_await SetKeepAlive(ctx_.control, cand, keep_alive);
     if (got.index > 0) ex.req.body() = WithModel(ex.req.body(), cand->id());
     ex.model = cand->id();
@@ -131,9 +137,7 @@ net::awaitable<void> OpenAiRoutes::forward(Exchange& ex, const Target& t) {
 }
 
 net::awaitable<void> OpenAiRoutes::list_models(Exchange& ex) {
-  const auto created =
-      std::chrono::duration_cast<std::chrono::seconds>(ctx_.clock->wall_now().time_since_epoch())
-          .count();
+  const int64_t created = UnixSeconds(*ctx_.clock);
   const auto workers = ctx_.manager->workers();  // one snapshot: a reload may come meanwhile
   auto states_of = [workers] {
     std::vector<std::string> s;
@@ -164,11 +168,9 @@ net::awaitable<void> OpenAiRoutes::one_model(Exchange& ex, const std::string& na
   auto state = co_await RunOn(ctx_.control, state_of);
   // OpenAI's Model object (id, object, created, owned_by), with what the list says of it.
   const auto cfg = w->config_snapshot();
-  const auto created =
-      std::chrono::duration_cast<std::chrono::seconds>(ctx_.clock->wall_now().time_since_epoch()).count();
   Reply(ex, 200, {{"id", w->id()},
                   {"object", "model"},
-                  {"created", created},
+                  {"created", UnixSeconds(*ctx_.clock)},
                   {"owned_by", "kitty"},
                   {"status", state},
                   {"aliases", cfg->aliases},

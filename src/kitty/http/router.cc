@@ -69,6 +69,10 @@ net::awaitable<void> Router::route(Exchange& ex) {
     return Authorized(ctx_.server.api_keys, auth) ||
            (!ctx_.server.admin_keys.empty() && Authorized(ctx_.server.admin_keys, auth));
   };
+  // The admin routes' keys: admin_keys, else api_keys.
+  auto may_administer = [&] {
+    return Authorized(ctx_.server.admin_keys.empty() ? ctx_.server.api_keys : ctx_.server.admin_keys, auth);
+  };
   if (openai_.owns(t)) {
     ex.inference = true;
     if (!may_infer())
@@ -84,8 +88,7 @@ net::awaitable<void> Router::route(Exchange& ex) {
     co_return co_await ollama_.handle(ex, t);
   }
   if (t.path == "/metrics") {  // Prometheus scrapes it with the admin key as its bearer token
-    const auto& keys = ctx_.server.admin_keys.empty() ? ctx_.server.api_keys : ctx_.server.admin_keys;
-    if (!ctx_.server.open_metrics && !Authorized(keys, auth))
+    if (!ctx_.server.open_metrics && !may_administer())
       co_return ReplyError(ex, MakeError("missing or invalid admin key (send 'Authorization: Bearer <key>')",
                                          ErrorCode::kInvalidApiKey));
     if (ex.req.method() != http::verb::get && ex.req.method() != http::verb::head)
@@ -97,8 +100,7 @@ net::awaitable<void> Router::route(Exchange& ex) {
     co_return;
   }
   if (t.path.starts_with("/kitty/")) {
-    const auto& keys = ctx_.server.admin_keys.empty() ? ctx_.server.api_keys : ctx_.server.admin_keys;
-    if (!Authorized(keys, auth))
+    if (!may_administer())
       co_return ReplyError(ex, MakeError("missing or invalid admin key (send 'Authorization: Bearer <key>')",
                                          ErrorCode::kInvalidApiKey));
     co_return co_await admin_.handle(ex, t);
